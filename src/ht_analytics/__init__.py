@@ -1,0 +1,1 @@
+"""ht_analytics: typed DataFrames, metrics and reports from the HT Partner API."""
