@@ -1,1 +1,43 @@
-"""ht_analytics: typed DataFrames, metrics and reports from the HT Partner API."""
+"""ht_analytics: typed DataFrames, metrics and reports from the HT Partner API.
+
+The names in ``__all__`` are the public contract; everything in a module whose name starts with an
+underscore is internal.
+"""
+
+from ._client import ClientStats, PartnerClient
+from ._exceptions import (
+    ApiError,
+    AuthenticationError,
+    CacheError,
+    HTError,
+    NotFoundError,
+    PaginationError,
+    PayloadError,
+    RateLimitError,
+    ServerError,
+)
+from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
+from ._pagination import Page
+from ._secrets import Secret
+from ._statuses import OrderStatus
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "CacheError",
+    "ClientRecord",
+    "ClientStats",
+    "EphemeralKey",
+    "HTError",
+    "NotFoundError",
+    "OrderStatus",
+    "Page",
+    "PaginationError",
+    "PartnerClient",
+    "PayloadError",
+    "RateLimitError",
+    "Secret",
+    "ServerError",
+    "SetupIntent",
+    "ZipCheck",
+]

@@ -1,0 +1,600 @@
+"""``PartnerClient``: every endpoint of the HT Partner API, paced, retried and redacted."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, TypeVar, cast
+
+import httpx
+import stamina
+
+from ._config import resolve_api_key, resolve_base_url
+from ._endpoints import ENDPOINTS, Endpoint
+from ._exceptions import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    PayloadError,
+    RateLimitError,
+    ServerError,
+)
+from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
+from ._pagination import CursorPaginator, Page
+from ._params import DateLike, OrderFilters, StatusLike, check_page_size
+from ._ratelimit import RateLimiter
+from ._responses import error_message, parse_json, parse_retry_after, unwrap
+from ._retry import RETRYABLE_STATUSES, RetryPolicy, TransientError
+from ._secrets import redact, safe_url
+
+__all__ = ["ClientStats", "PartnerClient"]
+
+log = logging.getLogger("ht_analytics.client")
+T = TypeVar("T")
+API_KEY_HEADER = "Api-Key"
+
+
+def _user_agent() -> str:
+    try:
+        return f"ht-analytics/{version('ht-analytics')}"
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "ht-analytics"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStats:
+    """What a client has done so far: requests sent (attempts included), retries, pages read."""
+
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    waited: float = 0.0
+    """Seconds spent waiting for the rate limiter."""
+
+
+class _Counter:
+    __slots__ = ("_lock", "pages", "requests", "retries", "waited")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = self.retries = self.pages = 0
+        self.waited = 0.0
+
+    def add(
+        self, *, requests: int = 0, retries: int = 0, pages: int = 0, waited: float = 0
+    ) -> None:
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.pages += pages
+            self.waited += waited
+
+    def snapshot(self) -> ClientStats:
+        with self._lock:
+            return ClientStats(self.requests, self.retries, self.pages, self.waited)
+
+
+class PartnerClient:
+    """A client for the HT Partner API.
+
+    Args:
+        api_key: the partner's key; else ``HT_API_KEY``; else ``HT_API_KEY`` in ``./.env``.
+        base_url: else ``HT_BASE_URL``; else ``https://apis.hellotech.com``. ``http://`` only for
+            loopback hosts.
+        rate_limit: requests per second, shared by every thread using this client (``None``: no
+            pacing).
+        timeout: seconds for each request (connect, read, write).
+        max_retries: retries after the first attempt, for timeouts, network errors, 429, 5xx and
+            unreadable bodies.
+        retry_timeout: seconds after which no new attempt starts for one request.
+        transport: an ``httpx`` transport (e.g. ``httpx.MockTransport``) for tests.
+
+    Example:
+        >>> with PartnerClient(base_url=server.url, api_key="sandbox") as client:  # doctest: +SKIP
+        ...     orders = list(client.iter_orders(status="open", start="2025-01-01"))
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        rate_limit: float | None = 10.0,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        retry_timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._key = resolve_api_key(api_key)
+        self.base_url = resolve_base_url(base_url)
+        self._limiter = RateLimiter(rate_limit)
+        self._policy = RetryPolicy(max_retries=max_retries, total_timeout=retry_timeout)
+        self._counter = _Counter()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={
+                API_KEY_HEADER: self._key.reveal(),
+                "Accept": "application/json",
+                "User-Agent": _user_agent(),
+            },
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"PartnerClient(base_url={self.base_url!r}, rate_limit={self._limiter.rate!r})"
+
+    def __enter__(self) -> PartnerClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    @property
+    def rate_limit(self) -> float | None:
+        """Requests per second this client allows itself (shared by all its threads)."""
+        return self._limiter.rate
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters of requests, retries and pages so far (a snapshot)."""
+        return self._counter.snapshot()
+
+    def _scrub(self, text: str) -> str:
+        return redact(text, (self._key,))
+
+    def _call(
+        self,
+        name: str,
+        *,
+        id: int | str | None = None,
+        params: Sequence[tuple[str, str]] | None = None,
+        json: Any = None,
+        read: Callable[[Any, str], T],
+    ) -> tuple[T, httpx.Request, httpx.Response]:
+        """Send one request with pacing and retries; ``read(body, what)`` turns the JSON body into
+        the result inside the attempt, so an unreadable body is retried like a network fault."""
+        endpoint = ENDPOINTS[name]
+        request = self._http.build_request(
+            endpoint.method, endpoint.url_path(id), params=list(params or ()), json=json
+        )
+        what = f"{endpoint.method} {safe_url(request.url)}"
+        attempts = 0
+        try:
+            for attempt in stamina.retry_context(
+                on=partial(self._policy.should_retry, idempotent=endpoint.idempotent),
+                attempts=self._policy.attempts,
+                timeout=self._policy.total_timeout,
+                wait_initial=self._policy.wait_initial,
+                wait_max=self._policy.wait_max,
+                wait_jitter=self._policy.wait_jitter,
+            ):
+                with attempt:
+                    attempts = attempt.num
+                    if attempts > 1:
+                        self._counter.add(retries=1)
+                    response, result = self._attempt(request, endpoint, what, read)
+        except TransientError as exc:
+            raise self._gave_up(exc, endpoint, request, attempts) from None
+        return result, request, response
+
+    def _attempt(
+        self,
+        request: httpx.Request,
+        endpoint: Endpoint,
+        what: str,
+        read: Callable[[Any, str], T],
+    ) -> tuple[httpx.Response, T]:
+        waited = self._limiter.acquire()
+        self._counter.add(requests=1, waited=waited)
+        started = time.perf_counter()
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError as exc:
+            log.debug("%s -> %s", what, type(exc).__name__)
+            raise self._policy.classify(exc, self._scrub) from None
+        log.debug(
+            "%s -> %s (%d bytes, %.0f ms)",
+            what,
+            response.status_code,
+            len(response.content),
+            (time.perf_counter() - started) * 1000,
+        )
+        status = response.status_code
+        if status in RETRYABLE_STATUSES or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if status == 429 and retry_after and not stamina.is_testing():
+                self._limiter.defer(min(retry_after, self._policy.max_retry_after))
+            raise TransientError(
+                self._scrub(error_message(response)),
+                status=status,
+                retry_after=retry_after,
+                reached_server=status != 429,
+            )
+        if status >= 400:
+            raise self._api_error(response, endpoint, request)
+        try:
+            body = parse_json(response.content, what=what)
+            if isinstance(body, dict) and body.get("status") == "error":
+                raise self._api_error(response, endpoint, request)
+            return response, read(body, what)
+        except PayloadError as exc:
+            if not endpoint.idempotent:
+                raise
+            raise TransientError(str(exc), status=status) from None
+
+    def _api_error(
+        self, response: httpx.Response, endpoint: Endpoint, request: httpx.Request
+    ) -> ApiError:
+        status = response.status_code
+        message = self._scrub(error_message(response))
+        url = safe_url(request.url)
+        kind: type[ApiError] = ApiError
+        if status in (401, 403):
+            kind = AuthenticationError
+            message = f"the server refused the API key: {message}"
+        elif status == 404:
+            kind = NotFoundError
+        return kind(message, status=status, url=url, method=endpoint.method)
+
+    def _gave_up(
+        self, exc: TransientError, endpoint: Endpoint, request: httpx.Request, attempts: int
+    ) -> Exception:
+        url = safe_url(request.url)
+        method = endpoint.method
+        if exc.status == 429:
+            return RateLimitError(
+                f"rate limited: {exc.reason}",
+                retry_after=exc.retry_after,
+                url=url,
+                method=method,
+                attempts=attempts,
+            )
+        if exc.status is not None and exc.status < 400:
+            return PayloadError(f"{self._scrub(exc.reason)} (gave up after {attempts} attempts)")
+        if exc.status is None and not endpoint.idempotent and exc.reached_server:
+            reason = (
+                f"{exc.reason}; not retried because the request may have reached the server "
+                "(check before creating it again)"
+            )
+            return ServerError(self._scrub(reason), url=url, method=method, attempts=attempts)
+        return ServerError(
+            self._scrub(exc.reason), status=exc.status, url=url, method=method, attempts=attempts
+        )
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def iter_pages(
+        self,
+        *,
+        tags: str | Iterable[str] | None = None,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        status: StatusLike | Iterable[StatusLike] | None = None,
+        client_id: int | None = None,
+        order_by: str = "created_at",
+        sort: str = "ASC",
+        page_size: int = 100,
+    ) -> Iterator[Page]:
+        """Yield every page of ``GET /orders`` for the filters, each a :class:`Page` carrying the
+        raw body bytes, the parsed orders, the request and the response.
+
+        Filters: ``tags`` (orders carrying one of them), ``start``/``end`` (inclusive UTC creation
+        dates; ``date``, ``datetime`` or ISO string), ``status`` (ids, names, ``"open"``,
+        ``"terminal"``), ``client_id``, ``order_by`` (``created_at`` | ``appointment``), ``sort``
+        (``ASC`` | ``DESC``), ``page_size`` (1–500). Raises :class:`PaginationError` when the pages
+        do not add up (a repeated id, a cursor that does not advance, an empty page with a cursor).
+        """
+        filters = OrderFilters.build(
+            tags=tags,
+            start=start,
+            end=end,
+            status=status,
+            client_id=client_id,
+            order_by=order_by,
+            sort=sort,
+        )
+        paginator = CursorPaginator(limit=check_page_size(page_size))
+        return self._pages(filters, paginator)
+
+    def _pages(self, filters: OrderFilters, paginator: CursorPaginator) -> Iterator[Page]:
+        params = paginator.init_request(filters.query())
+        while paginator.has_next_page:
+
+            def read(body: Any, what: str) -> tuple[Any, list[dict[str, Any]]]:
+                return body, paginator.orders_of(body)
+
+            (body, orders), request, response = self._call("list_orders", params=params, read=read)
+            next_cursor = paginator.update_state(body, orders)
+            self._counter.add(pages=1)
+            yield Page(
+                number=paginator.pages,
+                orders=orders,
+                raw=response.content,
+                next_cursor=next_cursor,
+                request=_without_key(request),
+                response=_response_copy(response, request),
+            )
+            if paginator.has_next_page:
+                params = paginator.update_request(params)
+
+    def iter_orders(
+        self,
+        *,
+        tags: str | Iterable[str] | None = None,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        status: StatusLike | Iterable[StatusLike] | None = None,
+        client_id: int | None = None,
+        order_by: str = "created_at",
+        sort: str = "ASC",
+        page_size: int = 100,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every order (a dict as the API sent it) matching the filters, across all pages,
+        each exactly once. Filters as in :meth:`iter_pages`."""
+        pages = self.iter_pages(
+            tags=tags,
+            start=start,
+            end=end,
+            status=status,
+            client_id=client_id,
+            order_by=order_by,
+            sort=sort,
+            page_size=page_size,
+        )
+        return (order for page in pages for order in page.orders)
+
+    def get_order(self, order_id: int) -> dict[str, Any]:
+        """One order by id (``NotFoundError`` when unknown)."""
+        key = ENDPOINTS["get_order"].key
+        order, _, _ = self._call("get_order", id=_int_id(order_id), read=_unwrapper(key, dict))
+        return cast(dict[str, Any], order)
+
+    def count_by_tag(
+        self,
+        tags: str | Iterable[str],
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        status: StatusLike | Iterable[StatusLike] | None = None,
+    ) -> dict[str, int]:
+        """The server's count of orders per tag (``{"tag": count}``), with optional filters."""
+        filters = OrderFilters.build(tags=tags, start=start, end=end, status=status)
+        if not filters.tags:
+            raise ValueError("count_by_tag needs at least one tag")
+
+        def read(body: Any, what: str) -> dict[str, int]:
+            counts = unwrap(body, ENDPOINTS["count_by_tag"].key, what=what)
+            if not isinstance(counts, dict):
+                raise PayloadError(f"{what}: 'counts' is not an object")
+            out: dict[str, int] = {}
+            for tag in filters.tags:
+                value = counts.get(tag, 0)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise PayloadError(f"{what}: count of {tag!r} is {value!r}, not a count")
+                out[tag] = value
+            return out
+
+        counts, _, _ = self._call("count_by_tag", params=filters.query(with_order=False), read=read)
+        return counts
+
+    def create_order(
+        self,
+        *,
+        address: str,
+        phone: str,
+        sku_ids: Sequence[int],
+        client_id: int | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        email: str | None = None,
+        address_details: str | None = None,
+        business_name: str | None = None,
+        devices: Sequence[str] | None = None,
+        notes: str | None = None,
+        time_windows: Sequence[tuple[datetime, datetime]] | None = None,
+        purchase_order_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Book an order (``POST /orders``) and return it. Either ``client_id`` of an existing client
+        or ``first_name``, ``last_name`` and ``email`` (a new client). ``time_windows`` are
+        one-hour ``(start, end)`` blocks. Not retried once the request may have reached the
+        server, so an order is never created twice."""
+        if not sku_ids or not all(isinstance(s, int) and not isinstance(s, bool) for s in sku_ids):
+            raise ValueError("sku_ids must be a non-empty list of integer SKU ids")
+        if client_id is None and not (first_name and last_name and email):
+            raise ValueError("give client_id, or first_name, last_name and email for a new client")
+        if not address or not phone:
+            raise ValueError("address and phone are required")
+        body: dict[str, Any] = {
+            "client_id": client_id,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "address": address,
+            "address_details": address_details,
+            "phone": phone,
+            "business_name": business_name,
+            "sku_id": list(sku_ids),
+            "devices": list(devices or []),
+            "notes": notes,
+            "time_windows": [
+                {"start_time": _wire_instant(s), "end_time": _wire_instant(e)}
+                for s, e in (time_windows or [])
+            ],
+            "purchase_order_id": purchase_order_id,
+        }
+        key = ENDPOINTS["create_order"].key
+        order, _, _ = self._call("create_order", json=body, read=_unwrapper(key, dict))
+        return cast(dict[str, Any], order)
+
+    # -- clients --------------------------------------------------------------------------
+
+    def create_client(
+        self,
+        *,
+        email: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        external_id: str | None = None,
+        full_address: str | None = None,
+        phone: str | None = None,
+    ) -> ClientRecord:
+        """Create a client (``POST /clients``). Not retried once it may have reached the server."""
+        body = _client_params(email, first_name, last_name, external_id, full_address, phone)
+        return self._client_call("create_client", json=body)
+
+    def get_client(self, client_id: int) -> ClientRecord:
+        """A client by id (``NotFoundError`` when unknown)."""
+        return self._client_call("get_client", id=_int_id(client_id))
+
+    def update_client(
+        self,
+        client_id: int,
+        *,
+        email: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        external_id: str | None = None,
+        full_address: str | None = None,
+        phone: str | None = None,
+    ) -> ClientRecord:
+        """Update a client, or create it when no client has ``external_id`` (``PUT /clients/{id}``)."""
+        body = _client_params(email, first_name, last_name, external_id, full_address, phone)
+        return self._client_call("update_client", id=_int_id(client_id), json=body)
+
+    def _client_call(self, name: str, **kwargs: Any) -> ClientRecord:
+        key = ENDPOINTS[name].key
+
+        def read(body: Any, what: str) -> ClientRecord:
+            return ClientRecord.from_wire(unwrap(body, key, what=what), what=what)
+
+        client, _, _ = self._call(name, read=read, **kwargs)
+        return client
+
+    def create_setup_intent(self, client_id: int) -> SetupIntent:
+        """A Stripe setup intent for the client; its ``client_secret`` is a masked :class:`Secret`."""
+        result, _, _ = self._call(
+            "create_setup_intent",
+            id=_int_id(client_id),
+            read=lambda body, what: SetupIntent.from_wire(_as_object(body, what), what=what),
+        )
+        return result
+
+    def create_ephemeral_key(self, client_id: int) -> EphemeralKey:
+        """A Stripe ephemeral key for the client; the key is a masked :class:`Secret`."""
+        result, _, _ = self._call(
+            "create_ephemeral_key",
+            id=_int_id(client_id),
+            read=lambda body, what: EphemeralKey.from_wire(_as_object(body, what), what=what),
+        )
+        return result
+
+    # -- SKUs -----------------------------------------------------------------------------
+
+    def list_skus(self) -> list[dict[str, Any]]:
+        """The partner's SKU catalogue (``id``, ``name``, ``category``, ``price``, ``remote``)."""
+        skus, _, _ = self._call("list_skus", read=_unwrapper(ENDPOINTS["list_skus"].key, list))
+        return cast(list[dict[str, Any]], skus)
+
+    def check_zip(self, sku_id: int, zip_code: str) -> ZipCheck:
+        """Whether the SKU is available at the ZIP code (``NotFoundError`` for an unknown SKU)."""
+        zip_text = str(zip_code).strip()
+        if not (zip_text.isdigit() and len(zip_text) == 5):
+            raise ValueError(f"zip_code must be 5 digits, got {zip_code!r}")
+        sku = _int_id(sku_id)
+        result, _, _ = self._call(
+            "check_zip",
+            id=sku,
+            json={"zip": zip_text},
+            read=lambda body, what: ZipCheck.from_wire(
+                sku, zip_text, _as_object(body, what), what=what
+            ),
+        )
+        return result
+
+
+def _unwrapper(key: str | None, kind: type) -> Callable[[Any, str], Any]:
+    def read(body: Any, what: str) -> Any:
+        data = unwrap(body, key, what=what)
+        if not isinstance(data, kind):
+            raise PayloadError(f"{what}: {key!r} is {type(data).__name__}, not {kind.__name__}")
+        return data
+
+    return read
+
+
+def _as_object(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise PayloadError(f"{what}: expected a JSON object, got {type(body).__name__}")
+    return body
+
+
+def _int_id(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"an id must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _wire_instant(value: datetime) -> str:
+    """ISO-8601 UTC with milliseconds, as the contract's request timestamps."""
+    if value.tzinfo is None:
+        raise ValueError(f"time window {value!r} needs a time zone (an aware datetime)")
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def _client_params(
+    email: str,
+    first_name: str | None,
+    last_name: str | None,
+    external_id: str | None,
+    full_address: str | None,
+    phone: str | None,
+) -> dict[str, Any]:
+    if not email or "@" not in email:
+        raise ValueError(f"a client needs an email address, got {email!r}")
+    return {
+        "external_id": external_id,
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "full_address": full_address,
+        "phone": phone,
+    }
+
+
+def _without_key(request: httpx.Request) -> httpx.Request:
+    """A copy of the request without the ``Api-Key`` header, safe to hand to users."""
+    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "api-key"]
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def _response_copy(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    """The response re-attached to the key-less request copy."""
+    # The content is already decoded: drop the headers that describe the wire encoding.
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in {"content-encoding", "transfer-encoding", "content-length"}
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=response.content,
+        request=_without_key(request),
+        extensions={"http_version": response.http_version.encode()},
+    )

@@ -1,0 +1,175 @@
+"""Paging through ``GET /orders``: the contract's keyset cursor, as one strategy with guards.
+
+The contract (assumed): each page is ``{"status": "success", "orders": [...], "next_cursor": id}``
+with ``next_cursor`` null on the last page; the next request sends ``cursor=<next_cursor>``. When a
+server leaves ``next_cursor`` out, a page shorter than ``limit`` is the last one, and otherwise the
+cursor is the id of the page's last order (which, in the default ``created_at ASC`` order, is the
+largest id seen). This module is the one place those rules live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ._exceptions import PaginationError, PayloadError
+
+__all__ = ["CursorPaginator", "Page"]
+
+NEXT_CURSOR_KEY = "next_cursor"
+CURSOR_PARAM = "cursor"
+LIMIT_PARAM = "limit"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Page:
+    """One page of ``GET /orders`` as it came off the wire.
+
+    Attributes:
+        number: 1-based page number.
+        orders: the parsed order dicts, in the server's order.
+        raw: the response body bytes, exactly as received (what the loader parses fast).
+        next_cursor: the cursor of the next page, ``None`` on the last page.
+        request: the ``httpx.Request`` that fetched it (its URL carries no secret).
+        response: the ``httpx.Response``.
+    """
+
+    number: int
+    orders: list[dict[str, Any]]
+    raw: bytes
+    next_cursor: int | None
+    request: httpx.Request
+    response: httpx.Response
+
+    def __repr__(self) -> str:
+        return (
+            f"Page(number={self.number}, orders={len(self.orders)}, bytes={len(self.raw)}, "
+            f"next_cursor={self.next_cursor!r})"
+        )
+
+
+@dataclass(slots=True)
+class CursorPaginator:
+    """The keyset-cursor strategy, in three hooks: :meth:`init_request` (first request),
+    :meth:`update_state` (read a page), :meth:`update_request` (prepare the next) and
+    :attr:`has_next_page`.
+
+    Guards: ids repeated within or across pages, a cursor that does not advance (comes back a
+    second time), and an empty page that still carries a cursor each raise
+    :class:`PaginationError` naming the page, so paging never loops or yields a duplicate.
+    """
+
+    limit: int
+    has_next_page: bool = True
+    cursor: int | None = None
+    pages: int = 0
+    _seen_ids: set[int] = field(default_factory=set)
+    _used_cursors: set[int] = field(default_factory=set)
+
+    def init_request(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Parameters of the first request: the filters plus ``limit``, no cursor."""
+        return [*params, (LIMIT_PARAM, str(self.limit))]
+
+    def update_request(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Parameters of the next request: the same, with the cursor."""
+        base = [(k, v) for k, v in params if k != CURSOR_PARAM]
+        return [*base, (CURSOR_PARAM, str(self.cursor))]
+
+    def orders_of(self, body: Any) -> list[dict[str, Any]]:
+        """The orders of a page body, checked to be a list of objects with an integer id."""
+        page = self.pages + 1
+        if not isinstance(body, dict) or not isinstance(body.get("orders"), list):
+            keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
+            raise PayloadError(f"page {page}: the response has no 'orders' list (got {keys})")
+        orders: list[dict[str, Any]] = body["orders"]
+        for index, order in enumerate(orders):
+            if not isinstance(order, dict) or _order_id(order) is None:
+                raise PayloadError(f"page {page}: orders[{index}] has no integer 'id'")
+        return orders
+
+    def update_state(self, body: dict[str, Any], orders: list[dict[str, Any]]) -> int | None:
+        """Read a page: check the guards, advance the cursor; return the next cursor."""
+        self.pages += 1
+        page = self.pages
+        ids = [_order_id(o) for o in orders]
+        repeated = sorted({i for i in ids if i in self._seen_ids} | _dupes(ids))
+        if repeated:
+            shown = ", ".join(str(i) for i in repeated[:5]) + (" …" if len(repeated) > 5 else "")
+            raise PaginationError(
+                f"{len(repeated)} order id(s) already seen on an earlier page or repeated on "
+                f"this one ({shown}); stopping rather than yield duplicates",
+                page=page,
+                cursor=self.cursor,
+            )
+        self._seen_ids.update(i for i in ids if i is not None)
+
+        next_cursor = self._next_cursor(body, orders, page)
+        if next_cursor is None:
+            self.has_next_page = False
+            return None
+        if not orders:
+            raise PaginationError(
+                f"an empty page points to a next page (next_cursor={next_cursor}); stopping",
+                page=page,
+                cursor=self.cursor,
+            )
+        if next_cursor == self.cursor or next_cursor in self._used_cursors:
+            raise PaginationError(
+                f"the cursor does not advance (next_cursor={next_cursor} was already used); "
+                "stopping rather than loop",
+                page=page,
+                cursor=self.cursor,
+            )
+        if self.cursor is not None:
+            self._used_cursors.add(self.cursor)
+        self.cursor = next_cursor
+        return next_cursor
+
+    def _next_cursor(
+        self, body: dict[str, Any], orders: list[dict[str, Any]], page: int
+    ) -> int | None:
+        if NEXT_CURSOR_KEY in body:
+            raw = body[NEXT_CURSOR_KEY]
+            if raw is None or raw == "":
+                return None
+            try:
+                return _as_int(raw)
+            except ValueError:
+                raise PayloadError(f"page {page}: next_cursor {raw!r} is not an integer") from None
+        # No next_cursor in the response: fall back to the contract's rule.
+        if len(orders) < self.limit:
+            return None
+        return _order_id(orders[-1])
+
+
+def _order_id(order: dict[str, Any]) -> int | None:
+    try:
+        return _as_int(order.get("id"))
+    except ValueError:
+        return None
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(value)
+
+
+def _dupes(ids: list[int | None]) -> set[int]:
+    seen: set[int] = set()
+    dupes: set[int] = set()
+    for i in ids:
+        if i is None:
+            continue
+        if i in seen:
+            dupes.add(i)
+        seen.add(i)
+    return dupes

@@ -1,0 +1,134 @@
+"""Reading the API's responses: the success envelope, error bodies and ``Retry-After``.
+
+The contract assumes error bodies like ``{"status": "error", "message": ..., "errors": [{"field": ...,
+"message": ...}]}``; this module is the one place that reads them. It also copes with bodies that are
+not JSON at all (an HTML page from a proxy).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from ._exceptions import PayloadError
+
+__all__ = ["error_message", "parse_json", "parse_retry_after", "unwrap"]
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+_MAX_MESSAGE = 300
+
+
+def parse_json(content: bytes, *, what: str) -> Any:
+    """Parse a response body, raising :class:`PayloadError` that says what was being read."""
+    try:
+        return json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # No excerpt of the body: it may hold a client's token.
+        raise PayloadError(
+            f"{what}: the response is not valid JSON ({exc}; {len(content)} bytes)"
+        ) from None
+
+
+def unwrap(body: Any, key: str | None, *, what: str) -> Any:
+    """Take the data out of a success envelope ``{"status": "success", key: ...}``.
+
+    A body that is the object itself (no envelope) is accepted too, so a change of envelope on
+    the server does not break reading.
+    """
+    if not isinstance(body, dict):
+        raise PayloadError(f"{what}: expected a JSON object, got {type(body).__name__}")
+    if key is None:
+        return body
+    if key in body:
+        return body[key]
+    if key in {"order", "client"} and "id" in body:
+        return body
+    raise PayloadError(f"{what}: the response has no {key!r} field (keys: {sorted(body)[:10]})")
+
+
+def error_message(response: httpx.Response) -> str:
+    """The server's message for an error response: from ``message``, ``error`` or
+    ``errors[].message`` in a JSON body, else the text of a non-JSON body, else the reason."""
+    content = response.content
+    try:
+        body = json.loads(content) if content else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = None
+    if isinstance(body, dict):
+        message = _message_from_json(body)
+        if message:
+            return _clip(message)
+    elif isinstance(body, str) and body.strip():
+        return _clip(body)
+    if content:
+        text = _text_of(content)
+        if text:
+            return _clip(text)
+    return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def _message_from_json(body: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for key in ("message", "error"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            parts.append(value.strip())
+        elif isinstance(value, dict) and isinstance(value.get("message"), str):
+            parts.append(value["message"].strip())
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, dict) and item.get("message"):
+                field = item.get("field")
+                text = str(item["message"]).strip()
+                parts.append(f"{field}: {text}" if field else text)
+            elif isinstance(item, str):
+                parts.append(item.strip())
+    elif isinstance(errors, dict):
+        parts.extend(f"{field}: {msg}" for field, msg in errors.items())
+    return "; ".join(p for p in parts if p)
+
+
+def _text_of(content: bytes) -> str:
+    text = content.decode("utf-8", errors="replace")
+    title = re.search(r"<title>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
+    if title and title.group(1).strip():
+        text = title.group(1)
+    return _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
+
+
+def _clip(text: str) -> str:
+    text = _SPACES.sub(" ", text).strip()
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds, an HTTP date, or ``0``.
+
+    Returns ``None`` when the header is absent or unreadable; never a negative number.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN is unreadable
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max((when - now).total_seconds(), 0.0)

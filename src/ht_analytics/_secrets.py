@@ -1,0 +1,71 @@
+"""Secrets that do not show themselves, and scrubbing of text that might hold one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+
+__all__ = ["SENSITIVE_PARAMS", "Secret", "redact", "safe_url"]
+
+SENSITIVE_PARAMS = ("key", "token", "secret", "password", "signature")
+_MASK = "***"
+
+
+class Secret:
+    """A secret value (API key, client token, client secret, ephemeral key).
+
+    Its ``repr`` and ``str`` are masked, so printing a result or an exception never shows it;
+    :meth:`reveal` gives the value when it is really needed.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret('{_MASK}')"
+
+    def __str__(self) -> str:
+        return _MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def redact(text: str, secrets: Iterable[Secret | str | None]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``***``."""
+    for secret in secrets:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if value and len(value) >= 3:
+            text = text.replace(value, _MASK)
+    return text
+
+
+def safe_url(url: httpx.URL | str) -> str:
+    """A URL fit for a log line or an error: no user info, and query parameters whose name
+    suggests a secret are masked."""
+    parsed = httpx.URL(url) if isinstance(url, str) else url
+    if parsed.userinfo:
+        parsed = parsed.copy_with(username=None, password=None)
+    params = parsed.params
+    if any(_sensitive(k) for k in params):
+        masked = [(k, _MASK if _sensitive(k) else v) for k, v in params.multi_items()]
+        parsed = parsed.copy_with(params=masked)
+    return str(parsed)
+
+
+def _sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SENSITIVE_PARAMS)

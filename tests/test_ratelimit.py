@@ -1,0 +1,91 @@
+"""The client-side rate limiter: spacing, sharing across threads, and Retry-After pauses."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+
+from ht_analytics._ratelimit import RateLimiter
+
+
+class FakeClock:
+    """A clock that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        """Current fake time."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the fake time."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_requests_are_spaced_by_the_interval() -> None:
+    """At 10/s, back-to-back acquisitions start 0.1 s apart."""
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock=clock.time, sleep=clock.sleep)
+    starts = []
+    for _ in range(5):
+        limiter.acquire()
+        starts.append(clock.now)
+    assert starts == pytest.approx([100.0, 100.1, 100.2, 100.3, 100.4])
+
+
+def test_defer_pauses_everyone() -> None:
+    """After defer(2), the next slot is 2 s away."""
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock=clock.time, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.defer(2.0)
+    limiter.acquire()
+    assert clock.now == pytest.approx(102.0)
+
+
+def test_unlimited_never_sleeps() -> None:
+    """rate=None means no pacing at all."""
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock.time, sleep=clock.sleep)
+    for _ in range(100):
+        limiter.acquire()
+    assert clock.sleeps == []
+    assert limiter.rate is None
+
+
+@pytest.mark.parametrize("rate", [0, -1.0])
+def test_bad_rate_is_refused(rate: float) -> None:
+    """A non-positive rate is a clear ValueError."""
+    with pytest.raises(ValueError, match="rate_limit"):
+        RateLimiter(rate)
+
+
+def test_shared_by_threads_in_real_time() -> None:
+    """Four threads sharing a 40/s limiter never start two requests closer than the interval."""
+    limiter = RateLimiter(40)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(5):
+            limiter.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stamps.sort()
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert len(stamps) == 20
+    assert min(gaps) >= 0.025 - 0.005  # the interval, less scheduler jitter
+    # 20 requests at 40/s: in no window of one second do more than 41 start.
+    assert stamps[-1] - stamps[0] >= 19 / 40 - 0.01
