@@ -40,7 +40,12 @@ def main() -> None:
 
 @main.command()
 @click.option(
-    "--orders", "n_orders", default=20_000, show_default=True, help="Orders the sandbox generates."
+    "--orders",
+    "n_orders",
+    type=click.IntRange(0),
+    default=20_000,
+    show_default=True,
+    help="Orders the sandbox generates.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the sandbox data.")
 @click.option("--page-size", default=500, show_default=True, help="Orders per page (1-500).")
@@ -96,9 +101,20 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option(
-    "--port", default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free port)."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
 )
-@click.option("--orders", "n_orders", default=5_000, show_default=True, help="Orders to generate.")
+@click.option(
+    "--orders",
+    "n_orders",
+    type=click.IntRange(0),
+    default=5_000,
+    show_default=True,
+    help="Orders to generate.",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the generated data.")
 @click.option("--api-key", default="sandbox", show_default=True, help="The key clients must send.")
 @click.option(

@@ -1,0 +1,5 @@
+"""``python -m ht_analytics`` runs the command line."""
+
+from .cli import main
+
+main()
