@@ -14,8 +14,8 @@ The sandbox's readings of what the contract leaves open:
   ``max(now, latest createdAt + 1 ms)`` (so it sorts last), has no appointment yet, and its price rises
   with ``devices``: each device beyond the first adds a $20.00 "Additional device" adjustment to the
   first service line (the generator's ``new_order``).
-* ``POST /clients`` needs ``external_id``, ``first_name``, ``last_name`` and ``email`` (400
-  otherwise; 422 when the ``external_id`` is taken). ``PUT /clients/{id}`` needs ``email`` (400) and
+* ``POST /clients`` needs ``email`` (the contract's one required ClientParam; 400 otherwise;
+  422 when a given ``external_id`` is taken). ``PUT /clients/{id}`` needs ``email`` (400) and
   upserts on ``external_id``: the client with the body's ``external_id`` is updated; else the client
   ``{id}`` is updated (taking that ``external_id``); else, when the body has an ``external_id``, a
   new client is created; else 404. It answers 200 with the client in every success case.
@@ -215,15 +215,15 @@ def _email(body: dict[str, Any], errors: Errors, *, required: bool) -> str | Non
     return email
 
 
-def _client_params(body: dict[str, Any], *, create: bool) -> dict[str, Any]:
-    """ClientParams, checked: 400 listing the problems (``email`` is always required)."""
+def _client_params(body: dict[str, Any]) -> dict[str, Any]:
+    """ClientParams, checked: 400 listing the problems (only ``email`` is required)."""
     errors: Errors = []
     external = body.get("external_id")
     if isinstance(external, int) and not isinstance(external, bool):
         body = {**body, "external_id": str(external)}
     params: dict[str, Any] = {}
     for field in ("external_id", "first_name", "last_name"):
-        if (value := _text(body, field, errors, required=create)) is not None:
+        if (value := _text(body, field, errors, required=False)) is not None:
             params[field] = value
     params["email"] = _email(body, errors, required=True)
     if (phone := _phone(body, errors, required=False)) is not None:
@@ -385,9 +385,10 @@ async def create_order(request: Request) -> Response:
 async def create_client(request: Request) -> Response:
     """5. ``POST /clients``: a new client (422 when the ``external_id`` is taken)."""
     sandbox = _sandbox(request)
-    params = _client_params(await _body(request), create=True)
+    params = _client_params(await _body(request))
     with sandbox.lock:
-        if sandbox.client_by_external_id(params["external_id"]) is not None:
+        external = params.get("external_id")
+        if external and sandbox.client_by_external_id(external) is not None:
             raise ApiError(422, "Validation failed", [("external_id", "has already been taken")])
         client = new_client(sandbox.data, params)
         sandbox.client_changed(int(client["id"]))
@@ -404,7 +405,7 @@ async def get_client(request: Request) -> Response:
 async def update_client(request: Request) -> Response:
     """7. ``PUT /clients/{id}``: upsert on ``external_id`` (see the module docstring)."""
     sandbox, client_id = _sandbox(request), _path_id(request)
-    params = _client_params(await _body(request), create=False)
+    params = _client_params(await _body(request))
     external = params.get("external_id")
     with sandbox.lock:
         client = sandbox.client_by_external_id(external) if external else None
