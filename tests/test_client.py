@@ -563,14 +563,14 @@ def test_every_endpoint_hits_its_documented_path() -> None:
 
 def test_count_by_tag_rejects_nonsense_counts() -> None:
     """A count that is not a non-negative integer is a payload problem, not a number."""
-    handler = lambda r: json_response(200, {"status": "success", "counts": {"a": "many"}})  # noqa: E731
+    handler = lambda r: json_response(200, {"status": "success", "counts": {"a": "many"}})
     with pytest.raises(PayloadError, match="count of 'a'"):
         client_for(handler, max_retries=0).count_by_tag("a")
 
 
 def test_success_status_error_in_body_is_an_api_error() -> None:
     """A 200 whose body says status=error is reported, not read as data."""
-    handler = lambda r: json_response(200, {"status": "error", "message": "partner disabled"})  # noqa: E731
+    handler = lambda r: json_response(200, {"status": "error", "message": "partner disabled"})
     with pytest.raises(ApiError, match="partner disabled"):
         client_for(handler).get_order(1)
 
@@ -617,3 +617,30 @@ def test_retry_after_http_date_is_honoured_as_seconds() -> None:
     )
     assert policy.should_retry(TransientError("x", status=503), idempotent=True) is True
     assert policy.should_retry(ValueError("x"), idempotent=True) is False
+
+
+def test_corrupt_compressed_body_is_retried() -> None:
+    """A gzip body that cannot be decoded is a transient fault, retried like a truncated one."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return httpx.Response(
+                200, content=b"\x1f\x8bnot-gzip", headers={"Content-Encoding": "gzip"}
+            )
+        return json_response(200, {"status": "success", "skus": [{"id": 2}]})
+
+    assert client_for(handler).list_skus() == [{"id": 2}]
+    assert len(calls) == 2
+
+
+def test_redirect_is_reported_not_followed() -> None:
+    """A 3xx is not followed (the key would travel along) and says to check the base URL."""
+    handler = lambda r: httpx.Response(
+        301, headers={"Location": "https://elsewhere.test/x?token=abc"}
+    )
+    with pytest.raises(ApiError, match=r"unexpected redirect to https://elsewhere\.test/x") as info:
+        client_for(handler).list_skus()
+    assert info.value.status == 301
+    assert "abc" not in str(info.value)

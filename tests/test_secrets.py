@@ -124,3 +124,23 @@ def test_secret_is_not_pickled_into_text() -> None:
     """Formatting containers of secrets does not reveal them either."""
     data: dict[str, Any] = {"token": Secret(TOKEN)}
     assert TOKEN not in f"{data} {[Secret(KEY)]}"
+
+
+def test_unreadable_body_with_a_token_is_not_quoted_in_the_error() -> None:
+    """A truncated client body that contains a token gives a PayloadError without an excerpt."""
+    body = (
+        '{"status": "success", "client": {"id": 6, "authentication_token": "' + TOKEN + '", "em'
+    ).encode()
+    client = PartnerClient(
+        KEY,
+        "https://api.test",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body)),
+        rate_limit=None,
+        max_retries=1,
+    )
+    with pytest.raises(HTError) as info:
+        client.get_client(6)
+    assert "not valid JSON" in str(info.value)
+    assert "2 attempts" in str(info.value)
+    assert TOKEN not in str(info.value)
+    assert TOKEN not in repr(info.value)

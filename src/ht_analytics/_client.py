@@ -206,6 +206,12 @@ class PartnerClient:
         except httpx.TransportError as exc:
             log.debug("%s -> %s", what, type(exc).__name__)
             raise self._policy.classify(exc, self._scrub) from None
+        except httpx.DecodingError as exc:  # a corrupt compressed body
+            log.debug("%s -> %s", what, type(exc).__name__)
+            raise TransientError(f"the response body could not be decoded: {exc}") from None
+        except httpx.RequestError as exc:
+            message = self._scrub(f"{type(exc).__name__}: {exc}")
+            raise ApiError(message, url=safe_url(request.url), method=endpoint.method) from None
         log.debug(
             "%s -> %s (%d bytes, %.0f ms)",
             what,
@@ -226,6 +232,14 @@ class PartnerClient:
             )
         if status >= 400:
             raise self._api_error(response, endpoint, request)
+        if 300 <= status < 400:
+            target = safe_url(response.headers.get("Location", "?"))
+            raise ApiError(
+                f"unexpected redirect to {target}; check the base URL",
+                status=status,
+                url=safe_url(request.url),
+                method=endpoint.method,
+            )
         try:
             body = parse_json(response.content, what=what)
             if isinstance(body, dict) and body.get("status") == "error":
