@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -644,3 +645,21 @@ def test_redirect_is_reported_not_followed() -> None:
         client_for(handler).list_skus()
     assert info.value.status == 301
     assert "abc" not in str(info.value)
+
+
+def test_each_retry_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
+    """A retry leaves an INFO line naming the request, the attempt and what went wrong."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return json_response(503, {"message": "maintenance window"})
+        return json_response(200, {"status": "success", "skus": []})
+
+    caplog.set_level(logging.INFO, logger="ht_analytics.client")
+    client_for(handler).list_skus()
+    messages = [r.getMessage() for r in caplog.records if r.name == "ht_analytics.client"]
+    assert messages == [
+        f"retrying GET {BASE}/api/partners/skus (attempt 2 of 6) after: maintenance window"
+    ]

@@ -173,6 +173,7 @@ class PartnerClient:
         )
         what = f"{endpoint.method} {safe_url(request.url)}"
         attempts = 0
+        last: TransientError | None = None
         try:
             for attempt in stamina.retry_context(
                 on=partial(self._policy.should_retry, idempotent=endpoint.idempotent),
@@ -186,7 +187,18 @@ class PartnerClient:
                     attempts = attempt.num
                     if attempts > 1:
                         self._counter.add(retries=1)
-                    response, result = self._attempt(request, endpoint, what, read)
+                        log.info(
+                            "retrying %s (attempt %d of %d) after: %s",
+                            what,
+                            attempts,
+                            self._policy.attempts,
+                            last.reason if last else "?",
+                        )
+                    try:
+                        response, result = self._attempt(request, endpoint, what, read)
+                    except TransientError as exc:
+                        last = exc
+                        raise
         except TransientError as exc:
             raise self._gave_up(exc, endpoint, request, attempts) from None
         return result, request, response

@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import click
+import stamina.instrumentation
 
 from ._exceptions import HTError
 
@@ -36,6 +37,9 @@ def _user_errors(func: F) -> F:
 @click.version_option(package_name="ht-analytics")
 def main() -> None:
     """ht-analytics: orders from the HT Partner API as typed DataFrames, metrics and reports."""
+    # The client logs its own retries (logger "ht_analytics.client"); stamina's generic
+    # "stamina.retry_scheduled" warnings would only add noise to a terminal.
+    stamina.instrumentation.set_on_retry_hooks([])
 
 
 @main.command()
