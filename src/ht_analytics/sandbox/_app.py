@@ -21,6 +21,9 @@ The sandbox's readings of what the contract leaves open:
   new client is created; else 404. It answers 200 with the client in every success case.
 * ``POST /skus/{id}/check_zip``: ``treatment`` is ``"on"`` when the ZIP's 3-digit prefix is one the
   SKU serves; ``cbsa_id`` / ``cbsa`` name the metro area of the prefix (0 / ``""`` when unknown).
+
+Request bodies and path ids are checked in ``_validate``; the error body is built in ``_errors``; the
+state the handlers share (data, index, cached bytes, lock) is the :class:`Sandbox` of ``_state``.
 """
 
 from __future__ import annotations
@@ -28,11 +31,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import hmac
-import json
 import secrets
 import string
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -44,17 +45,31 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._catalog import STATES
+from ._errors import ApiError, Errors, _json, error_response
 from ._faults import FaultConfig, FaultMiddleware, FaultStats
-from ._flavour import Flavour, OrderEncoder, parse_instant
-from ._generate import generate_dataset, new_client, new_order, parse_address, update_client_fields
-from ._model import Client, Order, SandboxData
-from ._query import OrderIndex, QueryError, UnknownCursorError, parse_order_query
+from ._flavour import Flavour
+from ._generate import generate_dataset
+from ._model import Client, SandboxData
+from ._mutations import new_client, new_order, parse_address, update_client_fields
+from ._query import QueryError, UnknownCursorError, parse_order_query
+from ._state import Sandbox
+from ._validate import (
+    _NOT_FOUND,
+    _body,
+    _client_params,
+    _email,
+    _path_id,
+    _phone,
+    _sku_ids,
+    _strings,
+    _text,
+    _time_windows,
+)
 
 __all__ = ["ApiError", "ApiKeyMiddleware", "Sandbox", "create_app", "error_response"]
 
 FREEZE_GC_AT = 100_000
 """From this many orders on, :func:`create_app` freezes the GC's view of the data."""
-_NOT_FOUND = "Record Not Found"
 _ALNUM = string.ascii_letters + string.digits
 _CBSA_CODES = {
     "016": 49340, "021": 14460, "071": 35620, "073": 35620, "100": 35620, "112": 35620,
@@ -72,74 +87,6 @@ _CBSA = {
     for city, prefix, _ in state.cities
 }
 """ZIP prefix -> ``(cbsa_id, cbsa)``; the title is named after the catalogue's city."""
-
-Errors = list[tuple[str, str]]
-
-
-class ApiError(Exception):
-    """An error answered with the contract's error body."""
-
-    def __init__(self, status: int, message: str, errors: Errors | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors or []
-
-
-def _json(payload: Any, status: int = 200) -> Response:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return Response(body, status_code=status, media_type="application/json")
-
-
-def error_response(status: int, message: str, errors: Errors | None = None) -> Response:
-    """``{"status": "error", "message": ..., "errors": [{"field", "message"}]}`` as a response."""
-    items = [{"field": field, "message": text} for field, text in errors or []]
-    return _json({"status": "error", "message": message, "errors": items}, status)
-
-
-class Sandbox:
-    """The state the handlers share: the data, its index, the serialised-order cache and a lock.
-
-    Change ``data`` through the app, or call :meth:`order_changed` / :meth:`client_changed`
-    afterwards so that the index and the cached bytes follow.
-    """
-
-    def __init__(self, data: SandboxData, *, flavour: Flavour, expose_tags: bool) -> None:
-        self.data = data
-        self.lock = threading.RLock()
-        self.index = OrderIndex(data.orders)
-        self.encoder = OrderEncoder(flavour, data.clients, expose_tags=expose_tags)
-        self.skus = {int(sku["id"]): sku for sku in data.skus}
-        self._by_external: dict[str, int] | None = None
-
-    def order_changed(self, order: Order, *, old_client_id: object = None) -> None:
-        """Re-index an order changed in place (or new) and forget its cached bytes."""
-        with self.lock:
-            self.index.update(order, old_client_id=old_client_id)
-            self.encoder.invalidate(int(order["id"]))
-
-    def client_changed(self, client_id: int, *, old_external_id: object = None) -> None:
-        """Follow a new or changed client: its ``external_id`` and its orders' cached bytes."""
-        with self.lock:
-            if self._by_external is not None:
-                if self._by_external.get(str(old_external_id)) == client_id:
-                    del self._by_external[str(old_external_id)]
-                external = self.data.clients[client_id].get("external_id")
-                if external is not None:
-                    self._by_external.setdefault(str(external), client_id)
-            for order in self.index.client_orders(client_id):
-                self.encoder.invalidate(int(order["id"]))
-
-    def client_by_external_id(self, external_id: str) -> Client | None:
-        """The client with this ``external_id``, if any."""
-        with self.lock:
-            if self._by_external is None:
-                self._by_external = {}
-                for cid, client in self.data.clients.items():
-                    if client.get("external_id") is not None:
-                        self._by_external.setdefault(str(client["external_id"]), cid)
-            found = self._by_external.get(external_id)
-            return None if found is None else self.data.clients.get(found)
 
 
 class ApiKeyMiddleware:
@@ -162,123 +109,6 @@ class ApiKeyMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-# ------------------------------------------------------------------------ request parts
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        payload = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise ApiError(400, "Request body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise ApiError(400, "Request body must be a JSON object")
-    return payload
-
-
-def _path_id(request: Request) -> int:
-    text = str(request.path_params["id"])
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise ApiError(404, _NOT_FOUND)
-    return int(text)
-
-
-def _text(body: dict[str, Any], field: str, errors: Errors, *, required: bool) -> str | None:
-    value = body.get(field)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            errors.append((field, "is required"))
-        return None
-    if not isinstance(value, str):
-        errors.append((field, "must be a string"))
-        return None
-    return value.strip()
-
-
-def _phone(body: dict[str, Any], errors: Errors, *, required: bool) -> str | None:
-    phone = _text(body, "phone", errors, required=required)
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if phone is not None and len(digits) != 10:
-        errors.append(("phone", "must be a 10-digit US phone number"))
-    return phone
-
-
-def _email(body: dict[str, Any], errors: Errors, *, required: bool) -> str | None:
-    email = _text(body, "email", errors, required=required)
-    local, _, domain = (email or "").partition("@")
-    if email is not None and (not local or "." not in domain or " " in email):
-        errors.append(("email", "is not an e-mail address"))
-    return email
-
-
-def _client_params(body: dict[str, Any]) -> dict[str, Any]:
-    """ClientParams, checked: 400 listing the problems (only ``email`` is required)."""
-    errors: Errors = []
-    external = body.get("external_id")
-    if isinstance(external, int) and not isinstance(external, bool):
-        body = {**body, "external_id": str(external)}
-    params: dict[str, Any] = {}
-    for field in ("external_id", "first_name", "last_name"):
-        if (value := _text(body, field, errors, required=False)) is not None:
-            params[field] = value
-    params["email"] = _email(body, errors, required=True)
-    if (phone := _phone(body, errors, required=False)) is not None:
-        params["phone"] = phone
-    if (address := _text(body, "full_address", errors, required=False)) is not None:
-        params["full_address"] = address
-    if errors:
-        raise ApiError(400, "Invalid client parameters", errors)
-    return params
-
-
-def _strings(body: dict[str, Any], field: str, errors: Errors) -> list[str]:
-    value = body.get(field)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.append((field, "must be a list of strings"))
-        return []
-    return value
-
-
-def _time_windows(body: dict[str, Any], errors: Errors) -> None:
-    windows = body.get("time_windows")
-    if windows is None:
-        return
-    if not isinstance(windows, list):
-        errors.append(("time_windows", "must be a list of {start_time, end_time}"))
-        return
-    for i, window in enumerate(windows):
-        where = f"time_windows[{i}]"
-        if not isinstance(window, dict):
-            errors.append((where, "must be an object with start_time and end_time"))
-            continue
-        start, end = parse_instant(window.get("start_time")), parse_instant(window.get("end_time"))
-        if not isinstance(window.get("start_time"), str) or start is None:
-            errors.append((f"{where}.start_time", "must be an ISO-8601 timestamp"))
-        elif not isinstance(window.get("end_time"), str) or end is None:
-            errors.append((f"{where}.end_time", "must be an ISO-8601 timestamp"))
-        elif end - start != timedelta(hours=1):
-            errors.append((f"{where}.end_time", "must be one hour after start_time"))
-
-
-def _sku_ids(body: dict[str, Any], skus: dict[int, Any], errors: Errors) -> list[int]:
-    value = body.get("sku_id")
-    if value is None or value == []:
-        errors.append(("sku_id", "is required (a non-empty list of SKU ids)"))
-        return []
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        errors.append(("sku_id", "must be a list of integer SKU ids"))
-        return []
-    for unknown in dict.fromkeys(v for v in value if v not in skus):
-        errors.append(("sku_id", f"unknown SKU id {unknown}"))
-    return value
 
 
 def _secret(n: int) -> str:

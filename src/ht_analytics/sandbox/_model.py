@@ -2,12 +2,23 @@
 
 Orders are kept in the documented camelCase wire shape (``order.example.json``), so the app can serve
 them as they are; clients and SKUs are kept in their documented shapes too.
+
+It also fixes where the generator's ids start and the default ``now``: the generator and the app's
+create endpoints (``_mutations``) both follow them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
+
+DEFAULT_NOW: Final = datetime(2026, 11, 1, tzinfo=UTC)
+"""The fixed anchor used when ``now`` is not given, so that output does not depend on the clock."""
+
+FIRST_ORDER_ID: Final = 100_001
+FIRST_CLIENT_ID: Final = 50_001
+FIRST_SERVICE_ID: Final = 5_000_001
 
 Order = dict[str, Any]
 """A camelCase Order object exactly as ``order.example.json`` documents it (all 30 fields), plus
