@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import httpx
-import stamina
 
 from ._config import resolve_api_key, resolve_base_url
-from ._endpoints import ENDPOINTS, Endpoint
-from ._exceptions import (
-    ApiError,
-    AuthenticationError,
-    NotFoundError,
-    PayloadError,
-    RateLimitError,
-    ServerError,
-)
+from ._endpoints import ENDPOINTS
+from ._exceptions import PayloadError
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
 from ._pagination import CursorPaginator, Page
 from ._params import DateLike, OrderFilters, StatusLike, check_page_size
 from ._ratelimit import RateLimiter
-from ._responses import error_message, parse_json, parse_retry_after, unwrap
-from ._retry import RETRYABLE_STATUSES, RetryPolicy, TransientError
-from ._secrets import redact, safe_url
+from ._responses import unwrap
+from ._retry import RetryPolicy
+from ._transport import ClientStats, Requester
 
 __all__ = ["ClientStats", "PartnerClient"]
 
-log = logging.getLogger("ht_analytics.client")
-T = TypeVar("T")
 API_KEY_HEADER = "Api-Key"
 
 
@@ -45,39 +30,6 @@ def _user_agent() -> str:
         return f"ht-analytics/{version('ht-analytics')}"
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "ht-analytics"
-
-
-@dataclass(frozen=True, slots=True)
-class ClientStats:
-    """What a client has done so far: requests sent (attempts included), retries, pages read."""
-
-    requests: int = 0
-    retries: int = 0
-    pages: int = 0
-    waited: float = 0.0
-    """Seconds spent waiting for the rate limiter."""
-
-
-class _Counter:
-    __slots__ = ("_lock", "pages", "requests", "retries", "waited")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = self.retries = self.pages = 0
-        self.waited = 0.0
-
-    def add(
-        self, *, requests: int = 0, retries: int = 0, pages: int = 0, waited: float = 0
-    ) -> None:
-        with self._lock:
-            self.requests += requests
-            self.retries += retries
-            self.pages += pages
-            self.waited += waited
-
-    def snapshot(self) -> ClientStats:
-        with self._lock:
-            return ClientStats(self.requests, self.retries, self.pages, self.waited)
 
 
 class PartnerClient:
@@ -111,15 +63,12 @@ class PartnerClient:
         retry_timeout: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._key = resolve_api_key(api_key)
+        key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url)
-        self._limiter = RateLimiter(rate_limit)
-        self._policy = RetryPolicy(max_retries=max_retries, total_timeout=retry_timeout)
-        self._counter = _Counter()
-        self._http = httpx.Client(
+        http = httpx.Client(
             base_url=self.base_url,
             headers={
-                API_KEY_HEADER: self._key.reveal(),
+                API_KEY_HEADER: key.reveal(),
                 "Accept": "application/json",
                 "User-Agent": _user_agent(),
             },
@@ -127,11 +76,19 @@ class PartnerClient:
             transport=transport,
             follow_redirects=False,
         )
+        self._requester = Requester(
+            http,
+            key,
+            RateLimiter(rate_limit),
+            RetryPolicy(max_retries=max_retries, total_timeout=retry_timeout),
+            timeout,
+        )
+        self._call = self._requester.call
 
     # -- plumbing -------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        return f"PartnerClient(base_url={self.base_url!r}, rate_limit={self._limiter.rate!r})"
+        return f"PartnerClient(base_url={self.base_url!r}, rate_limit={self.rate_limit!r})"
 
     def __enter__(self) -> PartnerClient:
         return self
@@ -141,165 +98,17 @@ class PartnerClient:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._http.close()
+        self._requester.http.close()
 
     @property
     def rate_limit(self) -> float | None:
         """Requests per second this client allows itself (shared by all its threads)."""
-        return self._limiter.rate
+        return self._requester.limiter.rate
 
     @property
     def stats(self) -> ClientStats:
         """Counters of requests, retries and pages so far (a snapshot)."""
-        return self._counter.snapshot()
-
-    def _scrub(self, text: str) -> str:
-        return redact(text, (self._key,))
-
-    def _call(
-        self,
-        name: str,
-        *,
-        id: int | str | None = None,
-        params: Sequence[tuple[str, str]] | None = None,
-        json: Any = None,
-        read: Callable[[Any, str], T],
-    ) -> tuple[T, httpx.Request, httpx.Response]:
-        """Send one request with pacing and retries; ``read(body, what)`` turns the JSON body into
-        the result inside the attempt, so an unreadable body is retried like a network fault."""
-        endpoint = ENDPOINTS[name]
-        request = self._http.build_request(
-            endpoint.method, endpoint.url_path(id), params=list(params or ()), json=json
-        )
-        what = f"{endpoint.method} {safe_url(request.url)}"
-        attempts = 0
-        last: TransientError | None = None
-        try:
-            for attempt in stamina.retry_context(
-                on=partial(self._policy.should_retry, idempotent=endpoint.idempotent),
-                attempts=self._policy.attempts,
-                timeout=self._policy.total_timeout,
-                wait_initial=self._policy.wait_initial,
-                wait_max=self._policy.wait_max,
-                wait_jitter=self._policy.wait_jitter,
-            ):
-                with attempt:
-                    attempts = attempt.num
-                    if attempts > 1:
-                        self._counter.add(retries=1)
-                        log.info(
-                            "retrying %s (attempt %d of %d) after: %s",
-                            what,
-                            attempts,
-                            self._policy.attempts,
-                            last.reason if last else "?",
-                        )
-                    try:
-                        response, result = self._attempt(request, endpoint, what, read)
-                    except TransientError as exc:
-                        last = exc
-                        raise
-        except TransientError as exc:
-            raise self._gave_up(exc, endpoint, request, attempts) from None
-        return result, request, response
-
-    def _attempt(
-        self,
-        request: httpx.Request,
-        endpoint: Endpoint,
-        what: str,
-        read: Callable[[Any, str], T],
-    ) -> tuple[httpx.Response, T]:
-        waited = self._limiter.acquire()
-        self._counter.add(requests=1, waited=waited)
-        started = time.perf_counter()
-        try:
-            response = self._http.send(request)
-        except httpx.TransportError as exc:
-            log.debug("%s -> %s", what, type(exc).__name__)
-            raise self._policy.classify(exc, self._scrub) from None
-        except httpx.DecodingError as exc:  # a corrupt compressed body
-            log.debug("%s -> %s", what, type(exc).__name__)
-            raise TransientError(f"the response body could not be decoded: {exc}") from None
-        except httpx.RequestError as exc:
-            message = self._scrub(f"{type(exc).__name__}: {exc}")
-            raise ApiError(message, url=safe_url(request.url), method=endpoint.method) from None
-        log.debug(
-            "%s -> %s (%d bytes, %.0f ms)",
-            what,
-            response.status_code,
-            len(response.content),
-            (time.perf_counter() - started) * 1000,
-        )
-        status = response.status_code
-        if status in RETRYABLE_STATUSES or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if status == 429 and retry_after and not stamina.is_testing():
-                self._limiter.defer(min(retry_after, self._policy.max_retry_after))
-            raise TransientError(
-                self._scrub(error_message(response)),
-                status=status,
-                retry_after=retry_after,
-                reached_server=status != 429,
-            )
-        if status >= 400:
-            raise self._api_error(response, endpoint, request)
-        if 300 <= status < 400:
-            target = safe_url(response.headers.get("Location", "?"))
-            raise ApiError(
-                f"unexpected redirect to {target}; check the base URL",
-                status=status,
-                url=safe_url(request.url),
-                method=endpoint.method,
-            )
-        try:
-            body = parse_json(response.content, what=what)
-            if isinstance(body, dict) and body.get("status") == "error":
-                raise self._api_error(response, endpoint, request)
-            return response, read(body, what)
-        except PayloadError as exc:
-            if not endpoint.idempotent:
-                raise
-            raise TransientError(str(exc), status=status) from None
-
-    def _api_error(
-        self, response: httpx.Response, endpoint: Endpoint, request: httpx.Request
-    ) -> ApiError:
-        status = response.status_code
-        message = self._scrub(error_message(response))
-        url = safe_url(request.url)
-        kind: type[ApiError] = ApiError
-        if status in (401, 403):
-            kind = AuthenticationError
-            message = f"the server refused the API key: {message}"
-        elif status == 404:
-            kind = NotFoundError
-        return kind(message, status=status, url=url, method=endpoint.method)
-
-    def _gave_up(
-        self, exc: TransientError, endpoint: Endpoint, request: httpx.Request, attempts: int
-    ) -> Exception:
-        url = safe_url(request.url)
-        method = endpoint.method
-        if exc.status == 429:
-            return RateLimitError(
-                f"rate limited: {exc.reason}",
-                retry_after=exc.retry_after,
-                url=url,
-                method=method,
-                attempts=attempts,
-            )
-        if exc.status is not None and exc.status < 400:
-            return PayloadError(f"{self._scrub(exc.reason)} (gave up after {attempts} attempts)")
-        if exc.status is None and not endpoint.idempotent and exc.reached_server:
-            reason = (
-                f"{exc.reason}; not retried because the request may have reached the server "
-                "(check before creating it again)"
-            )
-            return ServerError(self._scrub(reason), url=url, method=method, attempts=attempts)
-        return ServerError(
-            self._scrub(exc.reason), status=exc.status, url=url, method=method, attempts=attempts
-        )
+        return self._requester.counter.snapshot()
 
     # -- orders ---------------------------------------------------------------------------
 
@@ -343,16 +152,16 @@ class PartnerClient:
             def read(body: Any, what: str) -> tuple[Any, list[dict[str, Any]]]:
                 return body, paginator.orders_of(body)
 
-            (body, orders), request, response = self._call("list_orders", params=params, read=read)
+            (body, orders), _, response = self._call("list_orders", params=params, read=read)
             next_cursor = paginator.update_state(body, orders)
-            self._counter.add(pages=1)
+            self._requester.counter.add(pages=1)
             yield Page(
                 number=paginator.pages,
                 orders=orders,
                 raw=response.content,
                 next_cursor=next_cursor,
-                request=_without_key(request),
-                response=_response_copy(response, request),
+                request=response.request,
+                response=response,
             )
             if paginator.has_next_page:
                 params = paginator.update_request(params)
@@ -601,26 +410,3 @@ def _client_params(
         "full_address": full_address,
         "phone": phone,
     }
-
-
-def _without_key(request: httpx.Request) -> httpx.Request:
-    """A copy of the request without the ``Api-Key`` header, safe to hand to users."""
-    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "api-key"]
-    return httpx.Request(request.method, request.url, headers=headers)
-
-
-def _response_copy(response: httpx.Response, request: httpx.Request) -> httpx.Response:
-    """The response re-attached to the key-less request copy."""
-    # The content is already decoded: drop the headers that describe the wire encoding.
-    headers = [
-        (k, v)
-        for k, v in response.headers.multi_items()
-        if k.lower() not in {"content-encoding", "transfer-encoding", "content-length"}
-    ]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=response.content,
-        request=_without_key(request),
-        extensions={"http_version": response.http_version.encode()},
-    )

@@ -2,7 +2,7 @@
 
 Retried: timeouts, connection errors, 429 and 5xx, and a 200 whose body cannot be read (a truncated
 or malformed page), each with jittered exponential back-off (by stamina) that honours
-``Retry-After``. Not retried: other 4xx. A request that is not idempotent (creating an order or a
+``Retry-After`` as the least wait. Not retried: other 4xx. A request that is not idempotent (creating an order or a
 client) is retried only when it surely did not reach the server: the connection could not be
 opened, or the server refused it with 429.
 
@@ -12,6 +12,7 @@ turns every wait off, including the pause a ``Retry-After`` puts on the rate lim
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ class TransientError(Exception):
         self.status = status
         self.retry_after = retry_after
         self.reached_server = reached_server
+        self.attempt = 0
+        """Which attempt failed (1-based); set by the requester."""
         super().__init__(reason)
 
     def __repr__(self) -> str:
@@ -81,8 +84,15 @@ class RetryPolicy:
         if not idempotent and error.reached_server and error.status != 429:
             return False
         if error.retry_after is not None:
-            return min(error.retry_after, self.max_retry_after)
+            # Retry-After is a floor, not a replacement: "0" must not turn a 429 storm into a
+            # burst of immediate retries.
+            return max(min(error.retry_after, self.max_retry_after), self.backoff(error.attempt))
         return True
+
+    def backoff(self, attempt: int) -> float:
+        """The jittered exponential wait after failed attempt number ``attempt`` (1-based)."""
+        base = min(self.wait_max, self.wait_initial * 2.0 ** max(attempt - 1, 0))
+        return base + random.uniform(0, self.wait_jitter)
 
     @staticmethod
     def classify(exc: httpx.TransportError, scrub: Callable[[str], str]) -> TransientError:

@@ -1,0 +1,303 @@
+"""Sending one request: pacing, a deadline per attempt, retries, and errors without secrets.
+
+``Requester`` is the machinery under :class:`~ht_analytics.PartnerClient`: the client's methods
+describe *what* to ask; this module owns *how* a request gets through a flaky network.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import stamina
+
+from ._endpoints import ENDPOINTS, Endpoint
+from ._exceptions import (
+    ApiError,
+    AuthenticationError,
+    HTError,
+    NotFoundError,
+    PayloadError,
+    RateLimitError,
+    ServerError,
+)
+from ._ratelimit import RateLimiter
+from ._responses import error_message, parse_json, parse_retry_after
+from ._retry import RETRYABLE_STATUSES, RetryPolicy, TransientError
+from ._secrets import Secret, redact, safe_url
+
+__all__ = ["ClientStats", "Requester"]
+
+log = logging.getLogger("ht_analytics.client")
+T = TypeVar("T")
+_ENCODING_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+_MAY_EXIST = (
+    "the request may have reached the server, so it was not retried: check whether it took "
+    "effect (e.g. look the order up by purchase_order_id) before sending it again"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStats:
+    """What a client has done so far: requests sent (attempts included), retries, pages read."""
+
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    waited: float = 0.0
+    """Seconds spent waiting for the rate limiter."""
+
+
+class _Counter:
+    __slots__ = ("_lock", "pages", "requests", "retries", "waited")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = self.retries = self.pages = 0
+        self.waited = 0.0
+
+    def add(
+        self, *, requests: int = 0, retries: int = 0, pages: int = 0, waited: float = 0
+    ) -> None:
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.pages += pages
+            self.waited += waited
+
+    def snapshot(self) -> ClientStats:
+        with self._lock:
+            return ClientStats(self.requests, self.retries, self.pages, self.waited)
+
+
+class _Call:
+    """The state of one logical request across its attempts."""
+
+    __slots__ = ("attempts", "endpoint", "idempotent", "last", "request", "what")
+
+    def __init__(self, endpoint: Endpoint, request: httpx.Request, idempotent: bool) -> None:
+        self.endpoint = endpoint
+        self.request = request
+        self.idempotent = idempotent
+        self.what = f"{endpoint.method} {safe_url(request.url)}"
+        self.attempts = 0
+        self.last: TransientError | None = None
+
+
+class Requester:
+    """Sends requests for one client: shared pacing, retries, a deadline per attempt."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        key: Secret,
+        limiter: RateLimiter,
+        policy: RetryPolicy,
+        timeout: float,
+    ) -> None:
+        self.http = http
+        self.limiter = limiter
+        self.policy = policy
+        self.timeout = timeout
+        self.counter = _Counter()
+        self._key = key
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the API key in any form."""
+        return redact(text, (self._key,))
+
+    def call(
+        self,
+        name: str,
+        *,
+        id: int | str | None = None,
+        params: Sequence[tuple[str, str]] | None = None,
+        json: Any = None,
+        read: Callable[[Any, str], T],
+        idempotent: bool | None = None,
+    ) -> tuple[T, httpx.Request, httpx.Response]:
+        """Send one request with pacing and retries; ``read(body, what)`` turns the JSON body into
+        the result inside the attempt, so an unreadable body is retried like a network fault.
+
+        The error raised at the end carries no chained exception: the httpx exceptions underneath
+        hold the request, and with it the ``Api-Key`` header.
+        """
+        endpoint = ENDPOINTS[name]
+        request = self.http.build_request(
+            endpoint.method, endpoint.url_path(id), params=list(params or ()), json=json
+        )
+        call = _Call(endpoint, request, endpoint.idempotent if idempotent is None else idempotent)
+        caller = stamina.RetryingCaller(
+            attempts=self.policy.attempts,
+            timeout=self.policy.total_timeout,
+            wait_initial=self.policy.wait_initial,
+            wait_max=self.policy.wait_max,
+            wait_jitter=self.policy.wait_jitter,
+        ).on(lambda exc: self.policy.should_retry(exc, idempotent=call.idempotent))
+        failure: HTError | None = None
+        try:
+            response, result = caller(self._attempt, call, read)
+        except TransientError as exc:
+            failure = self._gave_up(exc, call)
+        except HTError as exc:
+            failure = exc
+        if failure is not None:
+            failure.__context__ = None
+            raise failure
+        return result, request, response
+
+    def _attempt(self, call: _Call, read: Callable[[Any, str], T]) -> tuple[httpx.Response, T]:
+        call.attempts += 1
+        if call.attempts > 1:
+            self.counter.add(retries=1)
+            reason = call.last.reason if call.last else "?"
+            log.info(
+                "retrying %s (attempt %d of %d) after: %s",
+                call.what,
+                call.attempts,
+                self.policy.attempts,
+                reason,
+            )
+        try:
+            response, result = self._exchange(call, read)
+        except TransientError as exc:
+            exc.attempt = call.attempts
+            call.last = exc
+            if (
+                exc.retry_after
+                and call.attempts < self.policy.attempts
+                and not stamina.is_testing()
+            ):
+                # Everyone sharing this client waits, not just this thread.
+                self.limiter.defer(min(exc.retry_after, self.policy.max_retry_after))
+            raise
+        return response, result
+
+    def _exchange(self, call: _Call, read: Callable[[Any, str], T]) -> tuple[httpx.Response, T]:
+        waited = self.limiter.acquire()
+        self.counter.add(requests=1, waited=waited)
+        started = time.monotonic()
+        failure: Exception | None = None
+        try:
+            response = self._receive(call, started)
+        except httpx.TransportError as exc:
+            failure = self.policy.classify(exc, self.scrub)
+        except httpx.DecodingError as exc:  # a corrupt compressed body
+            failure = TransientError(
+                f"the response body could not be decoded: {self.scrub(str(exc))}"
+            )
+        except httpx.RequestError as exc:
+            message = self.scrub(f"{type(exc).__name__}: {exc}")
+            failure = ApiError(message, url=safe_url(call.request.url), method=call.endpoint.method)
+        if failure is not None:
+            log.debug("%s -> %s", call.what, type(failure).__name__)
+            failure.__context__ = None
+            raise failure
+        log.debug(
+            "%s -> %s (%d bytes, %.0f ms)",
+            call.what,
+            response.status_code,
+            len(response.content),
+            (time.monotonic() - started) * 1000,
+        )
+        return response, self._interpret(call, response, read)
+
+    def _receive(self, call: _Call, started: float) -> httpx.Response:
+        """Send and read the whole body within ``timeout`` seconds in all (httpx's timeouts alone
+        bound each socket operation, not a body that trickles in)."""
+        response = self.http.send(call.request, stream=True)
+        try:
+            chunks = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() - started > self.timeout:
+                    raise httpx.ReadTimeout(
+                        f"the response took more than {self.timeout:g} s in all",
+                        request=call.request,
+                    )
+        finally:
+            response.close()
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _ENCODING_HEADERS
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=without_key(call.request),
+            extensions={"http_version": response.http_version.encode()},
+        )
+
+    def _interpret(self, call: _Call, response: httpx.Response, read: Callable[[Any, str], T]) -> T:
+        status = response.status_code
+        if status in RETRYABLE_STATUSES or status >= 500:
+            raise TransientError(
+                self.scrub(error_message(response)),
+                status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                reached_server=status != 429,
+            )
+        if status >= 400:
+            raise self._api_error(call, response)
+        if 300 <= status < 400:
+            target = safe_url(response.headers.get("Location", "?"))
+            raise ApiError(
+                f"unexpected redirect to {target}; check the base URL",
+                status=status,
+                url=safe_url(call.request.url),
+                method=call.endpoint.method,
+            )
+        try:
+            body = parse_json(response.content, what=call.what)
+            if isinstance(body, dict) and body.get("status") == "error":
+                raise self._api_error(call, response)
+            return read(body, call.what)
+        except PayloadError as exc:
+            if call.idempotent:
+                raise TransientError(str(exc), status=status) from None
+            raise PayloadError(
+                f"{exc} — the server answered {status}, so it accepted the request; {_MAY_EXIST}"
+            ) from None
+
+    def _api_error(self, call: _Call, response: httpx.Response) -> ApiError:
+        status = response.status_code
+        message = self.scrub(error_message(response))
+        kind: type[ApiError] = ApiError
+        if status in (401, 403):
+            kind = AuthenticationError
+            message = f"the server refused the API key: {message}"
+        elif status == 404:
+            kind = NotFoundError
+        return kind(
+            message, status=status, url=safe_url(call.request.url), method=call.endpoint.method
+        )
+
+    def _gave_up(self, exc: TransientError, call: _Call) -> HTError:
+        url = safe_url(call.request.url)
+        method = call.endpoint.method
+        attempts = call.attempts
+        if exc.status == 429:
+            return RateLimitError(
+                f"rate limited: {exc.reason}",
+                retry_after=exc.retry_after,
+                url=url,
+                method=method,
+                attempts=attempts,
+            )
+        if exc.status is not None and exc.status < 400:
+            return PayloadError(f"{exc.reason} (gave up after {attempts} attempts)")
+        reason = exc.reason
+        if not call.idempotent and exc.reached_server:
+            reason = f"{reason}; {_MAY_EXIST}"
+        return ServerError(reason, status=exc.status, url=url, method=method, attempts=attempts)
+
+
+def without_key(request: httpx.Request) -> httpx.Request:
+    """A copy of the request without the ``Api-Key`` header, safe to hand to users."""
+    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "api-key"]
+    return httpx.Request(request.method, request.url, headers=headers)
