@@ -109,7 +109,7 @@ def test_filters_are_written_as_the_contract_says() -> None:
         client.iter_orders(
             tags=["store_1", "campaign_x"],
             start=date(2024, 9, 25),
-            end="2024-10-31T23:30:00-07:00",
+            end="2024-10-31T17:00:00-07:00",
             status=["COMPLETED", 5],
             client_id=42,
             order_by="appointment",
@@ -120,7 +120,7 @@ def test_filters_are_written_as_the_contract_says() -> None:
     params = api.requests[0].url.params
     assert params.get_list("tags[]") == ["store_1", "campaign_x"]
     assert params["from"] == "09-25-2024"
-    assert params["to"] == "11-01-2024"  # 23:30 at -07:00 is Nov 1 in UTC
+    assert params["to"] == "11-01-2024"  # 17:00 at -07:00 is midnight of Nov 1 in UTC
     assert params.get_list("status[]") == ["3", "5"]
     assert params["client_id"] == "42"
     assert (params["order_by"], params["sort"], params["limit"]) == ("appointment", "DESC", "250")
@@ -131,10 +131,10 @@ def test_filters_are_written_as_the_contract_says() -> None:
     ("value", "wire"),
     [
         (date(2024, 2, 29), "02-29-2024"),
-        (datetime(2024, 3, 1, 1, 0, tzinfo=timezone(timedelta(hours=5))), "02-29-2024"),
-        (datetime(2024, 3, 1, 23, 0), "03-01-2024"),
+        (datetime(2024, 3, 1, 5, 0, tzinfo=timezone(timedelta(hours=5))), "03-01-2024"),
+        (datetime(2024, 3, 1), "03-01-2024"),
         ("2024-03-01", "03-01-2024"),
-        ("2024-03-01T10:00:00Z", "03-01-2024"),
+        ("2024-03-01T00:00:00Z", "03-01-2024"),
         ("03-01-2024", "03-01-2024"),
     ],
 )
@@ -176,6 +176,10 @@ def test_status_groups_expand() -> None:
         ({"page_size": 501}, "between 1 and 500"),
         ({"page_size": 0}, "between 1 and 500"),
         ({"tags": [""]}, "tags"),
+        ({"tags": []}, "tags is an empty list"),
+        ({"status": []}, "status is an empty list"),
+        ({"end": datetime(2024, 3, 1, 23, 30, tzinfo=UTC)}, "has a time of day"),
+        ({"start": "2024-03-01T10:00:00-05:00"}, "has a time of day"),
     ],
 )
 def test_bad_filters_fail_before_any_request(kwargs: dict[str, Any], message: str) -> None:

@@ -308,7 +308,11 @@ class PartnerClient:
     ) -> ClientRecord:
         """Update a client, or create it when no client has ``external_id`` (``PUT /clients/{id}``)."""
         body = _client_params(email, first_name, last_name, external_id, full_address, phone)
-        return self._client_call("update_client", id=_int_id(client_id), json=body)
+        # An upsert keyed on external_id is safe to resend; without one, a resent PUT might
+        # create a second client.
+        return self._client_call(
+            "update_client", id=_int_id(client_id), json=body, idempotent=external_id is not None
+        )
 
     def _client_call(self, name: str, **kwargs: Any) -> ClientRecord:
         key = ENDPOINTS[name].key
@@ -402,7 +406,7 @@ def _client_params(
 ) -> dict[str, Any]:
     if not email or "@" not in email:
         raise ValueError(f"a client needs an email address, got {email!r}")
-    return {
+    params = {
         "external_id": external_id,
         "first_name": first_name,
         "last_name": last_name,
@@ -410,3 +414,5 @@ def _client_params(
         "full_address": full_address,
         "phone": phone,
     }
+    # Fields not given are left out, not sent as null (which could erase them on update).
+    return {k: v for k, v in params.items() if v is not None}

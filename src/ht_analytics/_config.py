@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -23,14 +24,26 @@ DEFAULT_BASE_URL = "https://apis.hellotech.com"
 """The documented base URL (labelled "Staging" in the docs; no production URL is documented)."""
 
 KEY_ENV = "HT_API_KEY"
+_HEADER_SAFE = re.compile(r"[!#-~]+")  # printable ASCII without space, '"' or controls
 BASE_URL_ENV = "HT_BASE_URL"
 
 
 def resolve_api_key(api_key: str | None, *, env_file: Path | None = None) -> Secret:
     """Find the API key: argument, else ``HT_API_KEY``, else ``.env``; raise when there is none."""
-    for candidate in (api_key, os.environ.get(KEY_ENV), _from_env_file(env_file)):
+    for source, candidate in (
+        ("api_key", api_key),
+        (KEY_ENV, os.environ.get(KEY_ENV)),
+        (f"{KEY_ENV} in .env", _from_env_file(env_file)),
+    ):
         if candidate is not None and candidate.strip():
-            return Secret(candidate.strip())
+            key = candidate.strip()
+            if not _HEADER_SAFE.fullmatch(key):
+                # Never repeat the value: it is (or contains) the secret.
+                raise AuthenticationError(
+                    f"the API key from {source} contains spaces, quotes or control characters "
+                    "and cannot be sent in a header; check how it was copied"
+                )
+            return Secret(key)
     raise AuthenticationError(
         f"no API key: pass api_key=..., set {KEY_ENV}, or put {KEY_ENV}=... in a .env file "
         "in the working directory"
@@ -46,15 +59,20 @@ def _from_env_file(env_file: Path | None) -> str | None:
 
 def resolve_base_url(base_url: str | None) -> str:
     """Find and check the base URL: argument, else ``HT_BASE_URL``, else the documented one."""
+    source = "base_url" if base_url else BASE_URL_ENV if os.environ.get(BASE_URL_ENV) else None
     raw = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    # Messages never repeat the value: a key pasted into the wrong place must not be printed.
+    invalid = f"the base URL from {source} is not a valid URL; expected https://host[:port]"
     try:
         url = httpx.URL(raw.strip())
-    except httpx.InvalidURL as exc:
-        raise HTError(f"base URL {raw!r} is not a valid URL: {exc}") from None
+    except httpx.InvalidURL:
+        raise HTError(invalid) from None
     if url.scheme not in {"http", "https"} or not url.host:
-        raise HTError(f"base URL {raw!r} must look like https://host[:port]")
-    if url.userinfo or url.query:
-        raise HTError("base URL must not carry credentials or a query string")
+        raise HTError(invalid)
+    if url.userinfo or url.query or url.fragment:
+        raise HTError(
+            f"the base URL from {source} must not carry credentials, a query or a fragment"
+        )
     if url.scheme == "http" and not _is_loopback(url.host):
         raise HTError(
             f"refusing plain http:// for {url.host}: the API key would travel unencrypted; "

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._exceptions import PayloadError
-from ._secrets import Secret
+from ._secrets import Secret, is_sensitive
 
 __all__ = ["ClientRecord", "EphemeralKey", "SetupIntent", "ZipCheck"]
 
@@ -26,7 +26,8 @@ class ClientRecord:
     """A client (customer) of the partner, as ``/clients`` returns it.
 
     ``authentication_token`` is a :class:`Secret`: it prints as ``***``.
-    Fields the contract does not list are kept in ``extra``.
+    Fields the contract does not list are kept in ``extra`` (those whose name suggests a secret,
+    such as ``*token*`` or ``*key*``, as :class:`Secret`).
     """
 
     id: int
@@ -78,7 +79,11 @@ class ClientRecord:
             full_address=body.get("full_address"),
             address=address if isinstance(address, dict) else {},
             authentication_token=_secret(body.get("authentication_token")),
-            extra={k: v for k, v in body.items() if k not in cls._KNOWN},
+            extra={
+                k: Secret(str(v)) if is_sensitive(k) and v not in (None, "") else v
+                for k, v in body.items()
+                if k not in cls._KNOWN
+            },
         )
 
 

@@ -2,13 +2,18 @@
 
 The contract (assumed): each page is ``{"status": "success", "orders": [...], "next_cursor": id}``
 with ``next_cursor`` null on the last page; the next request sends ``cursor=<next_cursor>``. When a
-server leaves ``next_cursor`` out, a page shorter than ``limit`` is the last one, and otherwise the
-cursor is the id of the page's last order (which, in the default ``created_at ASC`` order, is the
-largest id seen). This module is the one place those rules live.
+server leaves ``next_cursor`` out, the contract says a page shorter than ``limit`` is the last one and
+otherwise the cursor is "the largest order id seen". Two readings differ from the letter there, on
+purpose: the cursor is the id of the page's *last* order (the keyset definition; in the default
+``created_at ASC`` order it is the largest id, but not in ``DESC`` order), and a short page ends
+paging only when it is shorter than a page already seen (a server may cap ``limit`` below what was
+asked, and then every page is "short"); an empty page always ends it. This module is the one place
+those rules live.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +22,8 @@ import httpx
 from ._exceptions import PaginationError, PayloadError
 
 __all__ = ["CursorPaginator", "Page"]
+
+log = logging.getLogger("ht_analytics.client")
 
 NEXT_CURSOR_KEY = "next_cursor"
 CURSOR_PARAM = "cursor"
@@ -67,6 +74,8 @@ class CursorPaginator:
     pages: int = 0
     _seen_ids: set[int] = field(default_factory=set)
     _used_cursors: set[int] = field(default_factory=set)
+    _largest_page: int = 0
+    _warned_fallback: bool = False
 
     def init_request(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Parameters of the first request: the filters plus ``limit``, no cursor."""
@@ -105,11 +114,12 @@ class CursorPaginator:
             )
         self._seen_ids.update(i for i in ids if i is not None)
 
+        fallback = NEXT_CURSOR_KEY not in body
         next_cursor = self._next_cursor(body, orders, page)
         if next_cursor is None:
             self.has_next_page = False
             return None
-        if not orders:
+        if not orders and not fallback:
             raise PaginationError(
                 f"an empty page points to a next page (next_cursor={next_cursor}); stopping",
                 page=page,
@@ -138,9 +148,20 @@ class CursorPaginator:
                 return _as_int(raw)
             except ValueError:
                 raise PayloadError(f"page {page}: next_cursor {raw!r} is not an integer") from None
-        # No next_cursor in the response: fall back to the contract's rule.
-        if len(orders) < self.limit:
+        # No next_cursor in the response: fall back to the contract's rule, made safe against a
+        # server that caps `limit` below what was asked (its maximum is undocumented): a short
+        # page ends paging only once a longer page has shown the server's real page size;
+        # otherwise one more request, answered by an empty page, confirms the end.
+        if not self._warned_fallback:
+            self._warned_fallback = True
+            log.warning(
+                "page %d has no %r: paging by the id of each page's last order",
+                page,
+                NEXT_CURSOR_KEY,
+            )
+        if not orders or len(orders) < self._largest_page:
             return None
+        self._largest_page = max(self._largest_page, len(orders))
         return _order_id(orders[-1])
 
 

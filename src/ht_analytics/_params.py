@@ -37,12 +37,13 @@ _WIRE_DATE = "%m-%d-%Y"
 def format_date(value: DateLike, *, name: str = "date") -> str:
     """Write a date filter as ``MM-DD-YYYY``.
 
-    Accepts a ``date``, a ``datetime`` (an aware one is first converted to UTC, since the filters
-    are UTC calendar dates of ``createdAt``; a naive one is taken as UTC), an ISO-8601 string
-    (``"2024-09-25"``, ``"2024-09-25T10:00:00Z"``) or a string already written ``"09-25-2024"``.
+    Accepts a ``date``, a ``datetime`` at midnight UTC (a naive one is taken as UTC), an ISO-8601
+    string (``"2024-09-25"``, ``"2024-09-25T00:00:00Z"``) or a string already written
+    ``"09-25-2024"``. The filters are whole UTC calendar dates of ``createdAt``, so a time of day
+    other than midnight is refused rather than silently widened to its day.
     """
     if isinstance(value, datetime):
-        day = value.astimezone(UTC).date() if value.tzinfo else value.date()
+        day = _whole_day(value, name=name, text=value.isoformat())
     elif isinstance(value, date):
         day = value
     elif isinstance(value, str):
@@ -52,6 +53,18 @@ def format_date(value: DateLike, *, name: str = "date") -> str:
             f"{name} must be a date, datetime or ISO string, not {type(value).__name__}"
         )
     return day.strftime(_WIRE_DATE)
+
+
+def _whole_day(value: datetime, *, name: str, text: str) -> date:
+    """The UTC date of a datetime at midnight UTC; any other time of day is refused, because the
+    API filters whole days and the window would silently grow."""
+    utc = value.astimezone(UTC) if value.tzinfo else value
+    if utc.time() != datetime.min.time():
+        raise ValueError(
+            f"{name}={text} has a time of day, but the API filters whole UTC dates "
+            "(inclusive); pass a date such as 2024-09-25"
+        )
+    return utc.date()
 
 
 def _parse_date_text(text: str, *, name: str) -> date:
@@ -67,14 +80,16 @@ def _parse_date_text(text: str, *, name: str) -> date:
         raise ValueError(
             f"{name}={text!r} is not a date: use YYYY-MM-DD, an ISO-8601 timestamp, or MM-DD-YYYY"
         ) from None
-    return parsed.astimezone(UTC).date() if parsed.tzinfo else parsed.date()
+    return _whole_day(parsed, name=name, text=text)
 
 
 def status_ids(status: StatusLike | Iterable[StatusLike]) -> list[int]:
     """Status filter values as ids. Accepts ids, :class:`OrderStatus`, names (``"COMPLETED"``),
     the groups ``"open"`` and ``"terminal"``, or an iterable of any of these."""
     items: Iterable[StatusLike]
-    items = [status] if isinstance(status, int | str) else status
+    items = [status] if isinstance(status, int | str) else list(status)
+    if not items:
+        raise ValueError("status is an empty list: pass None for every status")
     ids: list[int] = []
     for item in items:
         for one in _status_group(item):
@@ -130,7 +145,9 @@ class OrderFilters:
         sort: str = "ASC",
     ) -> OrderFilters:
         """Check the user's filters and normalise them; raise ``ValueError`` naming a bad one."""
-        tag_list = (tags,) if isinstance(tags, str) else tuple(tags or ())
+        tag_list = (tags,) if isinstance(tags, str) else tuple(tags) if tags is not None else ()
+        if tags is not None and not tag_list:
+            raise ValueError("tags is an empty list: pass None for orders with any tag or none")
         for tag in tag_list:
             if not isinstance(tag, str) or not tag.strip():
                 raise ValueError(f"tags must be non-empty strings, got {tag!r}")

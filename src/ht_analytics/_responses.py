@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from ._exceptions import PayloadError
+from ._secrets import is_sensitive
 
 __all__ = ["error_message", "parse_json", "parse_retry_after", "unwrap"]
 
@@ -60,17 +61,17 @@ def error_message(response: httpx.Response) -> str:
         body = json.loads(content) if content else None
     except (UnicodeDecodeError, json.JSONDecodeError):
         body = None
+    fallback = response.reason_phrase or f"HTTP {response.status_code}"
     if isinstance(body, dict):
-        message = _message_from_json(body)
-        if message:
-            return _clip(message)
-    elif isinstance(body, str) and body.strip():
-        return _clip(body)
+        # Only the message fields: the rest of a JSON body may hold anything, tokens included.
+        return _clip(_message_from_json(body)) or fallback
+    if body is not None:
+        return fallback
     if content:
         text = _text_of(content)
         if text:
             return _clip(text)
-    return response.reason_phrase or f"HTTP {response.status_code}"
+    return fallback
 
 
 def _message_from_json(body: dict[str, Any]) -> str:
@@ -84,14 +85,18 @@ def _message_from_json(body: dict[str, Any]) -> str:
     errors = body.get("errors")
     if isinstance(errors, list):
         for item in errors:
-            if isinstance(item, dict) and item.get("message"):
+            if isinstance(item, dict) and isinstance(item.get("message"), str):
                 field = item.get("field")
                 text = str(item["message"]).strip()
                 parts.append(f"{field}: {text}" if field else text)
             elif isinstance(item, str):
                 parts.append(item.strip())
     elif isinstance(errors, dict):
-        parts.extend(f"{field}: {msg}" for field, msg in errors.items())
+        parts.extend(
+            f"{field}: {msg}"
+            for field, msg in errors.items()
+            if isinstance(msg, str) and not is_sensitive(str(field))
+        )
     return "; ".join(p for p in parts if p)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import httpx
 
-__all__ = ["SENSITIVE_PARAMS", "Secret", "redact", "safe_url"]
+__all__ = ["SENSITIVE_PARAMS", "Secret", "is_sensitive", "redact", "safe_url"]
 
 SENSITIVE_PARAMS = ("key", "token", "secret", "password", "signature")
 _MASK = "***"
@@ -49,7 +49,9 @@ def redact(text: str, secrets: Iterable[Secret | str | None]) -> str:
     for secret in secrets:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if value and len(value) >= 3:
-            text = text.replace(value, _MASK)
+            # The value as written, and as repr() and bytes escape it.
+            for form in {value, repr(value)[1:-1], repr(value.encode())[2:-1]}:
+                text = text.replace(form, _MASK)
     return text
 
 
@@ -60,12 +62,13 @@ def safe_url(url: httpx.URL | str) -> str:
     if parsed.userinfo:
         parsed = parsed.copy_with(username=None, password=None)
     params = parsed.params
-    if any(_sensitive(k) for k in params):
-        masked = [(k, _MASK if _sensitive(k) else v) for k, v in params.multi_items()]
+    if any(is_sensitive(k) for k in params):
+        masked = [(k, _MASK if is_sensitive(k) else v) for k, v in params.multi_items()]
         parsed = parsed.copy_with(params=masked)
     return str(parsed)
 
 
-def _sensitive(name: str) -> bool:
+def is_sensitive(name: str) -> bool:
+    """Whether a field or parameter name suggests a secret (``token``, ``api_key`` …)."""
     lowered = name.lower()
     return any(word in lowered for word in SENSITIVE_PARAMS)

@@ -88,6 +88,9 @@ class _Call:
         self.attempts = 0
         self.last: TransientError | None = None
 
+    def __repr__(self) -> str:  # shown in stamina's retry records
+        return f"<{self.what}>"
+
 
 class Requester:
     """Sends requests for one client: shared pacing, retries, a deadline per attempt."""

@@ -6,6 +6,7 @@ User errors end with one line on stderr and a non-zero exit code, never a traceb
 from __future__ import annotations
 
 import collections
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -13,7 +14,6 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import click
-import stamina.instrumentation
 
 from ._exceptions import HTError
 
@@ -35,11 +35,19 @@ def _user_errors(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ht-analytics")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """ht-analytics: orders from the HT Partner API as typed DataFrames, metrics and reports."""
-    # The client logs its own retries (logger "ht_analytics.client"); stamina's generic
-    # "stamina.retry_scheduled" warnings would only add noise to a terminal.
-    stamina.instrumentation.set_on_retry_hooks([])
+    # The client logs its own retries with their reasons (logger "ht_analytics.client", INFO);
+    # stamina's bare "stamina.retry_scheduled" warnings for them would only be noise in a terminal.
+    stamina_log = logging.getLogger("stamina")
+    stamina_log.addFilter(_own_retries)
+    ctx.call_on_close(lambda: stamina_log.removeFilter(_own_retries))
+
+
+def _own_retries(record: logging.LogRecord) -> bool:
+    """Drop stamina's retry records of the toolkit's own requests (the client logs those)."""
+    return not str(getattr(record, "stamina.callable", "")).startswith("ht_analytics.")
 
 
 @main.command()
@@ -147,6 +155,12 @@ def serve(
     from .sandbox import serve as serve_sandbox
 
     faults = FaultConfig(error_rate=error_rate, latency=latency) if error_rate or latency else None
-    serve_sandbox(
-        port=port, orders=n_orders, seed=seed, api_key=api_key, faults=faults, flavour=flavour
-    )
+    try:
+        serve_sandbox(
+            port=port, orders=n_orders, seed=seed, api_key=api_key, faults=faults, flavour=flavour
+        )
+    except (OSError, RuntimeError) as exc:
+        raise click.ClickException(
+            f"the sandbox could not start on 127.0.0.1:{port} ({exc}); is the port in use? "
+            "Try --port 0 for any free port"
+        ) from None

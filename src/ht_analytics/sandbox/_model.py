@@ -35,7 +35,7 @@ Sku = dict[str, Any]
 prefixes (3 digits) where the SKU is available, used by ``check_zip`` (the app hides it)."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class SandboxData:
     """Everything the sandbox knows. Mutable: create/update endpoints change it."""
 
@@ -48,3 +48,10 @@ class SandboxData:
     net_cents: dict[int, int] = field(default_factory=dict)
     """The generator's own arithmetic: order id -> ``breakdown.totalAmount`` in integer cents.
     Tests compare what the toolkit computes from the wire strings against these integers."""
+
+    def __repr__(self) -> str:
+        # Not the default repr: it would print every order and client, tokens included.
+        return (
+            f"SandboxData(orders={len(self.orders)}, clients={len(self.clients)}, "
+            f"skus={len(self.skus)}, tags={len(self.tags)}, seed={self.seed})"
+        )

@@ -1,0 +1,243 @@
+"""The client's behaviour at the edges the contract leaves open: capped pages, trickling bodies,
+429 storms with real waits, creates that may have arrived, and secrets in odd places."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import KEY, FakeApi, json_response, make_orders
+from ht_analytics import (
+    AuthenticationError,
+    HTError,
+    PartnerClient,
+    PayloadError,
+    RateLimitError,
+    ServerError,
+)
+from ht_analytics.sandbox import FaultConfig, SandboxServer
+from ht_analytics.testing import set_testing
+
+BASE = "https://api.test"
+
+
+def client_for(handler: Any, **kwargs: Any) -> PartnerClient:
+    """A client on a mock transport, without pacing."""
+    kwargs.setdefault("rate_limit", None)
+    return PartnerClient(
+        api_key=KEY, base_url=BASE, transport=httpx.MockTransport(handler), **kwargs
+    )
+
+
+class CappedApi(FakeApi):
+    """A server that serves at most 100 orders a page whatever limit is asked, and no next_cursor."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        params["limit"] = str(min(int(params.get("limit", "100")), 100))
+        return super().__call__(
+            httpx.Request("GET", request.url.copy_with(params=params), headers=request.headers)
+        )
+
+
+def test_server_capping_the_page_size_loses_nothing() -> None:
+    """Without next_cursor, a server that caps limit at 100 still yields all 1,000 orders."""
+    api = CappedApi(make_orders(1000), with_next_cursor=False)
+    ids = [o["id"] for o in client_for(api).iter_orders(page_size=500)]
+    assert ids == [o["id"] for o in api.orders]
+    assert len(api.requests) == 11  # ten full pages, then an empty one confirms the end
+
+
+def test_fallback_short_page_after_a_full_one_ends_paging() -> None:
+    """Once a full page showed the page size, a shorter page is the last: no extra request."""
+    api = FakeApi(make_orders(250), with_next_cursor=False)
+    ids = [o["id"] for o in client_for(api).iter_orders(page_size=100)]
+    assert len(ids) == 250
+    assert len(api.requests) == 3
+
+
+def test_api_key_in_the_wrong_argument_is_not_printed() -> None:
+    """PartnerClient(base_url, key) swapped: the error does not repeat the key."""
+    secret = "sk-live-SWAPPED-0042"
+    with pytest.raises(HTError) as info:
+        PartnerClient("https://apis.hellotech.com", secret)
+    assert secret not in str(info.value)
+    with pytest.raises(HTError) as info:
+        PartnerClient(KEY, f"ftp://user:{secret}@host.test")
+    assert secret not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", ["abc\ndef-SECRET", "with space", 'quo"te', "tab\there"])
+def test_key_that_cannot_be_a_header_is_refused_without_echo(bad: str) -> None:
+    """A key with whitespace or control characters fails at once, without being printed."""
+    with pytest.raises(AuthenticationError) as info:
+        PartnerClient(bad, BASE)
+    assert bad not in str(info.value)
+    assert repr(bad)[1:-1] not in str(info.value)
+    assert "cannot be sent in a header" in str(info.value)
+
+
+def test_json_error_body_without_message_is_not_copied() -> None:
+    """An error body without a message field gives the reason phrase, not the body (it may hold tokens)."""
+    token = "tok-LEAKY-99"
+    handler = lambda r: json_response(
+        409, {"client": {"authentication_token": token}, "errors": {"token": token}}
+    )
+    with pytest.raises(HTError) as info:
+        client_for(handler).get_client(1)
+    assert token not in str(info.value)
+    assert "Conflict" in str(info.value)
+
+
+def test_created_but_unreadable_says_the_order_may_exist() -> None:
+    """A 201 whose body is cut is not retried, and the error says to look the order up first."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(201, content=b'{"status": "success", "order": {"id": 5')
+
+    with pytest.raises(PayloadError, match="may have reached the server") as info:
+        client_for(handler).create_order(
+            address="1 Main St", phone="3105550123", sku_ids=[1], client_id=2
+        )
+    assert len(calls) == 1
+    assert "201" in str(info.value)
+
+
+def test_create_after_5xx_says_it_may_have_arrived() -> None:
+    """A 503 on create is not retried and the error tells the user to check before resending."""
+    handler = lambda r: json_response(503, {"message": "overloaded"})
+    with pytest.raises(ServerError, match="purchase_order_id"):
+        client_for(handler).create_client(email="a@example.com")
+
+
+@pytest.mark.parametrize(("external_id", "sent"), [(None, 1), ("EXT-9", 3)])
+def test_update_client_is_retried_only_when_keyed(external_id: str | None, sent: int) -> None:
+    """A PUT keyed on external_id is an idempotent upsert; without one it may create a client."""
+    bodies: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        if len(bodies) < 3:
+            return json_response(503, {"message": "busy"})
+        return json_response(
+            200, {"status": "success", "client": {"id": 4, "email": "a@example.com"}}
+        )
+
+    client = client_for(handler)
+    if external_id is None:
+        with pytest.raises(ServerError):
+            client.update_client(4, email="a@example.com")
+    else:
+        assert client.update_client(4, email="a@example.com", external_id=external_id).id == 4
+    assert len(bodies) == sent
+    assert b"null" not in bodies[0]  # fields not given are left out, not erased
+
+
+def _trickle_server(delay: float) -> tuple[str, socket.socket, threading.Event]:
+    """A raw HTTP server on loopback that sends headers, then one body byte every `delay` s."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                body = b'{"status": "success", "skus": []}'
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                    % len(body)
+                )
+                for byte in body:
+                    if stop.wait(delay):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", sock, stop
+
+
+def test_a_body_that_trickles_in_hits_the_attempt_deadline() -> None:
+    """A server that sends one byte every 0.2 s cannot hold a request past the timeout."""
+    url, sock, stop = _trickle_server(0.2)
+    try:
+        started = time.monotonic()
+        with (
+            PartnerClient(KEY, url, timeout=1.0, max_retries=1, rate_limit=None) as client,
+            pytest.raises(ServerError, match="more than 1 s"),
+        ):
+            client.list_skus()
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        sock.close()
+    assert elapsed < 4.0  # two attempts of about one second each, not 34 bytes x 0.2 s each
+
+
+def test_retry_after_zero_storm_is_survived_with_real_waits() -> None:
+    """With real back-off, "Retry-After: 0" is a floor: a 429 storm does not burn the retries."""
+    set_testing(False)
+    try:
+        faults = FaultConfig(rate_limit=8, retry_after_style="zero")
+        with (
+            SandboxServer(orders=400, seed=12, faults=faults) as srv,
+            PartnerClient(
+                api_key=srv.api_key, base_url=srv.url, rate_limit=None, max_retries=6
+            ) as c,
+        ):
+            ids = [o["id"] for o in c.iter_orders(page_size=25)]
+            retries = c.stats.retries
+    finally:
+        set_testing(True)
+    assert sorted(ids) == sorted(o["id"] for o in srv.data.orders)
+    assert retries > 0
+
+
+def test_rate_limit_error_after_storm_names_the_wait() -> None:
+    """A server that only ever answers 429 ends in RateLimitError with its Retry-After."""
+    handler = lambda r: httpx.Response(429, headers={"Retry-After": "3"})
+    with pytest.raises(RateLimitError) as info:
+        client_for(handler, max_retries=1).list_skus()
+    assert info.value.retry_after == 3.0
+
+
+def test_final_error_does_not_chain_to_the_request() -> None:
+    """The raised error has no chained httpx exception (whose request holds the Api-Key header)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(ServerError) as info:
+        client_for(handler, max_retries=1).get_order(1)
+    chain = []
+    error: BaseException | None = info.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert chain == [info.value]
+
+
+def test_retry_after_floor_in_the_hook() -> None:
+    """The back-off hook waits at least the exponential back-off even when Retry-After says 0."""
+    from ht_analytics._retry import RetryPolicy, TransientError
+
+    policy = RetryPolicy(wait_initial=0.5, wait_jitter=0.0)
+    error = TransientError("x", status=429, retry_after=0.0)
+    error.attempt = 3
+    assert policy.should_retry(error, idempotent=True) == 2.0
+    error.retry_after = 9.0
+    assert policy.should_retry(error, idempotent=True) == 9.0
