@@ -120,15 +120,6 @@ def test_bad_arguments_are_refused(args: list[str]) -> None:
     assert "Traceback" not in result.output
 
 
-def test_cli_leaves_no_logging_filter_behind() -> None:
-    """The filter the CLI puts on stamina's logger is removed when the command ends."""
-    import logging
-
-    before = list(logging.getLogger("stamina").filters)
-    assert CliRunner().invoke(main, ["demo", "--orders", "10"]).exit_code == 0
-    assert logging.getLogger("stamina").filters == before
-
-
 def test_sandbox_serve_on_a_busy_port_is_one_clear_line() -> None:
     """A port already in use gives a one-line error suggesting --port 0, not a traceback."""
     with socket.socket() as busy:

@@ -667,3 +667,26 @@ def test_each_retry_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture) 
     assert messages == [
         f"retrying GET {BASE}/api/partners/skus (attempt 2 of 6) after: maintenance window"
     ]
+
+
+def test_stamina_warnings_for_own_retries_are_replaced_by_ours(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Our retries log one informative INFO line each, not stamina's bare WARNING; other code's
+    stamina records still pass."""
+    import stamina
+
+    caplog.set_level(logging.DEBUG)
+    handler = lambda r: json_response(502, {"message": "bad gateway"})
+    with pytest.raises(ServerError):
+        client_for(handler, max_retries=2).list_skus()
+    assert not [r for r in caplog.records if r.name == "stamina"]
+    assert len([r for r in caplog.records if r.getMessage().startswith("retrying GET")]) == 2
+
+    @stamina.retry(on=ValueError, attempts=2)
+    def flaky() -> None:
+        raise ValueError("x")
+
+    with pytest.raises(ValueError, match="x"):
+        flaky()
+    assert [r for r in caplog.records if r.name == "stamina"]

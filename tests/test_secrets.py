@@ -86,7 +86,7 @@ def test_no_secret_in_debug_logs_errors_reprs_or_warnings(caplog: pytest.LogCapt
     texts += [repr(r.__dict__) for r in caplog.records]
     texts += [str(w.message) for w in caught]
     assert caplog.records, "DEBUG logging produced no record at all: the test would prove nothing"
-    assert any(r.name == "stamina" for r in caplog.records), "stamina's retry records were not seen"
+    assert any("retrying" in r.getMessage() for r in caplog.records), "no retry was logged"
     blob = "\n".join(texts)
     for secret in SECRETS:
         assert secret not in blob

@@ -46,7 +46,8 @@ class TransientError(Exception):
         super().__init__(reason)
 
     def __repr__(self) -> str:
-        return f"TransientError(status={self.status!r}, reason={self.reason!r})"
+        # The module prefix lets the requester's log filter recognise its own retries.
+        return f"ht_analytics.TransientError(status={self.status!r}, reason={self.reason!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,18 @@ from ._secrets import Secret, redact, safe_url
 __all__ = ["ClientStats", "Requester"]
 
 log = logging.getLogger("ht_analytics.client")
+
+
+class _OwnRetries(logging.Filter):
+    """Drops stamina's bare "stamina.retry_scheduled" warnings for the toolkit's own requests: the
+    requester logs each of its retries itself, with the request and the reason, at INFO. Other
+    code's stamina records pass untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(getattr(record, "stamina.caused_by", "")).startswith("ht_analytics.")
+
+
+logging.getLogger("stamina").addFilter(_OwnRetries())
 T = TypeVar("T")
 _ENCODING_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 _MAY_EXIST = (

@@ -6,7 +6,6 @@ User errors end with one line on stderr and a non-zero exit code, never a traceb
 from __future__ import annotations
 
 import collections
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -35,19 +34,8 @@ def _user_errors(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ht-analytics")
-@click.pass_context
-def main(ctx: click.Context) -> None:
+def main() -> None:
     """ht-analytics: orders from the HT Partner API as typed DataFrames, metrics and reports."""
-    # The client logs its own retries with their reasons (logger "ht_analytics.client", INFO);
-    # stamina's bare "stamina.retry_scheduled" warnings for them would only be noise in a terminal.
-    stamina_log = logging.getLogger("stamina")
-    stamina_log.addFilter(_own_retries)
-    ctx.call_on_close(lambda: stamina_log.removeFilter(_own_retries))
-
-
-def _own_retries(record: logging.LogRecord) -> bool:
-    """Drop stamina's retry records of the toolkit's own requests (the client logs those)."""
-    return not str(getattr(record, "stamina.callable", "")).startswith("ht_analytics.")
 
 
 @main.command()
