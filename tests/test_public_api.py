@@ -11,9 +11,11 @@ EXPECTED = {
     "CacheError",
     "ClientRecord",
     "ClientStats",
+    "DataProblemWarning",
     "EphemeralKey",
     "HTError",
     "NotFoundError",
+    "OrderFrames",
     "OrderStatus",
     "Page",
     "PaginationError",
@@ -24,6 +26,7 @@ EXPECTED = {
     "Secret",
     "SetupIntent",
     "ZipCheck",
+    "load_orders",
 }
 
 

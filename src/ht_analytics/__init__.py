@@ -16,6 +16,8 @@ from ._exceptions import (
     RateLimitError,
     ServerError,
 )
+from ._frames import OrderFrames
+from ._loader import DataProblemWarning, load_orders
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
 from ._pagination import Page
 from ._secrets import Secret
@@ -27,9 +29,11 @@ __all__ = [
     "CacheError",
     "ClientRecord",
     "ClientStats",
+    "DataProblemWarning",
     "EphemeralKey",
     "HTError",
     "NotFoundError",
+    "OrderFrames",
     "OrderStatus",
     "Page",
     "PaginationError",
@@ -40,4 +44,5 @@ __all__ = [
     "ServerError",
     "SetupIntent",
     "ZipCheck",
+    "load_orders",
 ]

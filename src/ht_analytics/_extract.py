@@ -1,0 +1,494 @@
+"""From parsed JSON to *raw* columns: both flavours, both paths, one result.
+
+The fast path takes the orders as an Arrow ``StructArray`` (from ``pyarrow.json``) and pulls every
+field out with vectorised compute; the slow path walks Python dicts. Both produce a :class:`RawBlock`:
+per table, one Arrow array per column, values still as the wire sent them (as text), so that one
+typing stage (:mod:`._typing`) parses them all the same way. When the fast path meets a shape it
+cannot take without guessing (money as a JSON float, a string where an object belongs …) it raises
+:class:`NeedsSlowPath` and the caller reads that block with the slow path instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._schema import (
+    ADJUSTMENT_FIELDS,
+    ADJUSTMENT_KEYS_HANDLED,
+    BREAKDOWN_KEYS_HANDLED,
+    ORDER_FIELDS,
+    ORDER_KEYS_HANDLED,
+    SERVICE_FIELDS,
+    SERVICE_KEYS_HANDLED,
+    WireField,
+)
+
+__all__ = ["NeedsSlowPath", "RawBlock", "from_dicts", "from_struct"]
+
+_STR = pa.string()
+_TAGS = pa.list_(pa.string())
+
+
+class NeedsSlowPath(Exception):  # noqa: N818 - a signal, not an error
+    """The fast path cannot read this block without guessing."""
+
+
+@dataclass(slots=True)
+class RawBlock:
+    """Raw columns per table (text as sent), plus problems found while extracting."""
+
+    orders: dict[str, pa.Array] = field(default_factory=dict)
+    services: dict[str, pa.Array] = field(default_factory=dict)
+    adjustments: dict[str, pa.Array] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+# -- fast path -------------------------------------------------------------------------------------
+
+
+def from_struct(orders: pa.StructArray) -> RawBlock:
+    """Raw columns from orders as an Arrow struct array (either flavour, or both mixed)."""
+    block = RawBlock()
+    n = len(orders)
+    breakdown = _child(orders, "breakdown")
+    if breakdown is not None and not pa.types.is_struct(breakdown.type):
+        raise NeedsSlowPath("breakdown is not an object")
+    for f in ORDER_FIELDS:
+        source = breakdown if f.in_breakdown else orders
+        block.orders.update(_columns(source, f, n))
+    block.orders["flavour"] = _flavour(orders, n)
+    block.orders["extra"] = _extra(
+        orders, ORDER_KEYS_HANDLED, nested=(breakdown, BREAKDOWN_KEYS_HANDLED)
+    )
+    order_ids = block.orders["order_id"]
+
+    services, svc_parent, svc_line = _explode(breakdown, "services")
+    if services is not None:
+        for f in SERVICE_FIELDS:
+            block.services.update(_columns(services, f, len(services)))
+        block.services["extra"] = _extra(services, SERVICE_KEYS_HANDLED)
+    else:
+        for f in SERVICE_FIELDS:
+            block.services.update(_columns(None, f, 0))
+        block.services["extra"] = pa.nulls(0, _STR)
+    block.services["order_id"] = order_ids.take(pa.array(svc_parent, pa.int64()))
+    block.services["line_no"] = pa.array(svc_line, pa.int64())
+    block.services["order_row"] = pa.array(svc_parent, pa.int64())
+
+    order_adj, oa_parent, oa_pos = _explode(breakdown, "adjustments")
+    svc_adj, sa_parent, sa_pos = _explode(services, "adjustments")
+    parts = []
+    for adj, parent_orders, parent_services, pos, level in (
+        (order_adj, oa_parent, None, oa_pos, "order"),
+        (
+            svc_adj,
+            svc_parent[sa_parent] if len(sa_parent) else sa_parent,
+            sa_parent,
+            sa_pos,
+            "service",
+        ),
+    ):
+        m = len(pos)
+        cols: dict[str, pa.Array] = {}
+        for f in ADJUSTMENT_FIELDS:
+            cols.update(_columns(adj, f, m))
+        cols["extra"] = (
+            _extra(adj, ADJUSTMENT_KEYS_HANDLED) if adj is not None else pa.nulls(m, _STR)
+        )
+        cols["order_id"] = order_ids.take(pa.array(parent_orders, pa.int64()))
+        cols["order_row"] = pa.array(parent_orders, pa.int64())
+        if parent_services is None:
+            cols["service_id"] = pa.nulls(m, _STR)
+            cols["line_no"] = pa.nulls(m, pa.int64())
+        else:
+            cols["service_id"] = block.services["service_id"].take(
+                pa.array(parent_services, pa.int64())
+            )
+            cols["line_no"] = block.services["line_no"].take(pa.array(parent_services, pa.int64()))
+        cols["level"] = pa.array([level] * m, _STR) if m else pa.nulls(0, _STR)
+        cols["position"] = pa.array(pos, pa.int64())
+        parts.append(cols)
+    block.adjustments = {k: pa.concat_arrays([p[k] for p in parts]) for k in parts[0]}
+    return block
+
+
+def _child(struct: pa.StructArray | None, name: str | None) -> pa.Array | None:
+    if struct is None or name is None or struct.type.get_field_index(name) < 0:
+        return None
+    return struct.field(name)
+
+
+def _explode(
+    parent: pa.StructArray | None, key: str
+) -> tuple[pa.StructArray | None, np.ndarray, np.ndarray]:
+    """The items of a list field, with each item's parent index and 1-based position."""
+    empty = np.zeros(0, dtype=np.int64)
+    lists = _child(parent, key)
+    if lists is None or pa.types.is_null(lists.type):
+        return None, empty, empty
+    if not pa.types.is_list(lists.type):
+        raise NeedsSlowPath(f"{key} is not a list")
+    items = lists.flatten()
+    parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(items) == 0:
+        return None, empty, empty
+    if not pa.types.is_struct(items.type):
+        raise NeedsSlowPath(f"{key} holds something other than objects")
+    offsets = lists.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    positions = np.arange(len(items), dtype=np.int64) - (offsets[parents] - offsets[0]) + 1
+    return items, parents, positions
+
+
+def _columns(struct: pa.StructArray | None, f: WireField, n: int) -> dict[str, pa.Array]:
+    """The raw column(s) of one field, coalescing the two flavours' keys."""
+    camel = _child(struct, f.camel)
+    snake = _child(struct, f.snake) if f.snake != f.camel else None
+    if f.kind == "instant":
+        return _instant_columns(f.column, camel, snake, n)
+    if f.kind == "tags":
+        values = [v for v in (camel, snake) if v is not None]
+        out = pa.nulls(n, _TAGS)
+        for v in values:
+            if pa.types.is_null(v.type):
+                continue
+            if not (
+                pa.types.is_list(v.type)
+                and (pa.types.is_string(v.type.value_type) or pa.types.is_null(v.type.value_type))
+            ):
+                raise NeedsSlowPath("tags is not a list of strings")
+            out = pc.coalesce(out, v.cast(_TAGS))
+        return {f.column: out}
+    texts = [_as_text(v, f) for v in (camel, snake) if v is not None]
+    if not texts:
+        return {f.column: pa.nulls(n, _STR)}
+    return {f.column: texts[0] if len(texts) == 1 else pc.coalesce(*texts)}
+
+
+def _as_text(values: pa.Array, f: WireField) -> pa.Array:
+    t = values.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return values.cast(_STR)
+    if pa.types.is_null(t):
+        return values.cast(_STR)
+    if f.kind == "json":
+        return _json_text(values)
+    if pa.types.is_integer(t) and f.kind in ("int", "money", "status", "text"):
+        return values.cast(_STR)
+    if pa.types.is_boolean(t) and f.kind in ("bool", "text"):
+        return values.cast(_STR)
+    if f.column == "client_phone" and pa.types.is_struct(t) and t.get_field_index("value") >= 0:
+        return _as_text(values.field("value"), f)
+    # A float for money or an id, an object where text belongs: the slow path reads it exactly
+    # and records what cannot be read.
+    raise NeedsSlowPath(f"{f.column} arrived as {t}")
+
+
+def _instant_columns(
+    column: str, camel: pa.Array | None, snake: pa.Array | None, n: int
+) -> dict[str, pa.Array]:
+    text = pa.nulls(n, _STR)
+    unix = pa.nulls(n, _STR)
+    iso = pa.nulls(n, _STR)
+    for values in (camel, snake):
+        if values is None or pa.types.is_null(values.type):
+            continue
+        t = values.type
+        if pa.types.is_string(t):
+            text = pc.coalesce(text, values)
+        elif pa.types.is_struct(t):
+            for part, name in ((0, "integer"), (1, "iso")):
+                child = _child(values, name)
+                if child is None or pa.types.is_null(child.type):
+                    continue
+                if not (pa.types.is_integer(child.type) or pa.types.is_string(child.type)):
+                    raise NeedsSlowPath(f"{column}.{name} arrived as {child.type}")
+                if part == 0:
+                    unix = pc.coalesce(unix, child.cast(_STR))
+                else:
+                    iso = pc.coalesce(iso, child.cast(_STR))
+        elif pa.types.is_integer(t):
+            unix = pc.coalesce(unix, values.cast(_STR))
+        else:
+            raise NeedsSlowPath(f"{column} arrived as {t}")
+    return {column: text, f"{column}__unix": unix, f"{column}__iso": iso}
+
+
+def _flavour(orders: pa.StructArray, n: int) -> pa.Array:
+    camel = _child(orders, "createdAt")
+    snake = _child(orders, "created_at")
+    out = pa.nulls(n, _STR)
+    if camel is not None and not pa.types.is_null(camel.type):
+        out = pc.if_else(pc.is_valid(camel), "camel", out)
+    if snake is not None and not pa.types.is_null(snake.type):
+        out = pc.if_else(pc.and_(pc.is_null(out), pc.is_valid(snake)), "snake", out)
+    return out
+
+
+def _json_text(values: pa.Array) -> pa.Array:
+    """JSON text of nested values; Python only for the non-empty ones."""
+    t = values.type
+    if pa.types.is_list(t):
+        lengths = pc.list_value_length(values)
+        trivial = pc.fill_null(pc.equal(lengths, 0), False)
+        out = pc.if_else(trivial, pa.scalar("[]"), pa.scalar(None, _STR))
+    elif pa.types.is_struct(t) and t.num_fields == 0:
+        return pc.if_else(pc.is_valid(values), pa.scalar("{}"), pa.scalar(None, _STR))
+    else:
+        trivial = pa.array(np.zeros(len(values), dtype=bool))
+        out = pa.nulls(len(values), _STR)
+    rows = np.flatnonzero(
+        ~trivial.to_numpy(zero_copy_only=False) & values.is_valid().to_numpy(zero_copy_only=False)
+    )
+    if len(rows) == 0:
+        return out
+    texts = out.to_pylist()
+    for i, value in zip(rows, values.take(pa.array(rows)).to_pylist(), strict=True):
+        texts[i] = json.dumps(value, separators=(",", ":"), default=str)
+    return pa.array(texts, _STR)
+
+
+def _extra(
+    struct: pa.StructArray | None,
+    handled: frozenset[str],
+    *,
+    nested: tuple[pa.StructArray | None, frozenset[str]] | None = None,
+) -> pa.Array:
+    """JSON text of the fields the schema does not know (null where there are none)."""
+    n = 0 if struct is None else len(struct)
+    unknown: list[tuple[str, pa.Array]] = []
+    if struct is not None:
+        unknown += [(f.name, struct.field(f.name)) for f in struct.type if f.name not in handled]
+    inner, inner_handled = nested if nested is not None else (None, frozenset())
+    if inner is not None:
+        unknown += [
+            (f"breakdown.{f.name}", inner.field(f.name))
+            for f in inner.type
+            if f.name not in inner_handled
+        ]
+    unknown = [(k, v) for k, v in unknown if v.null_count < len(v)]
+    if not unknown:
+        return pa.nulls(n, _STR)
+    columns = [(k, v.to_pylist()) for k, v in unknown]
+    texts: list[str | None] = []
+    for i in range(n):
+        present = {k: values[i] for k, values in columns if values[i] is not None}
+        texts.append(json.dumps(present, separators=(",", ":"), default=str) if present else None)
+    return pa.array(texts, _STR)
+
+
+# -- slow path -------------------------------------------------------------------------------------
+
+
+def from_dicts(orders: Iterable[Any]) -> RawBlock:
+    """Raw columns from order dicts, value by value (anything the fast path would not take)."""
+    block = RawBlock()
+    o_cols: dict[str, list[Any]] = {}
+    s_cols: dict[str, list[Any]] = {}
+    a_cols: dict[str, list[Any]] = {}
+    for index, order in enumerate(orders):
+        if not isinstance(order, dict):
+            block.problems.append(
+                _problem(None, "orders", "", order, f"item {index} is not an order object")
+            )
+            continue
+        breakdown = _get(order, "breakdown", "breakdown")
+        if not isinstance(breakdown, dict):
+            if breakdown is not None:
+                block.problems.append(
+                    _problem(
+                        order.get("id"),
+                        "orders",
+                        "breakdown",
+                        breakdown,
+                        "breakdown is not an object",
+                    )
+                )
+            breakdown = {}
+        for f in ORDER_FIELDS:
+            _put(o_cols, f, breakdown if f.in_breakdown else order)
+        o_cols.setdefault("flavour", []).append(
+            "camel"
+            if order.get("createdAt") is not None
+            else "snake"
+            if order.get("created_at") is not None
+            else None
+        )
+        extra = {k: v for k, v in order.items() if k not in ORDER_KEYS_HANDLED}
+        extra |= {
+            f"breakdown.{k}": v for k, v in breakdown.items() if k not in BREAKDOWN_KEYS_HANDLED
+        }
+        o_cols.setdefault("extra", []).append(_dump(extra))
+        order_id = o_cols["order_id"][-1]
+        services = _items(breakdown, "services", block, order_id)
+        for line_no, service in enumerate(services, start=1):
+            for f in SERVICE_FIELDS:
+                _put(s_cols, f, service)
+            s_cols.setdefault("extra", []).append(
+                _dump({k: v for k, v in service.items() if k not in SERVICE_KEYS_HANDLED})
+            )
+            s_cols.setdefault("order_id", []).append(order_id)
+            s_cols.setdefault("line_no", []).append(line_no)
+            s_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
+            for position, adj in enumerate(
+                _items(service, "adjustments", block, order_id), start=1
+            ):
+                _put_adjustment(
+                    a_cols, adj, order_id, s_cols["service_id"][-1], line_no, position, "service"
+                )
+                a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
+        for position, adj in enumerate(_items(breakdown, "adjustments", block, order_id), start=1):
+            _put_adjustment(a_cols, adj, order_id, None, None, position, "order")
+            a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
+    block.orders = _arrays(o_cols, ORDER_FIELDS, ("flavour", "extra"))
+    block.services = _arrays(s_cols, SERVICE_FIELDS, ("extra", "order_id"))
+    block.services["line_no"] = pa.array(s_cols.get("line_no", []), pa.int64())
+    block.services["order_row"] = pa.array(s_cols.get("order_row", []), pa.int64())
+    block.adjustments = _arrays(
+        a_cols, ADJUSTMENT_FIELDS, ("extra", "order_id", "service_id", "level")
+    )
+    block.adjustments["line_no"] = pa.array(a_cols.get("line_no", []), pa.int64())
+    block.adjustments["position"] = pa.array(a_cols.get("position", []), pa.int64())
+    block.adjustments["order_row"] = pa.array(a_cols.get("order_row", []), pa.int64())
+    return block
+
+
+def _get(obj: dict[str, Any], camel: str | None, snake: str | None) -> Any:
+    value = obj.get(camel) if camel else None
+    if value is None and snake:
+        value = obj.get(snake)
+    return value
+
+
+def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
+    value = _get(obj, f.camel, f.snake)
+    if f.kind == "instant":
+        text = unix = iso = None
+        if isinstance(value, dict):
+            unix, iso = _text(value.get("integer")), _text(value.get("iso"))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            unix = str(value)
+        else:
+            text = _text(value)
+        cols.setdefault(f.column, []).append(text)
+        cols.setdefault(f"{f.column}__unix", []).append(unix)
+        cols.setdefault(f"{f.column}__iso", []).append(iso)
+        return
+    if f.kind == "tags":
+        ok = isinstance(value, list) and all(isinstance(t, str) for t in value)
+        cols.setdefault(f.column, []).append(value if ok else None)
+        return
+    if f.column == "client_phone" and isinstance(value, dict):
+        value = value.get("value")
+    cols.setdefault(f.column, []).append(
+        _dump(value) if f.kind == "json" and value is not None else _text(value)
+    )
+
+
+def _put_adjustment(
+    cols: dict[str, list[Any]],
+    adj: dict[str, Any],
+    order_id: Any,
+    service_id: Any,
+    line_no: int | None,
+    position: int,
+    level: str,
+) -> None:
+    for f in ADJUSTMENT_FIELDS:
+        _put(cols, f, adj)
+    cols.setdefault("extra", []).append(
+        _dump({k: v for k, v in adj.items() if k not in ADJUSTMENT_KEYS_HANDLED})
+    )
+    cols.setdefault("order_id", []).append(order_id)
+    cols.setdefault("service_id", []).append(service_id)
+    cols.setdefault("line_no", []).append(line_no)
+    cols.setdefault("position", []).append(position)
+    cols.setdefault("level", []).append(level)
+
+
+def _items(
+    parent: dict[str, Any], key: str, block: RawBlock, order_id: Any
+) -> list[dict[str, Any]]:
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        block.problems.append(
+            _problem(order_id, "orders", f"breakdown.{key}", value, f"{key} is not a list")
+        )
+        return []
+    good = [v for v in value if isinstance(v, dict)]
+    for v in value:
+        if not isinstance(v, dict):
+            block.problems.append(
+                _problem(
+                    order_id, "orders", f"breakdown.{key}", v, f"an item of {key} is not an object"
+                )
+            )
+    return good
+
+
+def _text(value: Any) -> str | None:
+    """A wire value as raw text: strings as they are, numbers exactly, anything else as JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        return _plain_number(value)
+    return _dump(value)
+
+
+def _plain_number(value: float | Decimal) -> str:
+    """An exact plain decimal string ("1234.5", never "1.2345E+3"); floats via their shortest repr."""
+    number = value if isinstance(value, Decimal) else Decimal(repr(value))
+    if not number.is_finite():
+        return str(value)
+    return format(number, "f")
+
+
+def _dump(value: Any) -> str | None:
+    if value is None or value == {}:
+        return None
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _arrays(
+    cols: dict[str, list[Any]], fields: tuple[WireField, ...], others: tuple[str, ...]
+) -> dict[str, pa.Array]:
+    out: dict[str, pa.Array] = {}
+    names: list[str] = []
+    for f in fields:
+        names += (
+            [f.column, f"{f.column}__unix", f"{f.column}__iso"]
+            if f.kind == "instant"
+            else [f.column]
+        )
+    for name in [*names, *others]:
+        kind_tags = any(f.column == name and f.kind == "tags" for f in fields)
+        out[name] = pa.array(cols.get(name, []), _TAGS if kind_tags else _STR)
+    return out
+
+
+def _problem(order_id: Any, table: str, field_name: str, raw: Any, reason: str) -> dict[str, Any]:
+    text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    return {
+        "order_id": int(order_id)
+        if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit()
+        else None,
+        "table": table,
+        "field": field_name,
+        "raw_value": text[:200],
+        "reason": reason,
+    }

@@ -1,0 +1,359 @@
+"""UTC instants and local wall-clock times from the wire, parsed vectorised with ``pyarrow.compute``.
+
+Instants are :data:`INSTANT_TYPE` (``timestamp[us, UTC]``); local wall-clock times are
+:data:`WALL_TYPE` (naive ``timestamp[us]``). Every function takes Arrow arrays or chunked arrays
+(chunked ones are combined) and returns plain ``pa.Array`` of the same length.
+
+Accepted text (surrounding whitespace trimmed): ``YYYY-MM-DD``, ``T`` or a space, ``HH:MM`` or
+``HH:MM:SS``, optionally ``.`` and 1-6 fractional-second digits, then ``Z``, ``+HH:MM``/``-HH:MM``,
+``+HHMM``/``-HHMM``, or nothing. Null and ``""`` are NA without a reason; anything else that does
+not give an instant is NA plus a reason naming the raw value. A value with an offset ignores its
+row's zone. A value without one is a wall-clock time in its row's IANA zone (``zones``); without a
+known zone for that row it is NA plus a reason.
+
+DST rule, the same as Python's ``datetime`` with ``fold=0`` (PEP 495), applied per row:
+
+- a **nonexistent** local time (spring-forward gap) is read in the UTC offset in force *before* the
+  change, i.e. shifted forward by the gap: ``2024-03-10T02:30:00`` in ``America/New_York`` is
+  02:30 EST = ``07:30Z`` = 03:30 EDT;
+- an **ambiguous** local time (fall-back overlap) is the *first* occurrence, the earlier instant:
+  ``2024-11-03T01:30:00`` in ``America/New_York`` is 01:30 EDT = ``05:30Z``.
+
+Both give an instant *and* a note in ``notes``. ``pc.assume_timezone`` (once per distinct zone)
+does not shift by the gap: ``nonexistent="earliest"`` gives the last instant before it
+(``06:59:59.999999Z`` above), ``"latest"`` the first after it (``07:00Z``); ``ambiguous="earliest"``
+/ ``"latest"`` give the first / second occurrence (``05:30Z`` / ``06:30Z``); ``"raise"`` fails the
+whole array. So the gap is corrected from ``"earliest"``, and the two ambiguous modes are compared.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "INSTANT_TYPE",
+    "WALL_TYPE",
+    "InstantResult",
+    "local_wall_clock",
+    "parse_instants",
+    "parse_unix_iso",
+    "valid_zone_names",
+]
+
+INSTANT_TYPE: Final = pa.timestamp("us", tz="UTC")
+WALL_TYPE: Final = pa.timestamp("us")
+
+_ArrayLike: TypeAlias = "pa.Array | pa.ChunkedArray"
+_Pick: TypeAlias = Callable[[pa.Array], pa.Array]
+_ISO: Final = (
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hm>\d{2}:\d{2})(?::(?P<sec>\d{2})(?:\.(?P<frac>\d+))?)?"
+    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?$"
+)
+_DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0)
+_UNIX_FIRST: Final = -62_135_596_800  # 0001-01-01T00:00:00Z
+_UNIX_LAST: Final = 253_402_300_799  # 9999-12-31T23:59:59Z
+_NO_TEXT: Final = pa.scalar(None, pa.string())
+
+
+@dataclass(frozen=True, slots=True)
+class InstantResult:
+    """Parsed instants, one row per input value.
+
+    ``instants``: :data:`INSTANT_TYPE` array, null where NA. ``reasons``: strings, null where the
+    value parsed or was absent, else why it did not (a problem). ``notes``: strings, null unless the
+    value was read under the DST rule (nonexistent or ambiguous local time); worth recording too.
+    """
+
+    instants: pa.Array
+    reasons: pa.Array
+    notes: pa.Array
+
+
+def parse_instants(values: _ArrayLike, *, zones: _ArrayLike | None = None) -> InstantResult:
+    """Parse ISO-8601 strings into UTC instants; offset-less ones are read in the row's zone.
+
+    ``zones`` (same length, IANA names) is only consulted for values without an offset.
+    """
+    return _parse(values, zones)[0]
+
+
+def parse_unix_iso(
+    integers: _ArrayLike, isos: _ArrayLike, *, zones: _ArrayLike | None = None
+) -> InstantResult:
+    """Instants of the snake_case flavour's ``{"integer": <unix seconds>, "iso": "..."}`` objects.
+
+    The integer (an integer, float or all-null array) wins; an iso that parses to another instant
+    (compared at whole seconds), or does not parse, adds a reason. Without a usable integer (null,
+    not whole, outside years 0001-9999 such as milliseconds) the iso is used as by
+    :func:`parse_instants` (``zones`` for offset-less isos). An offset-less iso without a zone next
+    to a usable integer cannot be checked, and that alone is no problem.
+    """
+    number = _combined(integers)
+    kind = number.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)):
+        raise TypeError(f"unix seconds must be numbers, got Arrow type {kind}")
+    number = number.cast(pa.float64() if pa.types.is_floating(kind) else pa.int64())
+    iso_text = _strings(isos, "isos", len(number))
+    iso, unzoned = _parse(iso_text, zones)
+    usable = pc.and_(pc.greater_equal(number, _UNIX_FIRST), pc.less_equal(number, _UNIX_LAST))
+    usable = pc.fill_null(pc.and_(usable, pc.equal(pc.floor(number), number)), False)
+    seconds = pc.cast(pc.if_else(usable, number, pa.scalar(None, number.type)), pa.int64())
+    from_integer = pc.multiply(seconds, 1_000_000).cast(WALL_TYPE).cast(INSTANT_TYPE)
+    differs = pc.not_equal(pc.floor_temporal(iso.instants, unit="second"), from_integer)
+    disagrees = pc.fill_null(pc.and_(usable, differs), False)
+    iso_failed = pc.and_(pc.is_valid(iso.reasons), pc.invert(unzoned))
+    bad = pc.and_(pc.invert(usable), pc.is_valid(number))
+
+    def reason(pick: _Pick) -> pa.Array:
+        written = pick(pc.if_else(usable, seconds, number).cast(pa.string()))
+        utc, iso_raw = _text(pick(from_integer), "Z"), _shown(pick(iso_text))
+        differ = _say("iso '{i}' disagrees with integer {n} ({t})", i=iso_raw, n=written, t=utc)
+        wrong = _say("integer {n} is not a unix time in seconds (years 0001-9999)", n=written)
+        iso_reason = _join("iso ", pick(iso.reasons))
+        cases = [(pick(disagrees), differ), (pick(usable), _join(iso_reason, "; used the integer"))]
+        cases += [(pick(iso_failed), _join(wrong, "; ", iso_reason))]
+        cases += [(pick(pc.is_valid(iso.instants)), _join(wrong, "; used the iso"))]
+        return _first(cases, wrong)
+
+    problems = _explain(pc.or_(pc.or_(disagrees, pc.and_(usable, iso_failed)), bad), reason)
+    return InstantResult(
+        instants=pc.if_else(usable, from_integer, iso.instants),
+        reasons=pc.coalesce(problems, pc.if_else(pc.is_valid(number), _NO_TEXT, iso.reasons)),
+        notes=pc.if_else(usable, _NO_TEXT, iso.notes),
+    )
+
+
+def local_wall_clock(instants: _ArrayLike, zones: _ArrayLike) -> pa.Array:
+    """Each instant's wall-clock time (:data:`WALL_TYPE`) in its row's zone.
+
+    Null where the instant is null or the zone null or unknown. ``instants`` must be timezone-aware
+    timestamps (any unit; finer than µs is truncated).
+    """
+    moments = _combined(instants)
+    if not (pa.types.is_timestamp(moments.type) and moments.type.tz is not None):
+        raise TypeError(f"instants must be timezone-aware timestamps, got {moments.type}")
+    moments = moments.cast(pa.timestamp("us", moments.type.tz), safe=False).cast(INSTANT_TYPE)
+    zone = _strings(zones, "zones", len(moments))
+
+    def wall(chunk: pa.Array, name: str) -> list[pa.Array]:
+        return [pc.local_timestamp(chunk.cast(pa.timestamp("us", name)))]
+
+    mask = pc.and_(pc.is_valid(moments), valid_zone_names(zone))
+    return _by_zone(mask, zone, moments, wall)[0].cast(WALL_TYPE)
+
+
+def valid_zone_names(zones: _ArrayLike) -> pa.Array:
+    """True where the zone is a known IANA name (exact spelling); False for null and unknown ones."""
+    return pc.is_in(_strings(zones, "zones"), value_set=_known_zones())
+
+
+# ----------------------------------------------------------------------------------- internals
+
+
+def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult, pa.Array]:
+    """:func:`parse_instants`, plus a mask of the offset-less values that had no zone at all."""
+    raw = _strings(values, "instant values")
+    zone = pa.nulls(len(raw), pa.string()) if zones is None else _strings(zones, "zones", len(raw))
+    text = pc.utf8_trim_whitespace(raw)
+    parts = pc.extract_regex(text, _ISO)
+    date, hm, sec, frac, offset = (pc.struct_field(parts, i) for i in range(5))
+    fine = pc.fill_null(pc.less_equal(pc.utf8_length(frac), 6), False)
+    real = pc.fill_null(pc.and_(fine, _real_date_time(date, hm, sec)), False)
+    micros = pc.cast(pc.utf8_rpad(pc.if_else(fine, frac, ""), 6, "0"), pa.int64())
+    stamp = _join(date, "T", hm, ":", pc.if_else(pc.equal(sec, ""), "00", sec))
+    wall = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+    wall = pc.add(wall, micros.cast(pa.duration("us")))
+    east, offset_ok = _offset(offset)
+    aware = pc.fill_null(pc.and_(real, pc.not_equal(offset, "")), False)
+    naive = pc.fill_null(pc.and_(real, pc.equal(offset, "")), False)
+    local, gap, ambiguous = _by_zone(pc.and_(naive, valid_zone_names(zone)), zone, wall, _localize)
+    utc = pc.subtract(wall, pc.multiply(east, 1_000_000).cast(pa.duration("us")))
+    instants = pc.if_else(pc.and_(aware, offset_ok), utc.cast(INSTANT_TYPE), local)
+    unzoned = pc.and_(naive, pc.is_null(zone))
+
+    def reason(pick: _Pick) -> pa.Array:
+        unknown = _say(
+            "' has no UTC offset and '{z}' is not a known time zone", z=_shown(pick(zone))
+        )
+        cases = [(pick(pc.is_null(parts)), "' is not an ISO-8601 date-time")]
+        cases += [(pick(pc.invert(fine)), "' has more than 6 fractional-second digits")]
+        cases += [(pick(pc.invert(real)), "' is not a real date and time")]
+        cases += [(pick(aware), "' has an invalid UTC offset")]
+        cases += [(pick(unzoned), "' has no UTC offset and no time zone to read it in")]
+        return _join("'", _shown(pick(raw)), _first(cases, unknown))
+
+    def note(pick: _Pick) -> pa.Array:
+        moment, where = pick(instants), pick(zone)
+        utc, local = _text(moment, "Z"), _text(local_wall_clock(moment, where), "")
+        shifted = _say(
+            "' does not exist in {zone} (clocks go forward); read as {local} local, shifted"
+            " forward by the gap ({utc})", zone=where, local=local, utc=utc,
+        )  # fmt: skip
+        first = _say(
+            "' is ambiguous in {zone} (clocks go back); read as the first occurrence ({utc})",
+            zone=where, utc=utc,
+        )  # fmt: skip
+        return _join("'", _shown(pick(raw)), pc.if_else(pick(gap), shifted, first))
+
+    absent = pc.fill_null(pc.equal(text, ""), True)
+    reasons = _explain(pc.and_(pc.invert(absent), pc.is_null(instants)), reason)
+    notes = _explain(pc.or_(gap, ambiguous), note)
+    return InstantResult(instants=instants, reasons=reasons, notes=notes), unzoned
+
+
+@functools.cache
+def _known_zones() -> pa.Array:
+    """IANA names that both ``zoneinfo`` and Arrow's time-zone database know (once per process)."""
+    probe, names = pa.array([0], WALL_TYPE), []
+    for name in sorted(zoneinfo.available_timezones()):
+        try:
+            pc.assume_timezone(probe, timezone=name)
+        except pa.ArrowInvalid:  # e.g. "Factory", which has no rules
+            continue
+        names.append(name)
+    return pa.array(names, pa.string())
+
+
+def _combined(values: _ArrayLike) -> pa.Array:
+    """One contiguous array from an array or chunked array."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not isinstance(array, pa.Array):
+        raise TypeError(f"expected a pyarrow Array or ChunkedArray, got {type(values).__name__}")
+    return array
+
+
+def _strings(values: _ArrayLike, what: str, length: int | None = None) -> pa.Array:
+    """``values`` as one string array (all-null becomes null strings), of ``length`` when given."""
+    array = _combined(values)
+    if pa.types.is_null(array.type) or pa.types.is_large_string(array.type):
+        array = array.cast(pa.string())
+    if not pa.types.is_string(array.type):
+        raise TypeError(
+            f"{what} must be strings, got Arrow type {array.type} (read JSON timestamps as"
+            " strings: Arrow's inferred timestamps drop the offset)"
+        )
+    if length is not None and len(array) != length:
+        raise ValueError(f"{what}: {len(array)} values for {length} rows")
+    return array
+
+
+def _number(strings: pa.Array, start: int, stop: int) -> pa.Array:
+    """The integer in characters ``start:stop`` of each string (``""`` reads as 0)."""
+    digits = pc.utf8_slice_codeunits(strings, start, stop)
+    return pc.cast(pc.if_else(pc.equal(digits, ""), "0", digits), pa.int64())
+
+
+def _real_date_time(date: pa.Array, hm: pa.Array, sec: pa.Array) -> pa.Array:
+    """True where ``YYYY-MM-DD`` ``HH:MM`` ``SS`` name a real date and time (no Feb 30, no 24:00)."""
+    year, month, day = _number(date, 0, 4), _number(date, 5, 7), _number(date, 8, 10)
+
+    def divisible(by: int) -> pa.Array:
+        return pc.equal(pc.multiply(pc.divide(year, by), by), year)
+
+    leap = pc.and_(divisible(4), pc.invert(pc.xor(divisible(100), divisible(400))))
+    month_days = pc.take(pa.array(_DAYS_IN_MONTH, pa.int64()), pc.min_element_wise(month, 13))
+    month_days = pc.add(month_days, pc.cast(pc.and_(leap, pc.equal(month, 2)), pa.int64()))
+    checks = [pc.greater_equal(year, 1), pc.greater_equal(day, 1), pc.less_equal(day, month_days)]
+    checks += [pc.less_equal(_number(hm, 0, 2), 23), pc.less_equal(_number(hm, 3, 5), 59)]
+    checks += [pc.less_equal(_number(sec, 0, 2), 59)]
+    return functools.reduce(pc.and_, checks)  # month_days is 0 for months outside 1-12
+
+
+def _offset(offset: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Seconds east of UTC of ``Z`` / ``±HH:MM`` / ``±HHMM`` (``""`` gives 0), and whether valid."""
+    zero = pc.if_else(pc.is_in(offset, pa.array(["", "Z"])), "+0000", offset)
+    digits = pc.replace_substring(zero, ":", "")
+    hours, minutes = _number(digits, 1, 3), _number(digits, 3, 5)
+    size = pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60))
+    seconds = pc.if_else(pc.starts_with(digits, "-"), pc.negate(size), size)
+    return seconds, pc.and_(pc.less_equal(hours, 23), pc.less_equal(minutes, 59))
+
+
+def _by_zone(
+    mask: pa.Array, zones: pa.Array, values: pa.Array, convert: Callable[..., list[pa.Array]]
+) -> list[pa.Array]:
+    """Run ``convert(values_of_one_zone, zone)`` once per distinct zone over the ``mask`` rows.
+
+    Returns ``convert``'s arrays scattered back to full length (null outside ``mask``): rows are
+    sorted by zone, each run of one zone converted as a slice, and the results un-sorted by a take.
+    """
+    rows = pc.indices_nonzero(pc.fill_null(mask, False))
+    order = pc.sort_indices(pc.take(zones, rows)).cast(pa.int64())
+    ordered = pc.take(pc.take(values, rows), order)
+    runs = pc.run_end_encode(pc.take(pc.take(zones, rows), order))
+    pieces, start = [], 0
+    for end, zone in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+        pieces.append(convert(ordered.slice(start, end - start), zone))
+        start = end
+    if not pieces:  # no rows: convert an empty slice just for the result types
+        return [pa.nulls(len(mask), a.type) for a in convert(ordered.slice(0, 0), "UTC")]
+    target = pc.take(pc.inverse_permutation(order), _place(mask))
+    return [pc.take(pa.concat_arrays(list(arrays)), target) for arrays in zip(*pieces, strict=True)]
+
+
+def _localize(wall: pa.Array, zone: str) -> list[pa.Array]:
+    """Wall-clock times of one zone -> [UTC instants under the DST rule, in a gap, ambiguous]."""
+    early = pc.assume_timezone(wall, timezone=zone, ambiguous="earliest", nonexistent="earliest")
+    late = pc.assume_timezone(wall, timezone=zone, ambiguous="latest", nonexistent="earliest")
+    before = pc.local_timestamp(early)  # in a gap: the wall clock just before the change
+    gap = pc.not_equal(before, wall)
+    shifted = pc.add(early, pc.subtract(wall, before))  # read in the offset before the change
+    return [pc.if_else(gap, shifted, early).cast(INSTANT_TYPE), gap, pc.not_equal(early, late)]
+
+
+def _place(mask: pa.Array) -> pa.Array:
+    """For each row, its index among the ``True`` rows of ``mask``; null where it is not True."""
+    mask = pc.fill_null(mask, False)
+    position = pc.subtract(pc.cumulative_sum(pc.cast(mask, pa.int64())), 1)
+    return pc.if_else(mask, position, pa.scalar(None, pa.int64()))
+
+
+def _explain(mask: pa.Array, build: Callable[[_Pick], pa.Array]) -> pa.Array:
+    """Strings that ``build(pick)`` makes for the ``mask`` rows only, scattered back (else null).
+
+    ``pick`` narrows a full-length array to the ``mask`` rows, so text is formatted only for them.
+    """
+    mask = pc.fill_null(mask, False)
+    if not pc.any(mask).as_py():
+        return pa.nulls(len(mask), pa.string())
+    return pc.take(build(lambda array: pc.filter(array, mask)), _place(mask))
+
+
+def _first(cases: Sequence[tuple[pa.Array, object]], other: object) -> pa.Array:
+    """Per row, the value of the first case whose condition holds, else ``other``."""
+    names = [str(i) for i in range(len(cases))]
+    conditions = pc.make_struct(*(pc.fill_null(c, False) for c, _ in cases), field_names=names)
+    return pc.case_when(conditions, *(value for _, value in cases), other)
+
+
+def _join(*parts: object) -> pa.Array:
+    """Element-wise concatenation of string arrays and scalars (null if any part is null)."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _say(template: str, **values: pa.Array) -> pa.Array:
+    """``template`` with each ``{name}`` replaced, row by row, by the array ``values[name]``."""
+    pieces = re.split(r"\{(\w+)\}", template)  # text, name, text, name, ..., text
+    return _join(*(values[piece] if i % 2 else piece for i, piece in enumerate(pieces)))
+
+
+def _text(moments: pa.Array, suffix: str) -> pa.Array:
+    """ISO text of timestamps, ``2024-03-10T07:30:00`` + ``suffix``; µs only when not whole."""
+    whole = pc.floor_temporal(moments, unit="second")
+    short = pc.strftime(whole.cast(pa.timestamp("s", moments.type.tz)), format="%Y-%m-%dT%H:%M:%S")
+    long = pc.strftime(moments, format="%Y-%m-%dT%H:%M:%S")
+    return _join(pc.if_else(pc.equal(whole, moments), short, long), suffix)
+
+
+def _shown(raw: pa.Array) -> pa.Array:
+    """Raw values as quoted in a message: cut to 80 characters, ending with ``...``."""
+    cut = _join(pc.utf8_slice_codeunits(raw, 0, 77), "...")
+    return pc.if_else(pc.greater(pc.utf8_length(raw), 80), cut, raw)

@@ -1,0 +1,297 @@
+"""``load_orders``: whatever the API returned, as typed :class:`OrderFrames`.
+
+Sources: an iterable of order dicts (or of page dicts), raw page bytes (one or many pages, or one
+order per line), :class:`~ht_analytics.Page` objects, or a path to ``.json``, ``.jsonl`` /
+``.ndjson`` (one page or one order a line) and their ``.gz``. Bytes are parsed by Arrow's JSON reader
+and typed with vectorised compute; a block the fast path cannot read without guessing is read value
+by value instead, with the same result.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from ._exceptions import PayloadError
+from ._extract import NeedsSlowPath, RawBlock, from_dicts, from_struct
+from ._frames import OrderFrames
+from ._schema import MONEY, TYPED
+from ._typing import _PROBLEM_SCHEMA, reconcile, type_block
+
+__all__ = ["DataProblemWarning", "load_orders"]
+
+Source = Any
+_MIN_BLOCK = 1 << 24
+
+
+class DataProblemWarning(UserWarning):
+    """Some values could not be read; they are NA in the frames and listed in ``problems``."""
+
+
+def load_orders(source: Source, *, strict: bool = False) -> OrderFrames:
+    """Load orders into typed frames.
+
+    Args:
+        source: order dicts (or page dicts), page bytes, ``Page`` objects, or a path to a
+            ``.json`` / ``.jsonl`` / ``.ndjson`` file (optionally ``.gz``).
+        strict: raise :class:`PayloadError` at the first value that cannot be read, naming the
+            order, the field and the raw value. By default such a value becomes NA plus a row in
+            ``problems``, and a :class:`DataProblemWarning` says how many there were.
+
+    Example:
+        >>> frames = load_orders(page.raw for page in client.iter_pages())  # doctest: +SKIP
+        >>> frames.orders[["order_id", "status", "total_amount"]].head()  # doctest: +SKIP
+    """
+    blocks = list(_blocks(source))
+    raw = _concat(blocks)
+    typed = type_block(raw)
+    problems = list(typed.problems)
+    mismatch = reconcile(typed.orders, typed.services, typed.adjustments)
+    if mismatch is not None:
+        problems.append(mismatch)
+    problem_table = pa.concat_tables(problems) if problems else _PROBLEM_SCHEMA.empty_table()
+    if strict and len(problem_table):
+        first = problem_table.slice(0, 1).to_pylist()[0]
+        who = f"order {first['order_id']}" if first["order_id"] is not None else "an order"
+        raise PayloadError(
+            f"{who} {first['table']}.{first['field']}: {first['raw_value']!r}: {first['reason']}"
+            + (f" (and {len(problem_table) - 1} more problems)" if len(problem_table) > 1 else "")
+        )
+    frames = OrderFrames(
+        orders=_to_pandas(typed.orders, "orders"),
+        services=_to_pandas(typed.services, "services"),
+        adjustments=_to_pandas(typed.adjustments, "adjustments"),
+        tags=_to_pandas(typed.tags, "tags"),
+        problems=_to_pandas(problem_table, "problems"),
+    )
+    if len(problem_table):
+        warnings.warn(
+            f"{len(problem_table):,} value(s) could not be read; they are NA in the frames and "
+            "listed in .problems",
+            DataProblemWarning,
+            stacklevel=2,
+        )
+    return frames
+
+
+# -- sources ---------------------------------------------------------------------------------------
+
+
+def _blocks(source: Source) -> Iterator[RawBlock]:
+    if isinstance(source, str | os.PathLike):
+        yield from _from_bytes(_read_path(Path(source)))
+    elif isinstance(source, bytes | bytearray | memoryview):
+        yield from _from_bytes(bytes(source))
+    elif isinstance(source, dict):
+        yield from_dicts(_orders_of([source]))
+    elif isinstance(source, Iterable):
+        yield from _from_iterable(source)
+    else:
+        raise TypeError(
+            f"load_orders() cannot read a {type(source).__name__}: pass order dicts, page bytes, "
+            "Page objects or a path to a .json/.jsonl/.ndjson(.gz) file"
+        )
+
+
+def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
+    pending: list[bytes] = []
+    dicts: list[Any] = []
+    for item in items:
+        raw = getattr(item, "raw", item)
+        if isinstance(raw, bytes | bytearray | memoryview):
+            pending.append(bytes(raw))
+        elif isinstance(raw, str | os.PathLike):
+            pending.append(_read_path(Path(raw)))
+        else:
+            dicts.append(raw)
+    # Runs of one-line pages are read together by Arrow; a pretty-printed page on its own.
+    run: list[bytes] = []
+    for piece in (p.strip() for p in pending):
+        if b"\n" in piece:
+            if run:
+                yield from _from_bytes(b"\n".join(run))
+                run = []
+            yield from _from_bytes(piece)
+        else:
+            run.append(piece)
+    if run:
+        yield from _from_bytes(b"\n".join(run))
+    if dicts:
+        yield from_dicts(_orders_of(dicts))
+
+
+def _read_path(path: Path) -> bytes:
+    if not path.is_file():
+        raise FileNotFoundError(f"load_orders: no such file: {path}")
+    data = path.read_bytes()
+    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise PayloadError(f"{path}: not a readable gzip file ({exc})") from None
+    return data
+
+
+def _from_bytes(data: bytes) -> Iterator[RawBlock]:
+    """Fast path over all the bytes; on failure, line by line; a line that still fails is read
+    value by value."""
+    data = data.strip()
+    if not data:
+        return
+    if data[:1] == b"[":  # a JSON array (of orders or pages): not Arrow's newline-delimited form
+        yield from_dicts(_orders_of(_documents(data)))
+        return
+    try:
+        yield _fast(data)
+        return
+    except (pa.ArrowInvalid, NeedsSlowPath):
+        pass
+    lines = data.split(b"\n")
+    if len(lines) == 1 or _looks_pretty(data):
+        yield from_dicts(_orders_of(_documents(data)))
+        return
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            yield _fast(line)
+        except (pa.ArrowInvalid, NeedsSlowPath):
+            yield from_dicts(_orders_of(_documents(line)))
+
+
+def _fast(data: bytes) -> RawBlock:
+    longest = _longest_line(data)
+    options = pj.ReadOptions(block_size=max(_MIN_BLOCK, longest + 1), use_threads=True)
+    table = pj.read_json(io.BytesIO(data), read_options=options)
+    if "orders" in table.column_names:
+        lists = table.column("orders").combine_chunks()
+        if not pa.types.is_list(lists.type):
+            raise NeedsSlowPath("orders is not a list")
+        orders = lists.flatten()
+        if len(orders) == 0:
+            return from_dicts([])
+        if not pa.types.is_struct(orders.type):
+            raise NeedsSlowPath("orders holds something other than objects")
+    else:
+        if "id" not in table.column_names:
+            raise NeedsSlowPath("neither pages nor orders")
+        batch = table.combine_chunks().to_batches()
+        orders = (
+            pa.StructArray.from_arrays(
+                [table.column(n).combine_chunks() for n in table.column_names],
+                names=table.column_names,
+            )
+            if not batch
+            else batch[0].to_struct_array()
+        )
+    return from_struct(orders)
+
+
+def _longest_line(data: bytes) -> int:
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    if len(ends) == 0:
+        return len(data)
+    bounds = np.concatenate(([-1], ends, [len(data)]))
+    return int(np.diff(bounds).max())
+
+
+def _looks_pretty(data: bytes) -> bool:
+    """A single document spread over lines (pretty-printed JSON) rather than one per line."""
+    first = data.split(b"\n", 1)[0].strip()
+    return first in (b"{", b"[") or not first.endswith(b"}")
+
+
+def _documents(data: bytes) -> list[Any]:
+    """Every JSON document in the bytes: one, several one per line, or several pretty-printed."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"load_orders: the source is not UTF-8 JSON ({exc})") from None
+    decoder = json.JSONDecoder(parse_float=Decimal)
+    documents: list[Any] = []
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return documents
+        try:
+            document, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            number = len(documents) + 1
+            raise PayloadError(
+                f"load_orders: document {number} of the source is not JSON ({exc})"
+            ) from None
+        documents.append(document)
+
+
+def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
+    """Orders from a mix of orders, pages and lists of them."""
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("orders"), list):
+            yield from item["orders"]
+        elif isinstance(item, dict) and isinstance(item.get("order"), dict):
+            yield item["order"]
+        elif isinstance(item, list):
+            yield from _orders_of(item)
+        else:
+            yield item
+
+
+def _concat(blocks: list[RawBlock]) -> RawBlock:
+    if not blocks:
+        return from_dicts([])
+    if len(blocks) == 1:
+        return blocks[0]
+    out = RawBlock(problems=[p for b in blocks for p in b.problems])
+    offset = 0
+    parts: dict[str, list[dict[str, pa.Array]]] = {"orders": [], "services": [], "adjustments": []}
+    for block in blocks:
+        parts["orders"].append(block.orders)
+        for name in ("services", "adjustments"):
+            cols = dict(getattr(block, name))
+            cols["order_row"] = pc.add(cols["order_row"], offset)
+            parts[name].append(cols)
+        offset += len(block.orders["order_id"])
+    for name, pieces in parts.items():
+        setattr(out, name, {k: pa.concat_arrays([p[k] for p in pieces]) for k in pieces[0]})
+    return out
+
+
+# -- to pandas -------------------------------------------------------------------------------------
+
+
+def _mapper(t: pa.DataType) -> Any:
+    if pa.types.is_decimal(t):
+        return pd.ArrowDtype(MONEY)
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    return None
+
+
+def _to_pandas(table: pa.Table, name: str) -> pd.DataFrame:
+    schema = TYPED[name]
+    frame = table.to_pandas(types_mapper=_mapper)
+    for column, dtype in schema.items():
+        if column not in frame.columns:
+            frame[column] = pd.Series(pd.NA, index=frame.index)
+        if frame[column].dtype != pd.api.types.pandas_dtype(dtype):
+            frame[column] = frame[column].astype(dtype)
+    result: pd.DataFrame = frame[list(schema)]
+    return result

@@ -1,0 +1,413 @@
+"""Raw columns to typed tables, once, vectorised: ids, flags, statuses, money, instants, local time.
+
+Every value that cannot be read becomes NA in its typed column and a row in ``problems``
+(order id, table, field, raw value, reason). Nothing is dropped without a problem row: an order
+whose id cannot be read (the key of every table) is the one thing left out, and it is named there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._extract import RawBlock
+from ._instants import local_wall_clock, parse_instants, parse_unix_iso, valid_zone_names
+from ._money import parse_money
+from ._schema import ADJUSTMENT_FIELDS, MONEY, ORDER_FIELDS, SERVICE_FIELDS, STATUS_LABELS, UTC_US
+
+__all__ = ["TypedTables", "type_block"]
+
+_INT = r"^\s*-?\d{1,18}\s*$"
+_PROBLEM_SCHEMA = pa.schema(
+    [
+        ("order_id", pa.int64()),
+        ("table", pa.string()),
+        ("field", pa.string()),
+        ("raw_value", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+WIRE_NAME = {f.column: f.camel or f.snake or f.column for f in ORDER_FIELDS}
+
+
+@dataclass(slots=True)
+class TypedTables:
+    """Typed Arrow tables and the problems found, before conversion to pandas."""
+
+    orders: pa.Table
+    services: pa.Table
+    adjustments: pa.Table
+    tags: pa.Table
+    problems: list[pa.Table] = field(default_factory=list)
+
+
+class _Problems:
+    """Collects problem rows, vectorised."""
+
+    def __init__(self) -> None:
+        self.tables: list[pa.Table] = []
+
+    def add(
+        self, table: str, name: str, order_ids: pa.Array, raw: pa.Array, reasons: pa.Array
+    ) -> None:
+        mask = pc.is_valid(reasons)
+        if not pc.any(mask).as_py():
+            return
+        count = pc.sum(mask.cast(pa.int64())).as_py()
+        self.tables.append(
+            pa.table(
+                {
+                    "order_id": pc.filter(order_ids, mask),
+                    "table": pa.array([table] * count, pa.string()),
+                    "field": pa.array([name] * count, pa.string()),
+                    "raw_value": pc.filter(raw.cast(pa.string()), mask),
+                    "reason": pc.filter(reasons, mask),
+                },
+                schema=_PROBLEM_SCHEMA,
+            )
+        )
+
+    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.tables.append(pa.Table.from_pylist(rows, schema=_PROBLEM_SCHEMA))
+
+
+def _ints(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Integer text to int64; a reason where the text is not an integer."""
+    ok = pc.fill_null(pc.match_substring_regex(values, _INT), False)
+    present = pc.is_valid(values)
+    ints = pc.cast(
+        pc.utf8_trim_whitespace(pc.if_else(ok, values, pa.scalar(None, pa.string()))), pa.int64()
+    )
+    bad = pc.and_(present, pc.invert(ok))
+    reasons = pc.if_else(
+        bad,
+        pc.binary_join_element_wise(pa.scalar("'"), values, pa.scalar("' is not an integer"), ""),
+        pa.scalar(None, pa.string()),
+    )
+    return ints, reasons
+
+
+def _bools(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+    is_true = pc.equal(lowered, "true")
+    is_false = pc.equal(lowered, "false")
+    ok = pc.or_(is_true, is_false)
+    out = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
+    bad = pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(ok, False)))
+    reasons = pc.if_else(
+        bad,
+        pc.binary_join_element_wise(
+            pa.scalar("'"), values, pa.scalar("' is not true or false"), ""
+        ),
+        pa.scalar(None, pa.string()),
+    )
+    return out, reasons
+
+
+def _empty_to_null(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _instant(
+    raw: dict[str, pa.Array],
+    column: str,
+    zones: pa.Array | None,
+    table: str,
+    ids: pa.Array,
+    problems: _Problems,
+) -> pa.Array:
+    text = raw[column]
+    parsed = parse_instants(text, zones=zones)
+    problems.add(table, WIRE_NAME.get(column, column), ids, text, parsed.reasons)
+    notes = getattr(parsed, "notes", None)
+    if notes is not None:
+        problems.add(table, WIRE_NAME.get(column, column), ids, text, notes)
+    result = parsed.instants
+    unix_raw, iso = raw[f"{column}__unix"], raw[f"{column}__iso"]
+    if pc.any(pc.or_(pc.is_valid(unix_raw), pc.is_valid(iso))).as_py():
+        unix, unix_reasons = _ints(unix_raw)
+        problems.add(table, f"{column}.integer", ids, unix_raw, unix_reasons)
+        pair = parse_unix_iso(unix, iso)
+        problems.add(table, f"{column}.iso", ids, iso, pair.reasons)
+        result = pc.coalesce(result, pair.instants)
+    return result.cast(UTC_US)
+
+
+def _money(
+    cols: dict[str, pa.Array], name: str, table: str, wire: str, ids: pa.Array, problems: _Problems
+) -> pa.Array:
+    parsed = parse_money(cols[name])
+    problems.add(table, wire, ids, cols[name], parsed.reasons)
+    return parsed.amounts.cast(MONEY)
+
+
+def _typed_columns(
+    cols: dict[str, pa.Array],
+    fields: tuple[Any, ...],
+    table: str,
+    ids: pa.Array,
+    problems: _Problems,
+) -> dict[str, pa.Array]:
+    out: dict[str, pa.Array] = {}
+    for f in fields:
+        if f.kind in ("instant", "local", "status", "tags") or f.column == "order_id":
+            continue
+        wire = f.camel or f.snake or f.column
+        values = cols[f.column]
+        if f.kind == "int":
+            out[f.column], reasons = _ints(values)
+            problems.add(table, wire, ids, values, reasons)
+        elif f.kind == "bool":
+            out[f.column], reasons = _bools(values)
+            problems.add(table, wire, ids, values, reasons)
+        elif f.kind == "money":
+            out[f.column] = _money(cols, f.column, table, wire, ids, problems)
+        else:
+            out[f.column] = values
+    return out
+
+
+def type_block(raw: RawBlock) -> TypedTables:
+    """Type every column of a raw block; collect the problems."""
+    problems = _Problems()
+    problems.add_rows(raw.problems)
+    o = raw.orders
+
+    # The order id is every table's key: an order without a readable one is left out, named.
+    order_ids, id_reasons = _ints(o["order_id"])
+    missing = pc.is_null(o["order_id"])
+    id_reasons = pc.if_else(missing, pa.scalar("the order has no id; it was left out"), id_reasons)
+    problems.add(
+        "orders",
+        "id",
+        pa.nulls(len(order_ids), pa.int64()),
+        pc.coalesce(o["order_id"], pa.scalar("")),
+        id_reasons,
+    )
+    keep = pc.is_valid(order_ids)
+    rows = pa.array(np.arange(len(order_ids), dtype=np.int64))
+    # The same order twice (e.g. two reads concatenated): the last occurrence wins, and says so.
+    if pc.count_distinct(order_ids).as_py() < pc.sum(keep.cast(pa.int64())).as_py():
+        last = (
+            pa.table({"id": order_ids, "row": rows})
+            .group_by("id", use_threads=False)
+            .aggregate([("row", "max"), ("row", "count")])
+        )
+        dupes = last.filter(pc.and_(pc.greater(last["row_count"], 1), pc.is_valid(last["id"])))
+        problems.add(
+            "orders",
+            "id",
+            dupes["id"].combine_chunks(),
+            dupes["id"].combine_chunks().cast(pa.string()),
+            pa.array(
+                ["the order appears more than once; its last occurrence was kept"] * len(dupes),
+                pa.string(),
+            ),
+        )
+        keep = pc.and_(keep, pc.is_in(rows, value_set=last["row_max"].combine_chunks()))
+    kept_rows = pc.filter(rows, keep)
+    if not pc.all(keep).as_py():
+        o = {k: pc.filter(v, keep) for k, v in o.items()}
+        order_ids = pc.filter(order_ids, keep)
+
+    typed = _typed_columns(o, ORDER_FIELDS, "orders", order_ids, problems)
+    zones = _empty_to_null(o["timezone"])
+    zone_ok = valid_zone_names(zones)
+    bad_zone = pc.and_(pc.is_valid(zones), pc.invert(pc.fill_null(zone_ok, False)))
+    problems.add(
+        "orders",
+        "timezone",
+        order_ids,
+        zones,
+        pc.if_else(bad_zone, pa.scalar("not a known IANA time zone"), pa.scalar(None, pa.string())),
+    )
+    zones = pc.if_else(bad_zone, pa.scalar(None, pa.string()), zones)
+
+    status_ids, status_reasons = _ints(o["status_id"])
+    problems.add("orders", "statusId", order_ids, o["status_id"], status_reasons)
+    labels = pa.array(STATUS_LABELS, pa.string())
+    known = pc.and_(pc.greater_equal(status_ids, 0), pc.less(status_ids, len(STATUS_LABELS)))
+    known = pc.fill_null(known, False)
+    status = pc.take(labels, pc.if_else(known, status_ids, pa.scalar(None, pa.int64())))
+    unknown = pc.and_(pc.is_valid(status_ids), pc.invert(known))
+    problems.add(
+        "orders",
+        "statusId",
+        order_ids,
+        o["status_id"],
+        pc.if_else(
+            unknown,
+            pa.scalar("unknown status id (kept; label left empty)"),
+            pa.scalar(None, pa.string()),
+        ),
+    )
+
+    created = _instant(o, "created_at", None, "orders", order_ids, problems)
+    started = _instant(o, "started_at", zones, "orders", order_ids, problems)
+    completed = _instant(o, "completed_at", zones, "orders", order_ids, problems)
+    with_offset = _instant(o, "appointment_start_offset", zones, "orders", order_ids, problems)
+    local_sent = parse_instants(o["appointment_start_sent"], zones=zones)
+    problems.add(
+        "orders", "appointmentStart", order_ids, o["appointment_start_sent"], local_sent.reasons
+    )
+    local_notes = getattr(local_sent, "notes", None)
+    if local_notes is not None:
+        problems.add(
+            "orders", "appointmentStart", order_ids, o["appointment_start_sent"], local_notes
+        )
+    both = pc.and_(pc.is_valid(with_offset), pc.is_valid(local_sent.instants))
+    disagree = pc.and_(both, pc.not_equal(with_offset, local_sent.instants.cast(UTC_US)))
+    problems.add(
+        "orders",
+        "appointmentStart",
+        order_ids,
+        o["appointment_start_sent"],
+        pc.if_else(
+            disagree,
+            pa.scalar("disagrees with appointmentStartDateTime (which was kept)"),
+            pa.scalar(None, pa.string()),
+        ),
+    )
+    appointment = pc.coalesce(with_offset, local_sent.instants.cast(UTC_US))
+
+    orders = {
+        "order_id": order_ids,
+        **{k: typed[k] for k in ("token", "client_id", "client_name")},
+        "status_id": status_ids,
+        "status": status,
+        "status_label_sent": typed["status_label_sent"],
+        "progress_status_id": typed["progress_status_id"],
+        "created_at": created,
+        "appointment_start": appointment,
+        "appointment_start_local": local_wall_clock(appointment, zones),
+        "timezone": o["timezone"],
+        "started_at": started,
+        "completed_at": completed,
+    }
+    for f in ORDER_FIELDS:
+        if f.column not in orders and f.column in typed:
+            orders[f.column] = typed[f.column]
+    orders["flavour"] = o["flavour"]
+    orders["extra"] = o["extra"]
+
+    services, adjustments = _children(raw, kept_rows=kept_rows, problems=problems)
+    tags = _tags(order_ids, o["tags"])
+    return TypedTables(
+        orders=pa.table(orders),
+        services=services,
+        adjustments=adjustments,
+        tags=tags,
+        problems=problems.tables,
+    )
+
+
+def _children(
+    raw: RawBlock, *, kept_rows: pa.Array, problems: _Problems
+) -> tuple[pa.Table, pa.Table]:
+    s = raw.services
+    s_keep = pc.is_in(s["order_row"], value_set=kept_rows)
+    s = {k: pc.filter(v, s_keep) for k, v in s.items()}
+    s_ids, _ = _ints(s["order_id"])
+    typed = _typed_columns(s, SERVICE_FIELDS, "services", s_ids, problems)
+    services = pa.table({"order_id": s_ids, "line_no": s["line_no"], **typed, "extra": s["extra"]})
+
+    a = raw.adjustments
+    a_keep = pc.is_in(a["order_row"], value_set=kept_rows)
+    a = {k: pc.filter(v, a_keep) for k, v in a.items()}
+    a_ids, _ = _ints(a["order_id"])
+    service_ids, _ = _ints(a["service_id"])
+    typed_a = _typed_columns(a, ADJUSTMENT_FIELDS, "adjustments", a_ids, problems)
+    adjustments = pa.table(
+        {
+            "order_id": a_ids,
+            "service_id": service_ids,
+            "level": a["level"],
+            "line_no": a["line_no"],
+            "position": a["position"],
+            **typed_a,
+            "extra": a["extra"],
+        }
+    )
+    return services, adjustments
+
+
+def _tags(order_ids: pa.Array, tags: pa.Array) -> pa.Table:
+    lists = (
+        tags
+        if isinstance(tags, pa.ListArray)
+        else pa.array(tags.to_pylist(), pa.list_(pa.string()))
+    )
+    flat = lists.flatten()
+    parents = pc.list_parent_indices(lists)
+    table = pa.table({"order_id": order_ids.take(parents), "tag": flat})
+    table = table.filter(pc.and_(pc.is_valid(table["tag"]), pc.not_equal(table["tag"], "")))
+    if len(table):
+        table = table.group_by(["order_id", "tag"], use_threads=False).aggregate([])
+    return table
+
+
+def reconcile(orders: pa.Table, services: pa.Table, adjustments: pa.Table) -> pa.Table | None:
+    """Problems for orders whose services' totals plus order-level adjustments differ from
+    ``breakdown.totalAmount`` (values kept as sent); ``None`` when every order adds up.
+
+    Only orders whose parts all parsed are checked: an unreadable part is a problem of its own.
+    """
+    wide = pa.decimal128(30, 2)  # room for any sum, and for adding two sums
+    svc = services.group_by("order_id", use_threads=False).aggregate(
+        [("total_amount", "sum"), ("total_amount", "count"), ("line_no", "count")]
+    )
+    order_level = adjustments.filter(pc.equal(adjustments["level"], "order"))
+    adj = order_level.group_by("order_id", use_threads=False).aggregate(
+        [("amount", "sum"), ("amount", "count"), ("position", "count")]
+    )
+    joined = (
+        orders.select(["order_id", "total_amount"])
+        .join(svc, "order_id", join_type="left outer")
+        .join(adj, "order_id", join_type="left outer")
+    )
+    zero = pa.scalar(0, wide)
+    svc_sum = pc.coalesce(joined["total_amount_sum"].cast(wide), zero)
+    adj_sum = pc.coalesce(joined["amount_sum"].cast(wide), zero)
+    complete = pc.and_(
+        pc.is_valid(joined["total_amount"]),
+        pc.and_(
+            pc.equal(
+                pc.coalesce(joined["total_amount_count"], 0),
+                pc.coalesce(joined["line_no_count"], 0),
+            ),
+            pc.equal(
+                pc.coalesce(joined["amount_count"], 0), pc.coalesce(joined["position_count"], 0)
+            ),
+        ),
+    )
+    expected = pc.add(svc_sum, adj_sum).cast(wide)
+    off = pc.and_(complete, pc.not_equal(expected, joined["total_amount"].cast(wide)))
+    if not pc.any(off).as_py():
+        return None
+    bad = joined.filter(off)
+    parts = zip(
+        pc.filter(svc_sum, off).to_pylist(),
+        pc.filter(adj_sum, off).to_pylist(),
+        pc.filter(expected, off).to_pylist(),
+        bad["total_amount"].to_pylist(),
+        strict=True,
+    )
+    reasons = [
+        f"does not add up: services {s} + order adjustments {a} = {e}, but totalAmount is {t}"
+        for s, a, e, t in parts
+    ]
+    return pa.table(
+        {
+            "order_id": bad["order_id"],
+            "table": pa.array(["orders"] * len(bad), pa.string()),
+            "field": pa.array(["breakdown.totalAmount"] * len(bad), pa.string()),
+            "raw_value": pc.cast(bad["total_amount"], pa.string()),
+            "reason": pa.array(reasons, pa.string()),
+        },
+        schema=_PROBLEM_SCHEMA,
+    )
