@@ -31,10 +31,50 @@ from ._schema import (
     WireField,
 )
 
-__all__ = ["NeedsSlowPath", "RawBlock", "from_dicts", "from_struct"]
+__all__ = ["NeedsSlowPath", "RawBlock", "fast_schema", "from_dicts", "from_struct"]
 
 _STR = pa.string()
 _TAGS = pa.list_(pa.string())
+
+
+_TEXT_KINDS = ("text", "money", "local")
+
+
+def _string_fields(
+    fields: tuple[WireField, ...], *, in_breakdown: bool | None = None
+) -> list[pa.Field]:
+    """Wire keys whose values are text, typed as strings for Arrow's JSON reader, which would
+    otherwise turn ISO-looking strings into timestamps (dropping offsets) on its own."""
+    out: dict[str, pa.Field] = {}
+    for f in fields:
+        if in_breakdown is not None and f.in_breakdown != in_breakdown:
+            continue
+        for key in (f.camel, f.snake):
+            if key is None or key in out:
+                continue
+            if f.kind in _TEXT_KINDS or (f.kind == "instant" and key == f.camel and key != f.snake):
+                out[key] = pa.field(key, _STR)
+            elif f.kind == "instant":
+                out[key] = pa.field(key, pa.struct([("iso", _STR)]))
+    return list(out.values())
+
+
+def fast_schema() -> pa.Schema:
+    """The explicit part of the schema given to ``pyarrow.json`` for pages and order lines; every
+    other field is inferred."""
+    adjustment = pa.struct(_string_fields(ADJUSTMENT_FIELDS))
+    service = pa.struct(
+        [*_string_fields(SERVICE_FIELDS), pa.field("adjustments", pa.list_(adjustment))]
+    )
+    breakdown = pa.struct(
+        [
+            *_string_fields(ORDER_FIELDS, in_breakdown=True),
+            pa.field("services", pa.list_(service)),
+            pa.field("adjustments", pa.list_(adjustment)),
+        ]
+    )
+    order = [*_string_fields(ORDER_FIELDS, in_breakdown=False), pa.field("breakdown", breakdown)]
+    return pa.schema([pa.field("orders", pa.list_(pa.struct(order))), *order])
 
 
 class NeedsSlowPath(Exception):  # noqa: N818 - a signal, not an error
@@ -244,15 +284,15 @@ def _json_text(values: pa.Array) -> pa.Array:
     else:
         trivial = pa.array(np.zeros(len(values), dtype=bool))
         out = pa.nulls(len(values), _STR)
-    rows = np.flatnonzero(
-        ~trivial.to_numpy(zero_copy_only=False) & values.is_valid().to_numpy(zero_copy_only=False)
-    )
+    mask = pc.and_(pc.invert(trivial), pc.is_valid(values))
+    rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
     if len(rows) == 0:
         return out
-    texts = out.to_pylist()
-    for i, value in zip(rows, values.take(pa.array(rows)).to_pylist(), strict=True):
-        texts[i] = json.dumps(value, separators=(",", ":"), default=str)
-    return pa.array(texts, _STR)
+    texts = [
+        json.dumps(value, separators=(",", ":"), default=str)
+        for value in values.take(pa.array(rows)).to_pylist()
+    ]
+    return pc.replace_with_mask(out, mask, pa.array(texts, _STR))
 
 
 def _extra(

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ._exceptions import PayloadError
-from ._extract import NeedsSlowPath, RawBlock, from_dicts, from_struct
+from ._extract import NeedsSlowPath, RawBlock, fast_schema, from_dicts, from_struct
 from ._frames import OrderFrames
 from ._schema import MONEY, TYPED
 from ._typing import _PROBLEM_SCHEMA, reconcile, type_block
@@ -35,6 +35,7 @@ __all__ = ["DataProblemWarning", "load_orders"]
 
 Source = Any
 _MIN_BLOCK = 1 << 24
+_FAST_SCHEMA = fast_schema()
 
 
 class DataProblemWarning(UserWarning):
@@ -176,7 +177,15 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
 def _fast(data: bytes) -> RawBlock:
     longest = _longest_line(data)
     options = pj.ReadOptions(block_size=max(_MIN_BLOCK, longest + 1), use_threads=True)
-    table = pj.read_json(io.BytesIO(data), read_options=options)
+    parse = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="infer")
+    table = pj.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
+    if "orders" in table.column_names and "id" in table.column_names:
+        if table.column("id").null_count == len(table):
+            table = table.drop_columns([f.name for f in _FAST_SCHEMA if f.name != "orders"])
+        elif table.column("orders").null_count == len(table):
+            table = table.drop_columns(["orders"])
+        else:
+            raise NeedsSlowPath("pages and order lines mixed")
     if "orders" in table.column_names:
         lists = table.column("orders").combine_chunks()
         if not pa.types.is_list(lists.type):
