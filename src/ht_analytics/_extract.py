@@ -73,7 +73,13 @@ def fast_schema() -> pa.Schema:
             pa.field("adjustments", pa.list_(adjustment)),
         ]
     )
-    order = [*_string_fields(ORDER_FIELDS, in_breakdown=False), pa.field("breakdown", breakdown)]
+    stand_by = pa.list_(pa.struct([("start", _STR), ("end", _STR)]))
+    order = [
+        *_string_fields(ORDER_FIELDS, in_breakdown=False),
+        pa.field("breakdown", breakdown),
+        pa.field("standByTimes", stand_by),
+        pa.field("stand_by_times", stand_by),
+    ]
     return pa.schema([pa.field("orders", pa.list_(pa.struct(order))), *order])
 
 
@@ -428,7 +434,9 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
     if f.column == "client_phone" and isinstance(value, dict):
         value = value.get("value")
     cols.setdefault(f.column, []).append(
-        _dump(value) if f.kind == "json" and value is not None else _text(value)
+        json.dumps(value, separators=(",", ":"), default=str)
+        if f.kind == "json" and value is not None
+        else _text(value)
     )
 
 

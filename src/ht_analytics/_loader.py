@@ -10,7 +10,6 @@ by value instead, with the same result.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import warnings
@@ -158,7 +157,7 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
     try:
         yield _fast(data)
         return
-    except (pa.ArrowInvalid, NeedsSlowPath):
+    except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
         pass
     lines = data.split(b"\n")
     if len(lines) == 1 or _looks_pretty(data):
@@ -170,15 +169,21 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
             continue
         try:
             yield _fast(line)
-        except (pa.ArrowInvalid, NeedsSlowPath):
+        except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
             yield from_dicts(_orders_of(_documents(line)))
 
 
 def _fast(data: bytes) -> RawBlock:
-    longest = _longest_line(data)
-    options = pj.ReadOptions(block_size=max(_MIN_BLOCK, longest + 1), use_threads=True)
     parse = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="infer")
-    table = pj.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
+    try:
+        options = pj.ReadOptions(block_size=_MIN_BLOCK, use_threads=True)
+        table = pj.read_json(pa.BufferReader(data), read_options=options, parse_options=parse)
+    except pa.ArrowInvalid as exc:
+        if "straddling" not in str(exc):
+            raise
+        # A line longer than the block: give the reader blocks as large as the longest line.
+        options = pj.ReadOptions(block_size=_longest_line(data) + 1, use_threads=True)
+        table = pj.read_json(pa.BufferReader(data), read_options=options, parse_options=parse)
     if "orders" in table.column_names and "id" in table.column_names:
         if table.column("id").null_count == len(table):
             table = table.drop_columns([f.name for f in _FAST_SCHEMA if f.name != "orders"])

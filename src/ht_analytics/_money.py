@@ -105,9 +105,9 @@ def _as_strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if not isinstance(array, pa.Array):
         raise TypeError(f"expected a pyarrow Array or ChunkedArray, got {type(values).__name__}")
-    if pa.types.is_null(array.type):
-        return array.cast(pa.string())
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+    if pa.types.is_null(array.type) or pa.types.is_large_string(array.type):
+        array = array.cast(pa.string())
+    if not pa.types.is_string(array.type):
         raise TypeError(f"money values must be strings, got Arrow type {array.type}")
     return array
 

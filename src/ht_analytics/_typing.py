@@ -141,9 +141,12 @@ def _instant(
 def _money(
     cols: dict[str, pa.Array], name: str, table: str, wire: str, ids: pa.Array, problems: _Problems
 ) -> pa.Array:
-    parsed = parse_money(cols[name])
-    problems.add(table, wire, ids, cols[name], parsed.reasons)
-    return parsed.amounts.cast(MONEY)
+    # Money strings repeat a lot (prices, fees, "$0.00"): parse each distinct one once.
+    encoded = pc.dictionary_encode(cols[name])
+    parsed = parse_money(encoded.dictionary)
+    amounts = parsed.amounts.take(encoded.indices)
+    problems.add(table, wire, ids, cols[name], parsed.reasons.take(encoded.indices))
+    return amounts.cast(MONEY)
 
 
 def _typed_columns(
@@ -319,6 +322,17 @@ def _children(
     a = raw.adjustments
     a_keep = pc.is_in(a["order_row"], value_set=kept_rows)
     a = {k: pc.filter(v, a_keep) for k, v in a.items()}
+    # One order for both paths: by order, order-level first, then by line and position.
+    keys = pa.table(
+        {
+            "row": a["order_row"],
+            "service_level": pc.equal(a["level"], "service"),
+            "line": pc.fill_null(a["line_no"], 0),
+            "position": a["position"],
+        }
+    )
+    order = pc.sort_indices(keys, sort_keys=[(c, "ascending") for c in keys.column_names])
+    a = {k: v.take(order) for k, v in a.items()}
     a_ids, _ = _ints(a["order_id"])
     service_ids, _ = _ints(a["service_id"])
     typed_a = _typed_columns(a, ADJUSTMENT_FIELDS, "adjustments", a_ids, problems)
