@@ -318,3 +318,10 @@ def test_to_polars_keeps_exact_types(camel: OrderFrames) -> None:
     assert frames["orders"].schema["total_amount"] == pl.Decimal(18, 2)
     assert frames["orders"].schema["created_at"] == pl.Datetime("us", "UTC")
     assert frames["orders"]["total_amount"].sum() == D("1210.98")
+
+
+def test_filter_by_dates_is_inclusive(camel: OrderFrames) -> None:
+    """A date as end includes that whole day; aware timestamps are compared in UTC."""
+    assert list(camel.filter(start="2025-03-10", end="2025-03-10").orders["order_id"]) == [501]
+    assert list(camel.filter(start="2025-03-11T08:00:00+01:00").orders["order_id"]) == [502]
+    assert list(camel.filter(end="2024-12-31").orders["order_id"]) == [503]

@@ -31,7 +31,7 @@ from ._schema import (
     WireField,
 )
 
-__all__ = ["NeedsSlowPath", "RawBlock", "fast_schema", "from_dicts", "from_struct"]
+__all__ = ["NeedsSlowPath", "RawBlock", "fast_schema", "from_dicts", "from_struct", "unify"]
 
 _STR = pa.string()
 _TAGS = pa.list_(pa.string())
@@ -162,7 +162,7 @@ def from_struct(orders: pa.StructArray) -> RawBlock:
         cols["level"] = pa.array([level] * m, _STR) if m else pa.nulls(0, _STR)
         cols["position"] = pa.array(pos, pa.int64())
         parts.append(cols)
-    block.adjustments = {k: pa.concat_arrays([p[k] for p in parts]) for k in parts[0]}
+    block.adjustments = {k: _concat([p[k] for p in parts]) for k in parts[0]}
     return block
 
 
@@ -215,7 +215,25 @@ def _columns(struct: pa.StructArray | None, f: WireField, n: int) -> dict[str, p
     texts = [_as_text(v, f) for v in (camel, snake) if v is not None]
     if not texts:
         return {f.column: pa.nulls(n, _STR)}
-    return {f.column: texts[0] if len(texts) == 1 else pc.coalesce(*texts)}
+    if len(texts) == 1:
+        return {f.column: texts[0]}
+    if len({t.type for t in texts}) > 1:  # e.g. a typed int beside an all-null text column
+        texts = [unify(t) for t in texts]
+    return {f.column: pc.coalesce(*texts)}
+
+
+def _concat(arrays: list[pa.Array]) -> pa.Array:
+    if len({a.type for a in arrays if not pa.types.is_null(a.type)}) > 1:
+        arrays = [unify(a) for a in arrays]
+    else:
+        kind = next((a.type for a in arrays if len(a)), arrays[0].type)
+        arrays = [a.cast(kind) for a in arrays]
+    return pa.concat_arrays(arrays)
+
+
+def unify(values: pa.Array) -> pa.Array:
+    """A raw column as text, whatever the fast path made of it (ints and flags as text)."""
+    return values if values.type == _STR else values.cast(_STR)
 
 
 def _as_text(values: pa.Array, f: WireField) -> pa.Array:
@@ -226,9 +244,11 @@ def _as_text(values: pa.Array, f: WireField) -> pa.Array:
         return values.cast(_STR)
     if f.kind == "json":
         return _json_text(values)
-    if pa.types.is_integer(t) and f.kind in ("int", "money", "status", "text"):
-        return values.cast(_STR)
-    if pa.types.is_boolean(t) and f.kind in ("bool", "text"):
+    if pa.types.is_integer(t) and f.kind in ("int", "status"):
+        return values.cast(pa.int64())  # already typed: the typing stage takes it as it is
+    if pa.types.is_boolean(t) and f.kind == "bool":
+        return values
+    if (pa.types.is_integer(t) or pa.types.is_boolean(t)) and f.kind in ("money", "text"):
         return values.cast(_STR)
     if f.column == "client_phone" and pa.types.is_struct(t) and t.get_field_index("value") >= 0:
         return _as_text(values.field("value"), f)

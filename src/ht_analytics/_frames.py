@@ -126,16 +126,11 @@ class OrderFrames:
         if order_ids is not None:
             keep &= o["order_id"].isin(list(order_ids))
         if start is not None:
-            keep &= (
-                o["created_at"] >= pd.Timestamp(start, tz="UTC")
-                if pd.Timestamp(start).tzinfo is None
-                else o["created_at"] >= pd.Timestamp(start)
-            )
+            keep &= o["created_at"] >= _utc(start)
         if end is not None:
-            stamp = pd.Timestamp(end)
-            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-            if stamp == stamp.normalize():
-                stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+            stamp = _utc(end)
+            if stamp == stamp.normalize():  # a date: the whole day is included
+                stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
             keep &= o["created_at"] <= stamp
         if status is not None:
             keep &= o["status"].isin([status] if isinstance(status, str) else list(status))
@@ -160,3 +155,9 @@ class OrderFrames:
                 assert frame[column].dtype == pd.api.types.pandas_dtype(dtype), (
                     f"{name}.{column}: {frame[column].dtype} is not {dtype}"
                 )
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    """A date or timestamp as a UTC timestamp (a naive one is taken as UTC)."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

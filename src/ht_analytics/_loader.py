@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ._exceptions import PayloadError
-from ._extract import NeedsSlowPath, RawBlock, fast_schema, from_dicts, from_struct
+from ._extract import NeedsSlowPath, RawBlock, fast_schema, from_dicts, from_struct, unify
 from ._frames import OrderFrames
 from ._schema import MONEY, TYPED
 from ._typing import _PROBLEM_SCHEMA, reconcile, type_block
@@ -119,7 +119,7 @@ def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
             dicts.append(raw)
     # Runs of one-line pages are read together by Arrow; a pretty-printed page on its own.
     run: list[bytes] = []
-    for piece in (p.strip() for p in pending):
+    for piece in (p if p[:1] == b"{" and p[-1:] == b"}" else p.strip() for p in pending):
         if b"\n" in piece:
             if run:
                 yield from _from_bytes(b"\n".join(run))
@@ -282,7 +282,13 @@ def _concat(blocks: list[RawBlock]) -> RawBlock:
             parts[name].append(cols)
         offset += len(block.orders["order_id"])
     for name, pieces in parts.items():
-        setattr(out, name, {k: pa.concat_arrays([p[k] for p in pieces]) for k in pieces[0]})
+        columns = {}
+        for key in pieces[0]:
+            arrays = [p[key] for p in pieces]
+            if len({a.type for a in arrays}) > 1:  # typed by Arrow in one block, text in another
+                arrays = [unify(a) for a in arrays]
+            columns[key] = pa.concat_arrays(arrays)
+        setattr(out, name, columns)
     return out
 
 

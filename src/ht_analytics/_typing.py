@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._extract import RawBlock
+from ._extract import RawBlock, unify
 from ._instants import local_wall_clock, parse_instants, parse_unix_iso, valid_zone_names
 from ._money import parse_money
 from ._schema import ADJUSTMENT_FIELDS, MONEY, ORDER_FIELDS, SERVICE_FIELDS, STATUS_LABELS, UTC_US
@@ -77,7 +77,10 @@ class _Problems:
 
 
 def _ints(values: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Integer text to int64; a reason where the text is not an integer."""
+    """Integer text to int64; a reason where the text is not an integer. A column the fast path
+    already read as integers passes through."""
+    if pa.types.is_integer(values.type):
+        return values.cast(pa.int64()), pa.nulls(len(values), pa.string())
     ok = pc.fill_null(pc.match_substring_regex(values, _INT), False)
     present = pc.is_valid(values)
     ints = pc.cast(
@@ -93,6 +96,8 @@ def _ints(values: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def _bools(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    if pa.types.is_boolean(values.type):
+        return values, pa.nulls(len(values), pa.string())
     lowered = pc.utf8_lower(pc.utf8_trim_whitespace(values))
     is_true = pc.equal(lowered, "true")
     is_false = pc.equal(lowered, "false")
@@ -189,7 +194,7 @@ def type_block(raw: RawBlock) -> TypedTables:
         "orders",
         "id",
         pa.nulls(len(order_ids), pa.int64()),
-        pc.coalesce(o["order_id"], pa.scalar("")),
+        pc.coalesce(unify(o["order_id"]), pa.scalar("")),
         id_reasons,
     )
     keep = pc.is_valid(order_ids)
