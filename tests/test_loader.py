@@ -325,3 +325,22 @@ def test_filter_by_dates_is_inclusive(camel: OrderFrames) -> None:
     assert list(camel.filter(start="2025-03-10", end="2025-03-10").orders["order_id"]) == [501]
     assert list(camel.filter(start="2025-03-11T08:00:00+01:00").orders["order_id"]) == [502]
     assert list(camel.filter(end="2024-12-31").orders["order_id"]) == [503]
+
+
+def test_a_bad_line_is_a_problem_and_the_other_lines_load(tmp_path: Path) -> None:
+    """A .jsonl with a byte-order mark, a blank line and a line that is not JSON: the good lines
+    load, the bad one is named in problems."""
+    good = [{"id": 1, "statusId": 3, "createdAt": "2025-01-01T00:00:00Z"}, {"id": 2, "statusId": 3}]
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf"
+        + json.dumps(good[0]).encode()
+        + b"\n\n{bad\n"
+        + json.dumps(good[1]).encode()
+    )
+    frames = load_quiet(path)
+    assert list(frames.orders["order_id"]) == [1, 2]
+    assert list(frames.problems["field"]) == ["line 3"]
+    assert list(frames.problems["raw_value"]) == ["{bad"]
+    with pytest.raises(PayloadError, match="not JSON"):
+        load_orders(b"{bad\n{worse")

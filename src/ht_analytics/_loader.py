@@ -147,8 +147,10 @@ def _read_path(path: Path) -> bytes:
 
 def _from_bytes(data: bytes) -> Iterator[RawBlock]:
     """Fast path over all the bytes; on failure, line by line; a line that still fails is read
-    value by value."""
+    value by value, and a line that is not JSON at all becomes a problem (the other lines load)."""
     data = data.strip()
+    if data[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte-order mark
+        data = data[3:].strip()
     if not data:
         return
     if data[:1] == b"[":  # a JSON array (of orders or pages): not Arrow's newline-delimited form
@@ -163,14 +165,37 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
     if len(lines) == 1 or _looks_pretty(data):
         yield from_dicts(_orders_of(_documents(data)))
         return
-    for line in lines:
+    good = 0
+    bad: list[RawBlock] = []
+    for number, line in enumerate(lines, start=1):
         line = line.strip()
         if not line:
             continue
         try:
             yield _fast(line)
+            good += 1
         except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
-            yield from_dicts(_orders_of(_documents(line)))
+            try:
+                documents = _documents(line)
+            except PayloadError as exc:
+                block = from_dicts([])
+                text = line[:200].decode("utf-8", errors="replace")
+                block.problems.append(
+                    {
+                        "order_id": None,
+                        "table": "orders",
+                        "field": f"line {number}",
+                        "raw_value": text,
+                        "reason": str(exc),
+                    }
+                )
+                bad.append(block)
+                continue
+            good += 1
+            yield from_dicts(_orders_of(documents))
+    if bad and not good:
+        raise PayloadError(bad[0].problems[0]["reason"])
+    yield from bad
 
 
 def _fast(data: bytes) -> RawBlock:
