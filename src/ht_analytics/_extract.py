@@ -188,7 +188,7 @@ def _explode(
     parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     if len(items) == 0:
         return None, empty, empty
-    if not pa.types.is_struct(items.type):
+    if not pa.types.is_struct(items.type) or items.null_count:
         raise NeedsSlowPath(f"{key} holds something other than objects")
     offsets = lists.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
     positions = np.arange(len(items), dtype=np.int64) - (offsets[parents] - offsets[0]) + 1
@@ -389,9 +389,11 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
             if order.get("created_at") is not None
             else None
         )
-        extra = {k: v for k, v in order.items() if k not in ORDER_KEYS_HANDLED}
+        extra = {k: v for k, v in order.items() if k not in ORDER_KEYS_HANDLED and v is not None}
         extra |= {
-            f"breakdown.{k}": v for k, v in breakdown.items() if k not in BREAKDOWN_KEYS_HANDLED
+            f"breakdown.{k}": v
+            for k, v in breakdown.items()
+            if k not in BREAKDOWN_KEYS_HANDLED and v is not None
         }
         o_cols.setdefault("extra", []).append(_dump(extra))
         order_id = o_cols["order_id"][-1]
@@ -450,8 +452,8 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
         cols.setdefault(f"{f.column}__iso", []).append(iso)
         return
     if f.kind == "tags":
-        ok = isinstance(value, list) and all(isinstance(t, str) for t in value)
-        cols.setdefault(f.column, []).append(value if ok else None)
+        tags = [t for t in value if isinstance(t, str)] if isinstance(value, list) else None
+        cols.setdefault(f.column, []).append(tags)
         return
     if f.column == "client_phone" and isinstance(value, dict):
         value = value.get("value")
@@ -525,7 +527,9 @@ def _plain_number(value: float | Decimal) -> str:
     number = value if isinstance(value, Decimal) else Decimal(repr(value))
     if not number.is_finite():
         return str(value)
-    return format(number, "f")
+    if number == number.to_integral_value():
+        return format(number.quantize(Decimal(1)), "f")
+    return format(number.normalize(), "f")  # 12.300 -> "12.3": a JSON number has no thousands
 
 
 def _dump(value: Any) -> str | None:
@@ -554,11 +558,17 @@ def _arrays(
 def _problem(order_id: Any, table: str, field_name: str, raw: Any, reason: str) -> dict[str, Any]:
     text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
     return {
-        "order_id": int(order_id)
-        if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit()
-        else None,
+        "order_id": _problem_id(order_id),
         "table": table,
         "field": field_name,
         "raw_value": text[:200],
         "reason": reason,
     }
+
+
+def _problem_id(order_id: Any) -> int | None:
+    if isinstance(order_id, int) and not isinstance(order_id, bool):
+        return order_id
+    if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit():
+        return int(order_id)
+    return None

@@ -62,9 +62,7 @@ class OrderFrames:
 
     def __repr__(self) -> str:
         s = self.summary()
-        span = (
-            f"{s['first_created']:%Y-%m-%d} … {s['last_created']:%Y-%m-%d}" if s["orders"] else "—"
-        )
+        span = _span(s, "…")
         return (
             f"OrderFrames(orders={s['orders']:,}, services={s['services']:,}, "
             f"adjustments={s['adjustments']:,}, tags={s['tags']:,}, problems={s['problems']:,}, "
@@ -73,9 +71,7 @@ class OrderFrames:
 
     def _repr_html_(self) -> str:
         s = self.summary()
-        span = (
-            f"{s['first_created']:%Y-%m-%d} – {s['last_created']:%Y-%m-%d}" if s["orders"] else "—"
-        )
+        span = _span(s, "–")
         rows = [
             ("Orders", f"{s['orders']:,}"),
             ("Services", f"{s['services']:,}"),
@@ -161,3 +157,11 @@ def _utc(value: Any) -> pd.Timestamp:
     """A date or timestamp as a UTC timestamp (a naive one is taken as UTC)."""
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _span(summary: dict[str, Any], dash: str) -> str:
+    """The creation-date range, or a dash when no order has a readable creation time."""
+    first, last = summary["first_created"], summary["last_created"]
+    if first is None or pd.isna(first):
+        return "—"
+    return f"{first:%Y-%m-%d} {dash} {last:%Y-%m-%d}"

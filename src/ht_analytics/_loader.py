@@ -34,6 +34,7 @@ __all__ = ["DataProblemWarning", "load_orders"]
 
 Source = Any
 _MIN_BLOCK = 1 << 24
+_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 _FAST_SCHEMA = fast_schema()
 
 
@@ -113,7 +114,7 @@ def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
         raw = getattr(item, "raw", item)
         if isinstance(raw, bytes | bytearray | memoryview):
             pending.append(bytes(raw))
-        elif isinstance(raw, str | os.PathLike):
+        elif isinstance(raw, os.PathLike) or (isinstance(raw, str) and raw.endswith(_SUFFIXES)):
             pending.append(_read_path(Path(raw)))
         else:
             dicts.append(raw)
@@ -156,11 +157,12 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
     if data[:1] == b"[":  # a JSON array (of orders or pages): not Arrow's newline-delimited form
         yield from_dicts(_orders_of(_documents(data)))
         return
-    try:
-        yield _fast(data)
-        return
-    except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
-        pass
+    if data[:1] == b"{":  # Arrow is only given objects (a bare `null` crashes pyarrow 26)
+        try:
+            yield _fast(data)
+            return
+        except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
+            pass
     lines = data.split(b"\n")
     if len(lines) == 1 or _looks_pretty(data):
         yield from_dicts(_orders_of(_documents(data)))
@@ -172,6 +174,8 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
         if not line:
             continue
         try:
+            if line[:1] != b"{":
+                raise NeedsSlowPath("not an object")
             yield _fast(line)
             good += 1
         except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
@@ -209,13 +213,20 @@ def _fast(data: bytes) -> RawBlock:
         # A line longer than the block: give the reader blocks as large as the longest line.
         options = pj.ReadOptions(block_size=_longest_line(data) + 1, use_threads=True)
         table = pj.read_json(pa.BufferReader(data), read_options=options, parse_options=parse)
-    if "orders" in table.column_names and "id" in table.column_names:
-        if table.column("id").null_count == len(table):
-            table = table.drop_columns([f.name for f in _FAST_SCHEMA if f.name != "orders"])
-        elif table.column("orders").null_count == len(table):
-            table = table.drop_columns(["orders"])
-        else:
-            raise NeedsSlowPath("pages and order lines mixed")
+    pages = table.column("orders").is_valid() if "orders" in table.column_names else None
+    ids = table.column("id").is_valid() if "id" in table.column_names else None
+    is_page = pc.all(pages).as_py() if pages is not None else False
+    is_order = pc.all(ids).as_py() if ids is not None else False
+    if is_page:
+        table = table.drop_columns([n for n in table.column_names if n != "orders"])
+    elif is_order:
+        table = table.drop_columns(
+            [n for n in ("orders", "status", "next_cursor") if n in table.column_names]
+        )
+    else:
+        # Lines that are neither a page nor an order with an id (an `order` envelope, an error
+        # body, an order without id): Python reads them and names what it cannot use.
+        raise NeedsSlowPath("lines that are neither pages nor orders with an id")
     if "orders" in table.column_names:
         lists = table.column("orders").combine_chunks()
         if not pa.types.is_list(lists.type):

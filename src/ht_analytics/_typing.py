@@ -200,7 +200,7 @@ def type_block(raw: RawBlock) -> TypedTables:
     keep = pc.is_valid(order_ids)
     rows = pa.array(np.arange(len(order_ids), dtype=np.int64))
     # The same order twice (e.g. two reads concatenated): the last occurrence wins, and says so.
-    if pc.count_distinct(order_ids).as_py() < pc.sum(keep.cast(pa.int64())).as_py():
+    if (pc.count_distinct(order_ids).as_py() or 0) < (pc.sum(keep.cast(pa.int64())).as_py() or 0):
         last = (
             pa.table({"id": order_ids, "row": rows})
             .group_by("id", use_threads=False)
