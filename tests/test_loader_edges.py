@@ -93,3 +93,13 @@ def test_fast_and_slow_paths_agree(change: Any) -> None:
     from_dicts = load([order])
     for name in ("orders", "services", "adjustments", "tags", "problems"):
         pd.testing.assert_frame_equal(getattr(from_bytes, name), getattr(from_dicts, name))
+
+
+def test_text_that_is_not_utf8_or_unicode() -> None:
+    """A page with invalid UTF-8 is named and the others load; a lone surrogate does not crash."""
+    frames = load(
+        b'{"orders":[{"id":1,"clientName":"Jos\xe9"}]}\n{"orders":[{"id":2,"clientName":"Ok"}]}'
+    )
+    assert list(frames.orders["order_id"]) == [2]
+    assert "not UTF-8" in frames.problems["reason"].iloc[0]
+    assert list(load([{"id": 1, "clientName": "\ud800"}]).orders["client_name"]) == ["?"]

@@ -551,7 +551,7 @@ def _arrays(
         )
     for name in [*names, *others]:
         kind_tags = any(f.column == name and f.kind == "tags" for f in fields)
-        out[name] = pa.array(cols.get(name, []), _TAGS if kind_tags else _STR)
+        out[name] = _safe_array(cols.get(name, []), _TAGS if kind_tags else _STR)
     return out
 
 
@@ -572,3 +572,20 @@ def _problem_id(order_id: Any) -> int | None:
     if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit():
         return int(order_id)
     return None
+
+
+def _safe_array(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """``pa.array``, with text that is not valid Unicode (a lone surrogate from a JSON escape)
+    written with U+FFFD replacement characters instead of failing the load."""
+    try:
+        return pa.array(values, kind)
+    except UnicodeEncodeError:
+        return pa.array([_clean(v) for v in values], kind)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value

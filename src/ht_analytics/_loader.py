@@ -213,6 +213,8 @@ def _fast(data: bytes) -> RawBlock:
         # A line longer than the block: give the reader blocks as large as the longest line.
         options = pj.ReadOptions(block_size=_longest_line(data) + 1, use_threads=True)
         table = pj.read_json(pa.BufferReader(data), read_options=options, parse_options=parse)
+    if not data.isascii():
+        table.validate(full=True)  # invalid UTF-8 raises here, and Python names the bad line
     pages = table.column("orders").is_valid() if "orders" in table.column_names else None
     ids = table.column("id").is_valid() if "id" in table.column_names else None
     is_page = pc.all(pages).as_py() if pages is not None else False
