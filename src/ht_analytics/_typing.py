@@ -7,6 +7,7 @@ whose id cannot be read (the key of every table) is the one thing left out, and 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,6 +224,25 @@ def type_block(raw: RawBlock) -> TypedTables:
         o = {k: pc.filter(v, keep) for k, v in o.items()}
         order_ids = pc.filter(order_ids, keep)
 
+    # Services and adjustments are typed on a second thread while the orders are typed here
+    # (Arrow's kernels release the GIL); their problems are listed after the orders'.
+    child_problems = _Problems()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        children = pool.submit(_children, raw, kept_rows=kept_rows, problems=child_problems)
+        orders, tags = _orders_table(o, order_ids, problems)
+        services, adjustments = children.result()
+    return TypedTables(
+        orders=orders,
+        services=services,
+        adjustments=adjustments,
+        tags=tags,
+        problems=problems.tables + child_problems.tables,
+    )
+
+
+def _orders_table(
+    o: dict[str, pa.Array], order_ids: pa.Array, problems: _Problems
+) -> tuple[pa.Table, pa.Table]:
     typed = _typed_columns(o, ORDER_FIELDS, "orders", order_ids, problems)
     zones = _empty_to_null(o["timezone"])
     zone_ok = valid_zone_names(zones)
@@ -303,15 +323,7 @@ def type_block(raw: RawBlock) -> TypedTables:
     orders["flavour"] = o["flavour"]
     orders["extra"] = o["extra"]
 
-    services, adjustments = _children(raw, kept_rows=kept_rows, problems=problems)
-    tags = _tags(order_ids, o["tags"])
-    return TypedTables(
-        orders=pa.table(orders),
-        services=services,
-        adjustments=adjustments,
-        tags=tags,
-        problems=problems.tables,
-    )
+    return pa.table(orders), _tags(order_ids, o["tags"])
 
 
 def _children(
