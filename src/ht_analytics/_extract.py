@@ -527,9 +527,10 @@ def _plain_number(value: float | Decimal) -> str:
     number = value if isinstance(value, Decimal) else Decimal(repr(value))
     if not number.is_finite():
         return str(value)
-    if number == number.to_integral_value():
-        return format(number.quantize(Decimal(1)), "f")
-    return format(number.normalize(), "f")  # 12.300 -> "12.3": a JSON number has no thousands
+    text = format(number, "f")
+    # 12.300 -> "12.3", 12.0 -> "12": trailing zeros of a JSON number are not decimals that matter
+    # (string arithmetic: no Decimal context, so no rounding and no precision limit).
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _dump(value: Any) -> str | None:
