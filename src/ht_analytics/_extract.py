@@ -1,7 +1,7 @@
 """From parsed JSON to *raw* columns: both flavours, both paths, one result.
 
-The fast path takes the orders as an Arrow ``StructArray`` (from ``pyarrow.json``) and pulls every
-field out with vectorised compute; the slow path walks Python dicts. Both produce a :class:`RawBlock`:
+The fast path (here) takes the orders as an Arrow ``StructArray`` (from ``pyarrow.json``) and pulls
+every field out with vectorised compute; the slow path (:mod:`._extract_slow`) walks Python dicts. Both produce a :class:`RawBlock`:
 per table, one Arrow array per column, values still as the wire sent them (as text), so that one
 typing stage (:mod:`._typing`) parses them all the same way. When the fast path meets a shape it
 cannot take without guessing (money as a JSON float, a string where an object belongs …) it raises
@@ -11,9 +11,7 @@ cannot take without guessing (money as a JSON float, a string where an object be
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -31,7 +29,7 @@ from ._schema import (
     WireField,
 )
 
-__all__ = ["NeedsSlowPath", "RawBlock", "fast_schema", "from_dicts", "from_struct", "unify"]
+__all__ = ["NeedsSlowPath", "RawBlock", "fast_schema", "from_struct", "unify"]
 
 _STR = pa.string()
 _TAGS = pa.list_(pa.string())
@@ -350,243 +348,3 @@ def _extra(
         present = {k: values[i] for k, values in columns if values[i] is not None}
         texts.append(json.dumps(present, separators=(",", ":"), default=str) if present else None)
     return pa.array(texts, _STR)
-
-
-# -- slow path -------------------------------------------------------------------------------------
-
-
-def from_dicts(orders: Iterable[Any]) -> RawBlock:
-    """Raw columns from order dicts, value by value (anything the fast path would not take)."""
-    block = RawBlock()
-    o_cols: dict[str, list[Any]] = {}
-    s_cols: dict[str, list[Any]] = {}
-    a_cols: dict[str, list[Any]] = {}
-    for index, order in enumerate(orders):
-        if not isinstance(order, dict):
-            block.problems.append(
-                _problem(None, "orders", "", order, f"item {index} is not an order object")
-            )
-            continue
-        breakdown = _get(order, "breakdown", "breakdown")
-        if not isinstance(breakdown, dict):
-            if breakdown is not None:
-                block.problems.append(
-                    _problem(
-                        order.get("id"),
-                        "orders",
-                        "breakdown",
-                        breakdown,
-                        "breakdown is not an object",
-                    )
-                )
-            breakdown = {}
-        for f in ORDER_FIELDS:
-            _put(o_cols, f, breakdown if f.in_breakdown else order)
-        o_cols.setdefault("flavour", []).append(
-            "camel"
-            if order.get("createdAt") is not None
-            else "snake"
-            if order.get("created_at") is not None
-            else None
-        )
-        extra = {k: v for k, v in order.items() if k not in ORDER_KEYS_HANDLED and v is not None}
-        extra |= {
-            f"breakdown.{k}": v
-            for k, v in breakdown.items()
-            if k not in BREAKDOWN_KEYS_HANDLED and v is not None
-        }
-        o_cols.setdefault("extra", []).append(_dump(extra))
-        order_id = o_cols["order_id"][-1]
-        services = _items(breakdown, "services", block, order_id)
-        for line_no, service in enumerate(services, start=1):
-            for f in SERVICE_FIELDS:
-                _put(s_cols, f, service)
-            s_cols.setdefault("extra", []).append(
-                _dump({k: v for k, v in service.items() if k not in SERVICE_KEYS_HANDLED})
-            )
-            s_cols.setdefault("order_id", []).append(order_id)
-            s_cols.setdefault("line_no", []).append(line_no)
-            s_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
-            for position, adj in enumerate(
-                _items(service, "adjustments", block, order_id), start=1
-            ):
-                _put_adjustment(
-                    a_cols, adj, order_id, s_cols["service_id"][-1], line_no, position, "service"
-                )
-                a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
-        for position, adj in enumerate(_items(breakdown, "adjustments", block, order_id), start=1):
-            _put_adjustment(a_cols, adj, order_id, None, None, position, "order")
-            a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
-    block.orders = _arrays(o_cols, ORDER_FIELDS, ("flavour", "extra"))
-    block.services = _arrays(s_cols, SERVICE_FIELDS, ("extra", "order_id"))
-    block.services["line_no"] = pa.array(s_cols.get("line_no", []), pa.int64())
-    block.services["order_row"] = pa.array(s_cols.get("order_row", []), pa.int64())
-    block.adjustments = _arrays(
-        a_cols, ADJUSTMENT_FIELDS, ("extra", "order_id", "service_id", "level")
-    )
-    block.adjustments["line_no"] = pa.array(a_cols.get("line_no", []), pa.int64())
-    block.adjustments["position"] = pa.array(a_cols.get("position", []), pa.int64())
-    block.adjustments["order_row"] = pa.array(a_cols.get("order_row", []), pa.int64())
-    return block
-
-
-def _get(obj: dict[str, Any], camel: str | None, snake: str | None) -> Any:
-    value = obj.get(camel) if camel else None
-    if value is None and snake:
-        value = obj.get(snake)
-    return value
-
-
-def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
-    value = _get(obj, f.camel, f.snake)
-    if f.kind == "instant":
-        text = unix = iso = None
-        if isinstance(value, dict):
-            unix, iso = _text(value.get("integer")), _text(value.get("iso"))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            unix = str(value)
-        else:
-            text = _text(value)
-        cols.setdefault(f.column, []).append(text)
-        cols.setdefault(f"{f.column}__unix", []).append(unix)
-        cols.setdefault(f"{f.column}__iso", []).append(iso)
-        return
-    if f.kind == "tags":
-        tags = [t for t in value if isinstance(t, str)] if isinstance(value, list) else None
-        cols.setdefault(f.column, []).append(tags)
-        return
-    if f.column == "client_phone" and isinstance(value, dict):
-        value = value.get("value")
-    cols.setdefault(f.column, []).append(
-        json.dumps(value, separators=(",", ":"), default=str)
-        if f.kind == "json" and value is not None
-        else _text(value)
-    )
-
-
-def _put_adjustment(
-    cols: dict[str, list[Any]],
-    adj: dict[str, Any],
-    order_id: Any,
-    service_id: Any,
-    line_no: int | None,
-    position: int,
-    level: str,
-) -> None:
-    for f in ADJUSTMENT_FIELDS:
-        _put(cols, f, adj)
-    cols.setdefault("extra", []).append(
-        _dump({k: v for k, v in adj.items() if k not in ADJUSTMENT_KEYS_HANDLED})
-    )
-    cols.setdefault("order_id", []).append(order_id)
-    cols.setdefault("service_id", []).append(service_id)
-    cols.setdefault("line_no", []).append(line_no)
-    cols.setdefault("position", []).append(position)
-    cols.setdefault("level", []).append(level)
-
-
-def _items(
-    parent: dict[str, Any], key: str, block: RawBlock, order_id: Any
-) -> list[dict[str, Any]]:
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        block.problems.append(
-            _problem(order_id, "orders", f"breakdown.{key}", value, f"{key} is not a list")
-        )
-        return []
-    good = [v for v in value if isinstance(v, dict)]
-    for v in value:
-        if not isinstance(v, dict):
-            block.problems.append(
-                _problem(
-                    order_id, "orders", f"breakdown.{key}", v, f"an item of {key} is not an object"
-                )
-            )
-    return good
-
-
-def _text(value: Any) -> str | None:
-    """A wire value as raw text: strings as they are, numbers exactly, anything else as JSON."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float | Decimal):
-        return _plain_number(value)
-    return _dump(value)
-
-
-def _plain_number(value: float | Decimal) -> str:
-    """An exact plain decimal string ("1234.5", never "1.2345E+3"); floats via their shortest repr."""
-    number = value if isinstance(value, Decimal) else Decimal(repr(value))
-    if not number.is_finite():
-        return str(value)
-    text = format(number, "f")
-    # 12.300 -> "12.3", 12.0 -> "12": trailing zeros of a JSON number are not decimals that matter
-    # (string arithmetic: no Decimal context, so no rounding and no precision limit).
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _dump(value: Any) -> str | None:
-    if value is None or value == {}:
-        return None
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-def _arrays(
-    cols: dict[str, list[Any]], fields: tuple[WireField, ...], others: tuple[str, ...]
-) -> dict[str, pa.Array]:
-    out: dict[str, pa.Array] = {}
-    names: list[str] = []
-    for f in fields:
-        names += (
-            [f.column, f"{f.column}__unix", f"{f.column}__iso"]
-            if f.kind == "instant"
-            else [f.column]
-        )
-    for name in [*names, *others]:
-        kind_tags = any(f.column == name and f.kind == "tags" for f in fields)
-        out[name] = _safe_array(cols.get(name, []), _TAGS if kind_tags else _STR)
-    return out
-
-
-def _problem(order_id: Any, table: str, field_name: str, raw: Any, reason: str) -> dict[str, Any]:
-    text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
-    return {
-        "order_id": _problem_id(order_id),
-        "table": table,
-        "field": field_name,
-        "raw_value": text[:200],
-        "reason": reason,
-    }
-
-
-def _problem_id(order_id: Any) -> int | None:
-    if isinstance(order_id, int) and not isinstance(order_id, bool):
-        return order_id
-    if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit():
-        return int(order_id)
-    return None
-
-
-def _safe_array(values: list[Any], kind: pa.DataType) -> pa.Array:
-    """``pa.array``, with text that is not valid Unicode (a lone surrogate from a JSON escape)
-    written with U+FFFD replacement characters instead of failing the load."""
-    try:
-        return pa.array(values, kind)
-    except UnicodeEncodeError:
-        return pa.array([_clean(v) for v in values], kind)
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value

@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ._exceptions import PayloadError
-from ._extract import NeedsSlowPath, RawBlock, fast_schema, from_dicts, from_struct, unify
+from ._extract import NeedsSlowPath, RawBlock, fast_schema, from_struct, unify
+from ._extract_slow import from_dicts
 from ._frames import OrderFrames
 from ._schema import MONEY, TYPED
 from ._typing import _PROBLEM_SCHEMA, reconcile, type_block
