@@ -28,8 +28,9 @@ from ._exceptions import PayloadError
 from ._extract import NeedsSlowPath, RawBlock, fast_schema, from_struct, unify
 from ._extract_slow import from_dicts
 from ._frames import OrderFrames
+from ._reconcile import reconcile
 from ._schema import MONEY, TYPED
-from ._typing import _PROBLEM_SCHEMA, reconcile, type_block
+from ._typing import PROBLEM_SCHEMA, type_block
 
 __all__ = ["DataProblemWarning", "load_orders"]
 
@@ -64,7 +65,7 @@ def load_orders(source: Source, *, strict: bool = False) -> OrderFrames:
     mismatch = reconcile(typed.orders, typed.services, typed.adjustments)
     if mismatch is not None:
         problems.append(mismatch)
-    problem_table = pa.concat_tables(problems) if problems else _PROBLEM_SCHEMA.empty_table()
+    problem_table = pa.concat_tables(problems) if problems else PROBLEM_SCHEMA.empty_table()
     if strict and len(problem_table):
         first = problem_table.slice(0, 1).to_pylist()[0]
         who = f"order {first['order_id']}" if first["order_id"] is not None else "an order"

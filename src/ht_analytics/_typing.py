@@ -20,10 +20,10 @@ from ._instants import local_wall_clock, parse_instants, parse_unix_iso, valid_z
 from ._money import parse_money
 from ._schema import ADJUSTMENT_FIELDS, MONEY, ORDER_FIELDS, SERVICE_FIELDS, STATUS_LABELS, UTC_US
 
-__all__ = ["TypedTables", "type_block"]
+__all__ = ["PROBLEM_SCHEMA", "TypedTables", "type_block"]
 
 _INT = r"^\s*-?\d{1,18}\s*$"
-_PROBLEM_SCHEMA = pa.schema(
+PROBLEM_SCHEMA = pa.schema(
     [
         ("order_id", pa.int64()),
         ("table", pa.string()),
@@ -68,13 +68,13 @@ class _Problems:
                     "raw_value": pc.filter(raw.cast(pa.string()), mask),
                     "reason": pc.filter(reasons, mask),
                 },
-                schema=_PROBLEM_SCHEMA,
+                schema=PROBLEM_SCHEMA,
             )
         )
 
     def add_rows(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.tables.append(pa.Table.from_pylist(rows, schema=_PROBLEM_SCHEMA))
+            self.tables.append(pa.Table.from_pylist(rows, schema=PROBLEM_SCHEMA))
 
 
 def _ints(values: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -380,65 +380,3 @@ def _tags(order_ids: pa.Array, tags: pa.Array) -> pa.Table:
     if len(table):
         table = table.group_by(["order_id", "tag"], use_threads=False).aggregate([])
     return table
-
-
-def reconcile(orders: pa.Table, services: pa.Table, adjustments: pa.Table) -> pa.Table | None:
-    """Problems for orders whose services' totals plus order-level adjustments differ from
-    ``breakdown.totalAmount`` (values kept as sent); ``None`` when every order adds up.
-
-    Only orders whose parts all parsed are checked: an unreadable part is a problem of its own.
-    """
-    wide = pa.decimal128(30, 2)  # room for any sum, and for adding two sums
-    svc = services.group_by("order_id", use_threads=False).aggregate(
-        [("total_amount", "sum"), ("total_amount", "count"), ("line_no", "count")]
-    )
-    order_level = adjustments.filter(pc.equal(adjustments["level"], "order"))
-    adj = order_level.group_by("order_id", use_threads=False).aggregate(
-        [("amount", "sum"), ("amount", "count"), ("position", "count")]
-    )
-    joined = (
-        orders.select(["order_id", "total_amount"])
-        .join(svc, "order_id", join_type="left outer")
-        .join(adj, "order_id", join_type="left outer")
-    )
-    zero = pa.scalar(0, wide)
-    svc_sum = pc.coalesce(joined["total_amount_sum"].cast(wide), zero)
-    adj_sum = pc.coalesce(joined["amount_sum"].cast(wide), zero)
-    complete = pc.and_(
-        pc.is_valid(joined["total_amount"]),
-        pc.and_(
-            pc.equal(
-                pc.coalesce(joined["total_amount_count"], 0),
-                pc.coalesce(joined["line_no_count"], 0),
-            ),
-            pc.equal(
-                pc.coalesce(joined["amount_count"], 0), pc.coalesce(joined["position_count"], 0)
-            ),
-        ),
-    )
-    expected = pc.add(svc_sum, adj_sum).cast(wide)
-    off = pc.and_(complete, pc.not_equal(expected, joined["total_amount"].cast(wide)))
-    if not pc.any(off).as_py():
-        return None
-    bad = joined.filter(off)
-    parts = zip(
-        pc.filter(svc_sum, off).to_pylist(),
-        pc.filter(adj_sum, off).to_pylist(),
-        pc.filter(expected, off).to_pylist(),
-        bad["total_amount"].to_pylist(),
-        strict=True,
-    )
-    reasons = [
-        f"does not add up: services {s} + order adjustments {a} = {e}, but totalAmount is {t}"
-        for s, a, e, t in parts
-    ]
-    return pa.table(
-        {
-            "order_id": bad["order_id"],
-            "table": pa.array(["orders"] * len(bad), pa.string()),
-            "field": pa.array(["breakdown.totalAmount"] * len(bad), pa.string()),
-            "raw_value": pc.cast(bad["total_amount"], pa.string()),
-            "reason": pa.array(reasons, pa.string()),
-        },
-        schema=_PROBLEM_SCHEMA,
-    )
