@@ -103,3 +103,20 @@ def test_text_that_is_not_utf8_or_unicode() -> None:
     assert list(frames.orders["order_id"]) == [2]
     assert "not UTF-8" in frames.problems["reason"].iloc[0]
     assert list(load([{"id": 1, "clientName": "\ud800"}]).orders["client_name"]) == ["?"]
+
+
+def test_skipped_items_keep_the_others_positions_and_are_named_where_they_are() -> None:
+    """A null order adjustment leaves the others at positions 2 and 3; a service's adjustments
+    that are not a list are reported under that service."""
+    order = json.loads(json.dumps(BASE))
+    order["breakdown"]["adjustments"].insert(0, None)
+    order["breakdown"]["services"][0]["adjustments"] = "x"
+    frames = load([order])
+    assert list(zip(frames.adjustments["position"], frames.adjustments["name"], strict=True)) == [
+        (2, "Trip charge"),
+        (3, "SAVE20"),
+    ]
+    assert set(frames.problems["field"]) == {
+        "breakdown.services[1].adjustments",
+        "breakdown.adjustments",
+    }

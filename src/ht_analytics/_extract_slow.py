@@ -72,7 +72,7 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
         o_cols.setdefault("extra", []).append(_dump(extra))
         order_id = o_cols["order_id"][-1]
         services = _items(breakdown, "services", block, order_id)
-        for line_no, service in enumerate(services, start=1):
+        for line_no, service in services:
             for f in SERVICE_FIELDS:
                 _put(s_cols, f, service)
             s_cols.setdefault("extra", []).append(
@@ -81,14 +81,14 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
             s_cols.setdefault("order_id", []).append(order_id)
             s_cols.setdefault("line_no", []).append(line_no)
             s_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
-            for position, adj in enumerate(
-                _items(service, "adjustments", block, order_id), start=1
+            for position, adj in _items(
+                service, "adjustments", block, order_id, f"breakdown.services[{line_no}]"
             ):
                 _put_adjustment(
                     a_cols, adj, order_id, s_cols["service_id"][-1], line_no, position, "service"
                 )
                 a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
-        for position, adj in enumerate(_items(breakdown, "adjustments", block, order_id), start=1):
+        for position, adj in _items(breakdown, "adjustments", block, order_id):
             _put_adjustment(a_cols, adj, order_id, None, None, position, "order")
             a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
     block.orders = _arrays(o_cols, ORDER_FIELDS, ("flavour", "extra"))
@@ -160,25 +160,22 @@ def _put_adjustment(
 
 
 def _items(
-    parent: dict[str, Any], key: str, block: RawBlock, order_id: Any
-) -> list[dict[str, Any]]:
+    parent: dict[str, Any], key: str, block: RawBlock, order_id: Any, where: str = "breakdown"
+) -> list[tuple[int, dict[str, Any]]]:
+    """The objects of a list field with their 1-based positions in it (kept even when another
+    item is skipped); anything else in it is named in problems (at ``where.key``)."""
     value = parent.get(key)
     if value is None:
         return []
+    name = f"{where}.{key}"
     if not isinstance(value, list):
-        block.problems.append(
-            _problem(order_id, "orders", f"breakdown.{key}", value, f"{key} is not a list")
-        )
+        block.problems.append(_problem(order_id, "orders", name, value, f"{key} is not a list"))
         return []
-    good = [v for v in value if isinstance(v, dict)]
     for v in value:
         if not isinstance(v, dict):
-            block.problems.append(
-                _problem(
-                    order_id, "orders", f"breakdown.{key}", v, f"an item of {key} is not an object"
-                )
-            )
-    return good
+            reason = f"an item of {key} is not an object"
+            block.problems.append(_problem(order_id, "orders", name, v, reason))
+    return [(i, v) for i, v in enumerate(value, start=1) if isinstance(v, dict)]
 
 
 def _text(value: Any) -> str | None:
