@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from ht_analytics import PartnerClient
 from ht_analytics.testing import no_waits
 
 KEY = "test-key-4f1d9c2a"
+BASE = "https://api.test"
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +91,11 @@ class FakeApi:
 def fake_api() -> Callable[..., FakeApi]:
     """Factory of fake APIs."""
     return FakeApi
+
+
+def client_for(handler: Any, **kwargs: Any) -> PartnerClient:
+    """A client on a mock transport (``handler(request) -> response``), without pacing."""
+    kwargs.setdefault("rate_limit", None)
+    return PartnerClient(
+        api_key=KEY, base_url=BASE, transport=httpx.MockTransport(handler), **kwargs
+    )

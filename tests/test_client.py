@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import KEY, FakeApi, json_response, make_orders
+from conftest import BASE, KEY, FakeApi, client_for, json_response, make_orders
 from ht_analytics import (
     ApiError,
     AuthenticationError,
@@ -24,17 +24,6 @@ from ht_analytics import (
     RateLimitError,
     ServerError,
 )
-
-BASE = "https://api.test"
-
-
-def client_for(handler: Any, **kwargs: Any) -> PartnerClient:
-    """A client on a mock transport, without pacing."""
-    kwargs.setdefault("rate_limit", None)
-    return PartnerClient(
-        api_key=KEY, base_url=BASE, transport=httpx.MockTransport(handler), **kwargs
-    )
-
 
 # -- configuration ----------------------------------------------------------------------------
 

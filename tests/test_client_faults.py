@@ -6,12 +6,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
 
 import httpx
 import pytest
 
-from conftest import KEY, FakeApi, json_response, make_orders
+from conftest import BASE, KEY, FakeApi, client_for, json_response, make_orders
 from ht_analytics import (
     AuthenticationError,
     HTError,
@@ -22,16 +21,6 @@ from ht_analytics import (
 )
 from ht_analytics.sandbox import FaultConfig, SandboxServer
 from ht_analytics.testing import set_testing
-
-BASE = "https://api.test"
-
-
-def client_for(handler: Any, **kwargs: Any) -> PartnerClient:
-    """A client on a mock transport, without pacing."""
-    kwargs.setdefault("rate_limit", None)
-    return PartnerClient(
-        api_key=KEY, base_url=BASE, transport=httpx.MockTransport(handler), **kwargs
-    )
 
 
 class CappedApi(FakeApi):

@@ -29,7 +29,7 @@ from ._schema import (
     WireField,
 )
 
-__all__ = ["NeedsSlowPath", "RawBlock", "fast_schema", "from_struct", "unify"]
+__all__ = ["NeedsSlowPath", "RawBlock", "concat_raw", "fast_schema", "from_struct", "unify"]
 
 _STR = pa.string()
 _TAGS = pa.list_(pa.string())
@@ -162,7 +162,7 @@ def from_struct(orders: pa.StructArray) -> RawBlock:
         cols["level"] = pa.array([level] * m, _STR) if m else pa.nulls(0, _STR)
         cols["position"] = pa.array(pos, pa.int64())
         parts.append(cols)
-    block.adjustments = {k: _concat([p[k] for p in parts]) for k in parts[0]}
+    block.adjustments = {k: concat_raw([p[k] for p in parts]) for k in parts[0]}
     return block
 
 
@@ -222,7 +222,8 @@ def _columns(struct: pa.StructArray | None, f: WireField, n: int) -> dict[str, p
     return {f.column: pc.coalesce(*texts)}
 
 
-def _concat(arrays: list[pa.Array]) -> pa.Array:
+def concat_raw(arrays: list[pa.Array]) -> pa.Array:
+    """Raw columns of several blocks as one: typed in one, text in another -> text."""
     if len({a.type for a in arrays if not pa.types.is_null(a.type)}) > 1:
         arrays = [unify(a) for a in arrays]
     else:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ._exceptions import PayloadError
-from ._extract import NeedsSlowPath, RawBlock, fast_schema, from_struct, unify
+from ._extract import NeedsSlowPath, RawBlock, concat_raw, fast_schema, from_struct
 from ._extract_slow import from_dicts
 from ._frames import OrderFrames
 from ._reconcile import reconcile
@@ -322,13 +322,7 @@ def _concat(blocks: list[RawBlock]) -> RawBlock:
             parts[name].append(cols)
         offset += len(block.orders["order_id"])
     for name, pieces in parts.items():
-        columns = {}
-        for key in pieces[0]:
-            arrays = [p[key] for p in pieces]
-            if len({a.type for a in arrays}) > 1:  # typed by Arrow in one block, text in another
-                arrays = [unify(a) for a in arrays]
-            columns[key] = pa.concat_arrays(arrays)
-        setattr(out, name, columns)
+        setattr(out, name, {key: concat_raw([p[key] for p in pieces]) for key in pieces[0]})
     return out
 
 

@@ -104,15 +104,16 @@ ORDER_FIELDS: tuple[WireField, ...] = (
     WireField("events", None, "events", "json"),
     WireField("tags", "tags", "tags", "tags"),
 )
-ORDER_KEYS_HANDLED = frozenset(
-    {f.camel for f in ORDER_FIELDS if f.camel and not f.in_breakdown}
-    | {f.snake for f in ORDER_FIELDS if f.snake and not f.in_breakdown}
-    | {"breakdown"}
-)
-BREAKDOWN_KEYS_HANDLED = frozenset(
-    {"services", "adjustments"}
-    | {f.camel for f in ORDER_FIELDS if f.in_breakdown and f.camel}
-    | {f.snake for f in ORDER_FIELDS if f.in_breakdown and f.snake}
+
+
+def _wire_keys(fields: tuple[WireField, ...], *also: str) -> frozenset[str]:
+    """Every wire key (either flavour) of the fields, plus ``also``."""
+    return frozenset({k for f in fields for k in (f.camel, f.snake) if k} | set(also))
+
+
+ORDER_KEYS_HANDLED = _wire_keys(tuple(f for f in ORDER_FIELDS if not f.in_breakdown), "breakdown")
+BREAKDOWN_KEYS_HANDLED = _wire_keys(
+    tuple(f for f in ORDER_FIELDS if f.in_breakdown), "services", "adjustments"
 )
 
 # -- services (breakdown.services[]) ---------------------------------------------------------------
@@ -134,11 +135,7 @@ SERVICE_FIELDS: tuple[WireField, ...] = (
     WireField("estimated_duration", "estimatedDuration", "estimated_duration", "text"),
     WireField("duration", "duration", "duration", "text"),
 )
-SERVICE_KEYS_HANDLED = frozenset(
-    {f.camel for f in SERVICE_FIELDS if f.camel}
-    | {f.snake for f in SERVICE_FIELDS if f.snake}
-    | {"adjustments"}
-)
+SERVICE_KEYS_HANDLED = _wire_keys(SERVICE_FIELDS, "adjustments")
 
 # -- adjustments (breakdown.adjustments[] and breakdown.services[].adjustments[]) ------------------
 
@@ -155,10 +152,7 @@ ADJUSTMENT_FIELDS: tuple[WireField, ...] = (
         "original_amount_formatted", "originalAmountFormatted", "original_amount_formatted", "text"
     ),
 )
-ADJUSTMENT_KEYS_HANDLED = frozenset(
-    {f.camel for f in ADJUSTMENT_FIELDS if f.camel}
-    | {f.snake for f in ADJUSTMENT_FIELDS if f.snake}
-)
+ADJUSTMENT_KEYS_HANDLED = _wire_keys(ADJUSTMENT_FIELDS)
 
 # -- raw Arrow types per kind ----------------------------------------------------------------------
 
