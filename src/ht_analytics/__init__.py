@@ -22,6 +22,8 @@ from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
 from ._pagination import Page
 from ._secrets import Secret
 from ._statuses import OrderStatus
+from ._store import OrderStore
+from ._sync_report import SyncReport
 
 __all__ = [
     "ApiError",
@@ -35,6 +37,7 @@ __all__ = [
     "NotFoundError",
     "OrderFrames",
     "OrderStatus",
+    "OrderStore",
     "Page",
     "PaginationError",
     "PartnerClient",
@@ -43,6 +46,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "SetupIntent",
+    "SyncReport",
     "ZipCheck",
     "load_orders",
 ]

@@ -14,6 +14,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,32 @@ def load_orders(source: Source, *, strict: bool = False) -> OrderFrames:
         >>> frames = load_orders(page.raw for page in client.iter_pages())  # doctest: +SKIP
         >>> frames.orders[["order_id", "status", "total_amount"]].head()  # doctest: +SKIP
     """
+    tables = load_tables(source, strict=strict)
+    problem_table = tables.problems
+    frames = frames_from_tables(tables)
+    if len(problem_table):
+        warnings.warn(
+            f"{len(problem_table):,} value(s) could not be read; they are NA in the frames and "
+            "listed in .problems",
+            DataProblemWarning,
+            stacklevel=2,
+        )
+    return frames
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTables:
+    """The five tables as typed Arrow tables, before conversion to pandas (what the store writes)."""
+
+    orders: pa.Table
+    services: pa.Table
+    adjustments: pa.Table
+    tags: pa.Table
+    problems: pa.Table
+
+
+def load_tables(source: Source, *, strict: bool = False) -> LoadedTables:
+    """What :func:`load_orders` does, up to (not including) the conversion to pandas."""
     blocks = list(_blocks(source))
     raw = _concat(blocks)
     typed = type_block(raw)
@@ -73,21 +100,18 @@ def load_orders(source: Source, *, strict: bool = False) -> OrderFrames:
             f"{who} {first['table']}.{first['field']}: {first['raw_value']!r}: {first['reason']}"
             + (f" (and {len(problem_table) - 1} more problems)" if len(problem_table) > 1 else "")
         )
-    frames = OrderFrames(
-        orders=_to_pandas(typed.orders, "orders"),
-        services=_to_pandas(typed.services, "services"),
-        adjustments=_to_pandas(typed.adjustments, "adjustments"),
-        tags=_to_pandas(typed.tags, "tags"),
-        problems=_to_pandas(problem_table, "problems"),
+    return LoadedTables(typed.orders, typed.services, typed.adjustments, typed.tags, problem_table)
+
+
+def frames_from_tables(tables: LoadedTables) -> OrderFrames:
+    """Typed Arrow tables (from :func:`load_tables` or the store) as :class:`OrderFrames`."""
+    return OrderFrames(
+        orders=_to_pandas(tables.orders, "orders"),
+        services=_to_pandas(tables.services, "services"),
+        adjustments=_to_pandas(tables.adjustments, "adjustments"),
+        tags=_to_pandas(tables.tags, "tags"),
+        problems=_to_pandas(tables.problems, "problems"),
     )
-    if len(problem_table):
-        warnings.warn(
-            f"{len(problem_table):,} value(s) could not be read; they are NA in the frames and "
-            "listed in .problems",
-            DataProblemWarning,
-            stacklevel=2,
-        )
-    return frames
 
 
 # -- sources ---------------------------------------------------------------------------------------

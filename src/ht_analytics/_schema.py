@@ -269,3 +269,32 @@ TYPED: dict[str, dict[str, Any]] = {
     },
 }
 """Every table's columns, in order, and their pandas dtypes: the frames' contract."""
+
+
+def _arrow_type(dtype: Any) -> pa.DataType:
+    """The Arrow (and Parquet) type that stores a column of the typed pandas ``dtype``."""
+    if isinstance(dtype, pd.ArrowDtype):
+        return dtype.pyarrow_dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pa.string()  # the label; categories are re-applied on reading
+    return {
+        "int64": pa.int64(),
+        "Int64": pa.int64(),
+        "str": pa.string(),
+        "boolean": pa.bool_(),
+        INSTANT_DTYPE: UTC_US,
+        LOCAL_DTYPE: LOCAL_US,
+    }[dtype]
+
+
+ARROW_SCHEMAS: dict[str, pa.Schema] = {
+    table: pa.schema(
+        [
+            pa.field(name, _arrow_type(dtype), nullable=dtype not in ("int64",))
+            for name, dtype in columns.items()
+        ]
+    )
+    for table, columns in TYPED.items()
+}
+"""Every table's Arrow schema: how the frames are stored as Parquet (money ``DECIMAL(18,2)``,
+instants ``TIMESTAMP(us, UTC)``, the status label as text)."""

@@ -1,0 +1,726 @@
+"""``OrderStore``: every order as typed Parquet on disk, brought up to date incrementally.
+
+Layout and write protocol: :mod:`._store_files`; one writer at a time: :mod:`._store_lock`;
+which requests a sync makes: :mod:`._sync_plan` and :mod:`._sync`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from ._client import PartnerClient
+from ._exceptions import CacheError, HTError
+from ._frames import OrderFrames
+from ._loader import LoadedTables, frames_from_tables, load_tables
+from ._params import format_date
+from ._schema import ARROW_SCHEMAS, STATUS_DTYPE, UTC_US
+from ._secrets import safe_url
+from ._store_files import (
+    DATA_TABLES,
+    STATE,
+    Manifest,
+    atomic_write_bytes,
+    ensure_private_dir,
+    new_file_name,
+    now_utc,
+    read_json_file,
+    remove_orphans,
+    remove_store,
+    write_parquet,
+)
+from ._store_lock import StoreLock
+from ._store_tables import (
+    SNAPSHOT_SCHEMA,
+    UNKNOWN_MONTH,
+    changed_ids,
+    dedupe_last,
+    empty,
+    merge,
+    month_of,
+    only,
+    snapshot_rows,
+    split_by_month,
+)
+from ._sync import OPEN_IDS, Held, fetch, today_utc
+from ._sync_report import SyncReport, TagCheck
+
+__all__ = ["OrderStore"]
+
+log = logging.getLogger("ht_analytics.store")
+
+CACHE_ENV = "HT_CACHE_DIR"
+DEFAULT_PATH = Path("data") / "cache"
+ALL = "*"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ht-analytics")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+class OrderStore:
+    """A Parquet cache of a partner's orders: hive-partitioned by creation month, readable by
+    DuckDB, Polars and Spark as it is, synced incrementally, with a snapshot history.
+
+    Args:
+        path: the directory; else ``$HT_CACHE_DIR``; else ``./data/cache``. Created user-only.
+        lock_timeout: seconds a writer waits for another one to finish before raising
+            :class:`CacheError`.
+
+    Example:
+        >>> store = OrderStore("data/cache")  # doctest: +SKIP
+        >>> report = store.sync(client)  # doctest: +SKIP
+        >>> frames = store.load(start="2026-01-01")  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, lock_timeout: float = 60.0):
+        chosen = path if path is not None else os.environ.get(CACHE_ENV) or DEFAULT_PATH
+        self.path = Path(chosen).expanduser().absolute()
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"OrderStore({str(self.path)!r})"
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _manifest(self) -> Manifest | None:
+        return Manifest.read(self.path)
+
+    def _read(
+        self,
+        manifest: Manifest,
+        table: str,
+        partitions: set[str] | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        schema = SNAPSHOT_SCHEMA if table == "snapshots" else ARROW_SCHEMAS[table]
+        paths = manifest.paths(self.path, table, iter(partitions) if partitions else None)
+        if partitions is not None and not partitions:
+            paths = []
+        if not paths:
+            empty_table = schema.empty_table()
+            return empty_table.select(columns) if columns else empty_table
+        try:
+            dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
+            return dataset.to_table(columns=columns)
+        except FileNotFoundError:
+            raise _MovedError from None
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise CacheError(
+                f"the store at {self.path} cannot be read ({type(exc).__name__}: {exc}); clear "
+                "it (`ht-analytics cache clear`) and sync again"
+            ) from None
+
+    def _tables(self, manifest: Manifest, partitions: set[str] | None = None) -> LoadedTables:
+        return LoadedTables(*(self._read(manifest, t, partitions) for t in DATA_TABLES))
+
+    def _retrying(self, read: Any) -> Any:
+        """Run a read; if a writer replaced files under it, read the new manifest once more."""
+        for attempt in range(3):
+            manifest = self._manifest()
+            try:
+                return read(manifest)
+            except _MovedError:
+                if attempt == 2:
+                    raise CacheError(
+                        f"the store at {self.path} kept changing while being read; try again"
+                    ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def load(self, *, start: Any = None, end: Any = None, as_of: Any = None) -> OrderFrames:
+        """The stored orders as :class:`OrderFrames`, typed exactly as :func:`load_orders` makes
+        them. No network.
+
+        Args:
+            start, end: bound ``created_at`` (inclusive; a date includes its whole UTC day);
+                only the months concerned are read.
+            as_of: "what did we know then": only orders some sync had fetched by that instant,
+                with the status, progress status, at-risk flag and total the last such sync saw
+                (other columns are as last fetched).
+        """
+
+        def read(manifest: Manifest | None) -> OrderFrames:
+            if manifest is None:
+                return frames_from_tables(empty())
+            lo, hi = _bound(start, "start"), _bound(end, "end", end_of_day=True)
+            parts = _partitions(manifest, lo, hi)
+            tables = self._tables(manifest, parts)
+            if lo is not None or hi is not None:
+                created = tables.orders["created_at"]
+                keep = pc.is_valid(created)
+                if lo is not None:
+                    keep = pc.and_(keep, pc.greater_equal(created, pa.scalar(lo, UTC_US)))
+                if hi is not None:
+                    keep = pc.and_(keep, pc.less_equal(created, pa.scalar(hi, UTC_US)))
+                ids = tables.orders["order_id"].filter(keep).combine_chunks()
+                tables = only(tables, ids)
+            if as_of is not None:
+                tables = _as_of(tables, self._read(manifest, "snapshots"), _instant(as_of))
+            return frames_from_tables(tables)
+
+        result: OrderFrames = self._retrying(read)
+        return result
+
+    def snapshots(self) -> pd.DataFrame:
+        """One row per order per sync that fetched it: ``order_id``, ``synced_at``, ``sync_id``,
+        ``created_at``, ``status_id``, ``status``, ``progress_status_id``, ``at_risk``,
+        ``total_amount``."""
+
+        def read(manifest: Manifest | None) -> pa.Table:
+            if manifest is None:
+                return SNAPSHOT_SCHEMA.empty_table()
+            return self._read(manifest, "snapshots")
+
+        return _snapshots_frame(self._retrying(read))
+
+    def info(self) -> dict[str, Any]:
+        """Where the store is, what it holds, and when it was last synced."""
+        manifest = self._manifest()
+        state = read_json_file(self.path / STATE) or {}
+        info: dict[str, Any] = {"path": str(self.path), "exists": manifest is not None}
+        if manifest is None:
+            return info
+        orders = self._retrying(
+            lambda m: self._read(m, "orders", columns=["created_at", "status_id"])
+        )
+        created = orders["created_at"]
+        size = sum(
+            p.stat().st_size
+            for t in (*DATA_TABLES, "snapshots")
+            for p in manifest.paths(self.path, t)
+        )
+        info.update(
+            {
+                "schema_version": 1,
+                "base_url": manifest.base_url,
+                "created": manifest.created,
+                "updated": manifest.updated,
+                "rows": {t: manifest.rows(t) for t in (*DATA_TABLES, "snapshots")},
+                "months": len(manifest.files["orders"]),
+                "first_created": pc.min(created).as_py(),
+                "last_created": pc.max(created).as_py(),
+                "open_orders": _open_count(orders["status_id"]),
+                "syncs": len(manifest.snapshots),
+                "last_sync": state.get("last_sync"),
+                "bytes": size,
+            }
+        )
+        return info
+
+    def clear(self) -> None:
+        """Delete every stored order, snapshot and the sync state (waits for a running sync)."""
+        if not self.path.exists():
+            return
+        with StoreLock(self.path, self.lock_timeout, "clear"):
+            remove_store(self.path)
+
+    def duckdb(self) -> Any:
+        """A DuckDB connection (in memory) with views ``orders``, ``services``, ``adjustments``,
+        ``tags``, ``problems`` and ``snapshots`` over the store's files. Needs ``duckdb``."""
+        try:
+            import duckdb
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "store.duckdb() needs duckdb: uv add duckdb (or pip install duckdb)"
+            ) from None
+        manifest = self._manifest()
+        con = duckdb.connect()
+        for table in (*DATA_TABLES, "snapshots"):
+            paths = manifest.paths(self.path, table) if manifest is not None else []
+            if paths:
+                files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+                # Table names are this module's constants; paths are quoted SQL literals.
+                sql = f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{files}], hive_partitioning = true)"  # noqa: S608
+                con.execute(sql)
+            else:
+                schema = SNAPSHOT_SCHEMA if table == "snapshots" else ARROW_SCHEMAS[table]
+                con.register(f"_empty_{table}", schema.empty_table())
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")  # noqa: S608
+        return con
+
+    # -- syncing ------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        client: PartnerClient,
+        *,
+        tags: str | list[str] | tuple[str, ...] | None = None,
+        start: Any = None,
+        end: Any = None,
+        full: bool = False,
+        lookback_days: int = 30,
+        concurrency: int = 4,
+        progress: bool = True,
+    ) -> SyncReport:
+        """Bring the store up to date with the API; returns a :class:`SyncReport`.
+
+        The first sync (of all orders, or of each tag) backfills ``start``–``end`` (default: from
+        the first order to today) in creation-date windows paged by ``concurrency`` threads that
+        share the client's rate limit. Later syncs read the orders created since the high-water
+        mark minus ``lookback_days`` and every order the store holds as open, and upsert on
+        ``order_id``; ``full=True`` reads everything again. With ``tags`` the orders are read per
+        tag, membership goes to the ``tags`` table and is checked against ``count_by_tag``.
+
+        Nothing is written unless everything was read: a sync that fails leaves the store as it
+        was and returns a report with ``ok=False`` (``report.raise_for_error()`` raises).
+        """
+        tag_list = _tags(tags)
+        if lookback_days < 0:
+            raise ValueError("lookback_days must be 0 or more")
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
+        start_d = _day(start, "start")
+        end_d = _day(end, "end")
+        if start_d and end_d and start_d > end_d:
+            raise ValueError(f"start {start_d} is after end {end_d}")
+        ensure_private_dir(self.path)
+        t0 = time.monotonic()
+        started = now_utc()
+        stats0 = client.stats
+        with StoreLock(self.path, self.lock_timeout, "sync"):
+            manifest = self._manifest()
+            self._check_origin(manifest, client)
+            removed = remove_orphans(self.path, manifest)
+            if removed:
+                log.info("removed %d file(s) left by an interrupted sync", removed)
+            state = read_json_file(self.path / STATE) or {}
+            if manifest is None or state.get("generation") != manifest.generation:
+                state = {"scopes": {}}  # no trustworthy state: treat every scope as new
+            held = Held.of(
+                *(
+                    (
+                        self._read(
+                            manifest, "orders", columns=["order_id", "created_at", "status_id"]
+                        ),
+                        self._read(manifest, "tags"),
+                    )
+                    if manifest is not None
+                    else (
+                        ARROW_SCHEMAS["orders"]
+                        .empty_table()
+                        .select(["order_id", "created_at", "status_id"]),
+                        ARROW_SCHEMAS["tags"].empty_table(),
+                    )
+                )
+            )
+            scopes = tuple(f"tag:{t}" for t in tag_list) if tag_list else (ALL,)
+            known = [state["scopes"].get(s) for s in scopes]
+            kind = (
+                "full" if full else ("backfill" if any(k is None for k in known) else "incremental")
+            )
+            base = SyncReport(
+                ok=False,
+                kind=kind,
+                scope=scopes,
+                started_at=started.isoformat(timespec="seconds"),
+                elapsed=0.0,
+            )
+            try:
+                ranges = self._ranges(client, kind, known, tag_list, start_d, end_d, lookback_days)
+                fetched = fetch(
+                    client,
+                    held,
+                    ranges=ranges,
+                    tags=tag_list,
+                    recheck_open=kind == "incremental",
+                    recheck_bounds=(start_d, end_d),
+                    concurrency=concurrency,
+                    progress=progress,
+                )
+            except HTError as exc:
+                stats = client.stats
+                return replace(
+                    base,
+                    error=str(exc),
+                    elapsed=time.monotonic() - t0,
+                    requests=stats.requests - stats0.requests,
+                    pages=stats.pages - stats0.pages,
+                    retries=stats.retries - stats0.retries,
+                )
+            new = dedupe_last(fetched.groups)
+            if fetched.tag_rows:
+                tags_all = pa.concat_tables(
+                    [new.tags, *(t.cast(ARROW_SCHEMAS["tags"]) for t in fetched.tag_rows)]
+                )
+                tags_all = tags_all.group_by(["order_id", "tag"], use_threads=False).aggregate([])
+                new = LoadedTables(
+                    new.orders,
+                    new.services,
+                    new.adjustments,
+                    tags_all.cast(ARROW_SCHEMAS["tags"]),
+                    new.problems,
+                )
+            orphan_problems = int(
+                pc.sum(pc.is_null(new.problems["order_id"]).cast(pa.int64())).as_py() or 0
+            )
+            counts = self._commit(manifest, client, new, held, started, state, scopes, ranges, kind)
+            warnings = []
+            if fetched.gone:
+                warnings.append(
+                    f"{len(fetched.gone)} order(s) the store held as open are gone from the API "
+                    f"(404): {', '.join(map(str, sorted(fetched.gone)[:10]))} — kept as last seen"
+                )
+            if orphan_problems:
+                warnings.append(f"{orphan_problems} problem(s) not tied to an order (see the log)")
+            if len(new.problems):
+                warnings.append(
+                    f"{len(new.problems):,} value(s) could not be read (store.load().problems)"
+                )
+            checks = (
+                self._tag_checks(client, tag_list, start_d, end_d, warnings) if tag_list else ()
+            )
+            stats = client.stats
+            final_manifest = self._manifest()
+            return replace(
+                base,
+                ok=True,
+                elapsed=time.monotonic() - t0,
+                requests=stats.requests - stats0.requests,
+                pages=stats.pages - stats0.pages,
+                retries=stats.retries - stats0.retries,
+                fetched=len(new.orders),
+                new=counts[0],
+                changed=counts[1],
+                unchanged=len(new.orders) - counts[0] - counts[1],
+                windows=tuple((a.isoformat(), b.isoformat()) for a, b in fetched.windows),
+                rechecked_open=fetched.rechecked_open,
+                fetched_one_by_one=fetched.one_by_one,
+                problems=len(new.problems),
+                orders_in_store=final_manifest.rows("orders") if final_manifest else 0,
+                tag_checks=checks,
+                warnings=tuple(warnings),
+            )
+
+    def _check_origin(self, manifest: Manifest | None, client: PartnerClient) -> None:
+        if manifest is None or manifest.base_url is None:
+            return
+        if _origin(manifest.base_url) != _origin(client.base_url):
+            raise CacheError(
+                f"the store at {self.path} holds orders from {manifest.base_url}, not "
+                f"{safe_url(client.base_url)}; use another directory (OrderStore(path=...) or "
+                "HT_CACHE_DIR) or clear it first"
+            )
+
+    def _ranges(
+        self,
+        client: PartnerClient,
+        kind: str,
+        known: list[dict[str, Any] | None],
+        tags: tuple[str, ...] | None,
+        start: date | None,
+        end: date | None,
+        lookback_days: int,
+    ) -> list[tuple[date, date]]:
+        last = end or today_utc()
+        if kind in ("backfill", "full"):
+            first = start or _earliest(client, tags)
+            return [(first, last)] if first is not None and first <= last else []
+        covered_first = min(date.fromisoformat(k["first"]) for k in known if k)
+        high_water = min(datetime.fromisoformat(k["high_water"]) for k in known if k)
+        ranges = []
+        if start is not None and start < covered_first:
+            ranges.append((start, covered_first - timedelta(days=1)))
+        lo = max(high_water.date() - timedelta(days=lookback_days), covered_first)
+        if lo <= last:
+            ranges.append((lo, last))
+        return ranges
+
+    def _commit(
+        self,
+        manifest: Manifest | None,
+        client: PartnerClient,
+        new: LoadedTables,
+        held: Held,
+        started: datetime,
+        state: dict[str, Any],
+        scopes: tuple[str, ...],
+        ranges: list[tuple[date, date]],
+        kind: str,
+    ) -> tuple[int, int]:
+        """Write the merged partitions and the snapshot, then the manifest (the commit point),
+        then the state; remove what the manifest no longer names. Returns (new, changed)."""
+        stamp = now_utc()
+        m = manifest or Manifest(base_url=safe_url(client.base_url), created=stamp.isoformat())
+        generation = m.generation + 1
+        ids = new.orders["order_id"].combine_chunks()
+        ids_np = ids.to_numpy()
+        was_held = np.isin(ids_np, held.ids)
+        new_count = int((~was_held).sum())
+        # Months where the stored rows of the fetched orders live (an order may have moved).
+        pos = np.isin(held.ids, ids_np)
+        old_months = set(
+            month_of(pa.array(held.days[pos].astype("datetime64[us]"), UTC_US)).to_pylist()
+        )
+        by_month = split_by_month(new)
+        changed: set[int] = set()
+        files = {t: dict(v) for t, v in m.files.items()}
+        for month in sorted(set(by_month) | old_months):
+            part = f"created_month={month}"
+            old = self._tables(m, {part}) if part in m.files["orders"] else None
+            fresh = by_month.get(month, empty())
+            if old is not None:
+                changed |= changed_ids(old, fresh)
+            merged = merge(old, fresh, ids)
+            for table in DATA_TABLES:
+                rows = getattr(merged, table)
+                if len(rows):
+                    rel = f"{table}/{part}/{new_file_name(generation)}"
+                    write_parquet(self.path / rel, rows)
+                    files[table][part] = (rel, len(rows))
+                else:
+                    files[table].pop(part, None)
+        moved = _moved(held, ids_np, new.orders["created_at"])
+        changed |= moved
+        sync_id = f"{stamp:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        snapshots = list(m.snapshots)
+        if len(new.orders):
+            rel = f"snapshots/sync_date={stamp:%Y-%m-%d}/{new_file_name(generation)}"
+            write_parquet(
+                self.path / rel, snapshot_rows(new.orders, pa.scalar(stamp, UTC_US), sync_id)
+            )
+            snapshots.append((rel, len(new.orders)))
+        m.files, m.snapshots = files, snapshots
+        m.generation, m.updated, m.toolkit_version = generation, stamp.isoformat(), _version()
+        m.write(self.path)  # ← the commit point
+        self._write_state(state, generation, scopes, new, ranges, started, kind)
+        remove_orphans(self.path, m)
+        return new_count, len(changed)
+
+    def _write_state(
+        self,
+        state: dict[str, Any],
+        generation: int,
+        scopes: tuple[str, ...],
+        new: LoadedTables,
+        ranges: list[tuple[date, date]],
+        started: datetime,
+        kind: str,
+    ) -> None:
+        top = pc.max(new.orders["created_at"]).as_py()
+        for scope in scopes:
+            old = state["scopes"].get(scope) if kind != "full" else None
+            firsts = [a for a, _ in ranges] + ([date.fromisoformat(old["first"])] if old else [])
+            marks = ([top] if top else []) + (
+                [datetime.fromisoformat(old["high_water"])] if old else []
+            )
+            if not firsts:
+                continue
+            if not marks:
+                marks = [datetime.combine(max(b for _, b in ranges), datetime.min.time(), UTC)]
+            state["scopes"][scope] = {
+                "first": min(firsts).isoformat(),
+                "high_water": max(marks).isoformat(),
+            }
+        state["generation"] = generation
+        state["last_sync"] = {
+            "started": started.isoformat(timespec="seconds"),
+            "kind": kind,
+            "scopes": list(scopes),
+            "orders_fetched": len(new.orders),
+        }
+        atomic_write_bytes(self.path / STATE, json.dumps(state, indent=1).encode())
+
+    def _tag_checks(
+        self,
+        client: PartnerClient,
+        tags: tuple[str, ...],
+        start: date | None,
+        end: date | None,
+        warnings: list[str],
+    ) -> tuple[TagCheck, ...]:
+        frames_tags = self._retrying(lambda m: self._read(m, "tags"))
+        orders = self._retrying(
+            lambda m: self._read(m, "orders", columns=["order_id", "created_at"])
+        )
+        if start is not None or end is not None:
+            created = orders["created_at"]
+            keep = pc.is_valid(created)
+            if start is not None:
+                keep = pc.and_(keep, pc.greater_equal(created, pa.scalar(_midnight(start), UTC_US)))
+            if end is not None:
+                keep = pc.and_(
+                    keep, pc.less(created, pa.scalar(_midnight(end + timedelta(days=1)), UTC_US))
+                )
+            orders = orders.filter(keep)
+        in_range = frames_tags.filter(
+            pc.is_in(frames_tags["order_id"], value_set=orders["order_id"].combine_chunks())
+        )
+        local = dict.fromkeys(tags, 0)
+        for tag, n in zip(
+            *np.unique(in_range["tag"].to_numpy(zero_copy_only=False), return_counts=True),
+            strict=True,
+        ):
+            if tag in local:
+                local[tag] = int(n)
+        try:
+            server: dict[str, int] = client.count_by_tag(list(tags), start=start, end=end)
+        except HTError as exc:
+            warnings.append(f"count_by_tag failed, tag counts not checked: {exc}")
+            server = {}
+        checks = tuple(TagCheck(t, local[t], server.get(t)) for t in tags)
+        for c in checks:
+            if c.server is not None and not c.ok:
+                warnings.append(
+                    f"tag {c.tag}: the store has {c.local:,} orders, the API counts {c.server:,}"
+                )
+        return checks
+
+
+class _MovedError(Exception):
+    """A file named by the manifest vanished: a writer replaced it while we read."""
+
+
+def _tags(tags: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if tags is None:
+        return None
+    items = (tags,) if isinstance(tags, str) else tuple(tags)
+    if not items or any(not isinstance(t, str) or not t.strip() for t in items):
+        raise ValueError("tags must be one or more non-empty strings")
+    return tuple(dict.fromkeys(t.strip() for t in items))
+
+
+def _day(value: Any, name: str) -> date | None:
+    if value is None:
+        return None
+    return datetime.strptime(format_date(value, name=name), "%m-%d-%Y").date()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC)
+
+
+def _instant(value: Any) -> datetime:
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    result: datetime = stamp.to_pydatetime()
+    return result
+
+
+def _bound(value: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
+    """A ``start``/``end`` bound as a UTC instant; a date (or midnight) ``end`` covers its day."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}={value!r} is not a date or a timestamp") from None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if end_of_day and stamp == stamp.normalize():
+        stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    result: datetime = stamp.to_pydatetime()
+    return result
+
+
+def _partitions(manifest: Manifest, lo: datetime | None, hi: datetime | None) -> set[str] | None:
+    """The month partitions that can hold orders created in ``[lo, hi]`` (``None``: all)."""
+    if lo is None and hi is None:
+        return None
+    first = f"{lo:%Y-%m}" if lo else "0000-00"
+    last = f"{hi:%Y-%m}" if hi else "9999-99"
+    parts = set()
+    for part in manifest.files["orders"]:
+        month = part.split("=", 1)[1]
+        if month != UNKNOWN_MONTH and first <= month <= last:
+            parts.add(part)
+    return parts
+
+
+def _origin(url: str) -> str:
+    """Scheme and host (loopback ports ignored: every sandbox run picks a free port)."""
+    parsed = httpx.URL(url)
+    host = parsed.host
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    return f"{parsed.scheme}://{host}" + ("" if loopback else f":{parsed.port or ''}")
+
+
+def _moved(held: Held, ids: np.ndarray, created: pa.ChunkedArray) -> set[int]:
+    """Fetched orders whose creation day changed (so they moved partition): changed."""
+    if not len(held.ids) or not len(ids):
+        return set()
+    order = np.argsort(held.ids)
+    pos = np.searchsorted(held.ids, ids, sorter=order)
+    pos = np.clip(pos, 0, len(held.ids) - 1)
+    found = held.ids[order][pos] == ids
+    old_days = held.days[order][pos]
+    new_days = created.to_numpy().astype("datetime64[D]")
+    differ = found & (old_days.astype("datetime64[M]") != new_days.astype("datetime64[M]"))
+    return {int(x) for x in ids[differ]}
+
+
+def _earliest(client: PartnerClient, tags: tuple[str, ...] | None) -> date | None:
+    """The creation date of the first order (one request per tag)."""
+    firsts = []
+    for tag_filter in [None] if tags is None else [(t,) for t in tags]:
+        page = next(iter(client.iter_pages(tags=tag_filter, page_size=1)), None)
+        if page is None or not page.orders:
+            continue
+        created = load_tables(page.orders[:1]).orders["created_at"]
+        first = pc.min(created).as_py()
+        if first is not None:
+            firsts.append(first.date())
+    return min(firsts) if firsts else None
+
+
+def _as_of(tables: LoadedTables, snapshots: pa.Table, when: datetime) -> LoadedTables:
+    """The orders known at ``when``, with the snapshot values the last sync before it saw."""
+    seen = snapshots.filter(pc.less_equal(snapshots["synced_at"], pa.scalar(when, UTC_US)))
+    if not len(seen):
+        return only(tables, pa.array([], pa.int64()))
+    order = pc.sort_indices(
+        seen, sort_keys=[("order_id", "ascending"), ("synced_at", "descending")]
+    )
+    seen = seen.take(order)
+    ids = seen["order_id"].to_numpy()
+    keep = np.ones(len(ids), dtype=bool)
+    keep[1:] = ids[1:] != ids[:-1]
+    latest = seen.filter(pa.array(keep))
+    tables = only(tables, latest["order_id"].combine_chunks())
+    orders = tables.orders
+    idx = pc.index_in(orders["order_id"], value_set=latest["order_id"].combine_chunks())
+    for column in ("status_id", "status", "progress_status_id", "at_risk", "total_amount"):
+        values = latest[column].combine_chunks().take(idx).cast(orders.schema.field(column).type)
+        orders = orders.set_column(orders.schema.get_field_index(column), column, values)
+    return LoadedTables(orders, tables.services, tables.adjustments, tables.tags, tables.problems)
+
+
+def _snapshots_frame(table: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = table.to_pandas(
+        types_mapper=lambda t: (
+            pd.ArrowDtype(t)
+            if pa.types.is_decimal(t)
+            else pd.BooleanDtype()
+            if pa.types.is_boolean(t)
+            else pd.Int64Dtype()
+            if pa.types.is_integer(t)
+            else None
+        )
+    )
+    frame["order_id"] = frame["order_id"].astype("int64")
+    frame["status"] = frame["status"].astype(STATUS_DTYPE)
+    frame["sync_id"] = frame["sync_id"].astype("str")
+    return frame
+
+
+def _open_count(status_ids: pa.ChunkedArray) -> int:
+    """Orders not known to be terminal (an unknown status counts as open)."""
+    status = pc.fill_null(status_ids, -1).to_numpy()
+    return int((np.isin(status, OPEN_IDS) | (status < 0)).sum())

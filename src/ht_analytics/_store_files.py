@@ -1,0 +1,270 @@
+"""The store on disk: its layout, atomic writes, the manifest and the state file.
+
+::
+
+    <root>/
+      manifest.json                              schema version, base URL, the live files
+      state.json                                 what each sync scope has covered, last sync
+      orders/created_month=YYYY-MM/part-*.parquet     (likewise services/, adjustments/, tags/,
+      snapshots/sync_date=YYYY-MM-DD/part-*.parquet    problems/)
+      .lock, .lock.holder                         the writers' lock (see ``_store_lock``)
+
+Only files named in the manifest are part of the store. Every file is written to a temporary name
+in its final directory, flushed and renamed into place; the manifest is replaced last, so a writer
+killed at any moment leaves either the previous manifest (and some orphan files, removed by the next
+writer) or the new one. The directory is user-only (0700), files 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._exceptions import CacheError
+
+__all__ = [
+    "DATA_TABLES",
+    "FORMAT",
+    "SCHEMA_VERSION",
+    "Manifest",
+    "atomic_write_bytes",
+    "ensure_private_dir",
+    "read_json_file",
+    "remove_orphans",
+    "write_parquet",
+]
+
+FORMAT = "ht-analytics-order-store"
+SCHEMA_VERSION = 1
+"""Bumped whenever a store written by this version cannot be read by an older one (or vice versa)."""
+
+DATA_TABLES = ("orders", "services", "adjustments", "tags", "problems")
+"""Tables partitioned by the order's ``created_month``; ``snapshots`` by ``sync_date``."""
+
+MANIFEST = "manifest.json"
+STATE = "state.json"
+TMP_PREFIX = ".tmp-"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) user-only; tighten it when it already exists and is ours."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    with contextlib.suppress(PermissionError):  # not ours: leave it, the files stay 0600
+        if path.stat().st_mode & 0o777 != DIR_MODE:
+            path.chmod(DIR_MODE)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _temp_name(final: Path) -> Path:
+    return final.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{final.name}")
+
+
+def atomic_write_bytes(final: Path, data: bytes) -> None:
+    """Write ``data`` to ``final`` all or nothing (temp file, fsync, rename, fsync of the dir)."""
+    ensure_private_dir(final.parent)
+    tmp = _temp_name(final)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(final.parent)
+
+
+def write_parquet(final: Path, table: pa.Table) -> None:
+    """Write ``table`` as a Parquet file at ``final``, atomically, user-only."""
+    ensure_private_dir(final.parent)
+    tmp = _temp_name(final)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd", row_group_size=256 * 1024)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(final.parent)
+
+
+def read_json_file(path: Path) -> dict[str, Any] | None:
+    """A JSON object file, ``None`` when missing; a clear :class:`CacheError` when unreadable."""
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise CacheError(
+            f"{path} cannot be read ({type(exc).__name__}); the store may be damaged: "
+            "remove the directory (or run `ht-analytics cache clear`) and sync again"
+        ) from None
+    if not isinstance(data, dict):
+        raise CacheError(f"{path} is not a JSON object; the store may be damaged")
+    return data
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_file_name(generation: int) -> str:
+    return f"part-{generation:06d}-{secrets.token_hex(4)}.parquet"
+
+
+@dataclass(slots=True)
+class Manifest:
+    """What the store holds: one Parquet file per table and partition, and the snapshot files.
+
+    ``files[table][partition] = (relative path, rows)``; ``snapshots`` lists
+    ``(relative path, rows)`` in the order they were written.
+    """
+
+    base_url: str | None = None
+    created: str | None = None
+    updated: str | None = None
+    generation: int = 0
+    toolkit_version: str = ""
+    files: dict[str, dict[str, tuple[str, int]]] = field(
+        default_factory=lambda: {t: {} for t in DATA_TABLES}
+    )
+    snapshots: list[tuple[str, int]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, root: Path) -> Manifest | None:
+        """The manifest of the store at ``root`` (``None``: no store there yet)."""
+        data = read_json_file(root / MANIFEST)
+        if data is None:
+            return None
+        if data.get("format") != FORMAT:
+            raise CacheError(
+                f"{root} holds a {MANIFEST} that is not an ht-analytics order store; "
+                "point OrderStore(path=...) at an empty or ht-analytics directory"
+            )
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            newer = isinstance(version, int) and version > SCHEMA_VERSION
+            raise CacheError(
+                f"the store at {root} has schema version {version!r}; this ht-analytics reads "
+                f"version {SCHEMA_VERSION}. "
+                + (
+                    "Upgrade ht-analytics to read it, or "
+                    if newer
+                    else "Its data cannot be read by this version: "
+                )
+                + "clear it (`ht-analytics cache clear` or OrderStore(...).clear()) and sync again, "
+                "or use another directory (OrderStore(path=...) / HT_CACHE_DIR)"
+            )
+        try:
+            files = {
+                table: {part: (str(f[0]), int(f[1])) for part, f in data["files"][table].items()}
+                for table in DATA_TABLES
+            }
+            snapshots = [(str(f[0]), int(f[1])) for f in data["snapshots"]]
+            return cls(
+                base_url=data.get("base_url"),
+                created=data.get("created"),
+                updated=data.get("updated"),
+                generation=int(data["generation"]),
+                toolkit_version=str(data.get("toolkit_version", "")),
+                files=files,
+                snapshots=snapshots,
+            )
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            raise CacheError(
+                f"{root / MANIFEST} is incomplete; the store may be damaged: clear it "
+                "(`ht-analytics cache clear`) and sync again"
+            ) from None
+
+    def write(self, root: Path) -> None:
+        """Replace the manifest atomically: the moment a sync's files become the store."""
+        body = {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "toolkit_version": self.toolkit_version,
+            "base_url": self.base_url,
+            "created": self.created,
+            "updated": self.updated,
+            "generation": self.generation,
+            "files": {t: {p: list(f) for p, f in sorted(v.items())} for t, v in self.files.items()},
+            "snapshots": [list(f) for f in self.snapshots],
+        }
+        atomic_write_bytes(root / MANIFEST, json.dumps(body, indent=1).encode())
+
+    def live_files(self) -> set[str]:
+        live = {path for table in self.files.values() for path, _ in table.values()}
+        return live | {path for path, _ in self.snapshots}
+
+    def paths(self, root: Path, table: str, partitions: Iterator[str] | None = None) -> list[Path]:
+        """The files of ``table`` (optionally only these partitions), in partition order."""
+        if table == "snapshots":
+            return [root / p for p, _ in self.snapshots]
+        wanted = set(partitions) if partitions is not None else None
+        return [
+            root / path
+            for part, (path, _) in sorted(self.files[table].items())
+            if wanted is None or part in wanted
+        ]
+
+    def rows(self, table: str) -> int:
+        if table == "snapshots":
+            return sum(n for _, n in self.snapshots)
+        return sum(n for _, n in self.files[table].values())
+
+
+def remove_orphans(root: Path, manifest: Manifest | None) -> int:
+    """Delete data files the manifest does not name (left by a killed or failed writer) and empty
+    partition directories. Only for a writer holding the lock. Returns how many files went."""
+    live = manifest.live_files() if manifest is not None else set()
+    removed = 0
+    for table in (*DATA_TABLES, "snapshots"):
+        top = root / table
+        if not top.is_dir():
+            continue
+        for path in sorted(top.rglob("*")):
+            if path.is_file() and path.relative_to(root).as_posix() not in live:
+                path.unlink(missing_ok=True)
+                removed += 1
+        for part in sorted(top.iterdir(), reverse=True):
+            if part.is_dir() and not any(part.iterdir()):
+                part.rmdir()
+    for tmp in root.glob(f"{TMP_PREFIX}*"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def remove_store(root: Path) -> None:
+    """Delete every table, the manifest and the state (the directory and its lock stay)."""
+    (root / MANIFEST).unlink(missing_ok=True)
+    (root / STATE).unlink(missing_ok=True)
+    for table in (*DATA_TABLES, "snapshots"):
+        shutil.rmtree(root / table, ignore_errors=True)
+    for tmp in root.glob(f"{TMP_PREFIX}*"):
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,303 @@
+"""Fetching for :meth:`OrderStore.sync`: plan the requests, run them on a thread pool sharing the
+client (and so its rate limit), and type each window's pages as soon as they are in."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
+
+from ._client import PartnerClient
+from ._exceptions import NotFoundError
+from ._loader import LoadedTables, load_tables
+from ._statuses import OPEN_STATUSES
+from ._store_tables import conform_all
+from ._sync_plan import PAGE_SIZE, cover, split_range, window_count
+
+__all__ = ["Fetched", "Held", "fetch"]
+
+log = logging.getLogger("ht_analytics.store")
+
+OPEN_IDS = np.array(sorted(s.value for s in OPEN_STATUSES), dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the store holds, as far as planning needs: ids, creation days, status ids, tags."""
+
+    ids: np.ndarray  # int64
+    days: np.ndarray  # datetime64[D] (NaT when unknown)
+    status: np.ndarray  # int64, -1 when unknown
+    tagged: dict[str, np.ndarray]  # tag -> ids carrying it
+
+    @classmethod
+    def of(cls, orders: pa.Table, tags: pa.Table) -> Held:
+        created = orders["created_at"].to_numpy()
+        days = created.astype("datetime64[D]") if len(created) else np.array([], "datetime64[D]")
+        status = pc.fill_null(orders["status_id"], -1).to_numpy()
+        tagged: dict[str, np.ndarray] = {}
+        if len(tags):
+            for tag, ids in zip(
+                *_grouped(tags["tag"].to_numpy(zero_copy_only=False), tags["order_id"].to_numpy()),
+                strict=True,
+            ):
+                tagged[tag] = ids
+        return cls(orders["order_id"].to_numpy(), days, status, tagged)
+
+    def day_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        valid = self.days[~np.isnat(self.days)]
+        days, counts = np.unique(valid, return_counts=True)
+        return days, counts.astype(np.int64)
+
+    def open_mask(self, tags: tuple[str, ...] | None) -> np.ndarray:
+        """Orders not known to be terminal (an unknown status counts as open)."""
+        mask = np.isin(self.status, OPEN_IDS) | (self.status < 0)
+        if tags:
+            mask &= np.isin(self.ids, np.concatenate([self.tagged.get(t, []) for t in tags]))
+        return mask
+
+
+def _grouped(keys: np.ndarray, values: np.ndarray) -> tuple[list[Any], list[np.ndarray]]:
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    uniq, starts = np.unique(keys, return_index=True)
+    return list(uniq), np.split(values, starts[1:])
+
+
+@dataclass(slots=True)
+class Fetched:
+    """Everything one sync read, as conformed Arrow tables per request group (in fetch order)."""
+
+    groups: list[LoadedTables] = field(default_factory=list)
+    windows: list[tuple[date, date]] = field(default_factory=list)
+    rechecked_open: int = 0
+    one_by_one: int = 0
+    gone: list[int] = field(default_factory=list)
+    tag_rows: list[pa.Table] = field(default_factory=list)
+
+
+class _Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.bar = tqdm(
+            total=None, unit=" orders", desc="sync", disable=not enabled, dynamic_ncols=True
+        )
+        self.lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def fetch(
+    client: PartnerClient,
+    held: Held,
+    *,
+    ranges: list[tuple[date, date]],
+    tags: tuple[str, ...] | None,
+    recheck_open: bool,
+    recheck_bounds: tuple[date | None, date | None],
+    concurrency: int,
+    progress: bool,
+) -> Fetched:
+    """Read the ``ranges`` of creation dates (per tag when ``tags``), and, with
+    ``recheck_open``, every order the store holds as open that the ranges do not cover."""
+    out = Fetched()
+    stop = threading.Event()
+    bar = _Progress(progress)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
+            run = _Runner(pool, stop)
+            # Phase 1: the windows, and the open orders created before them.
+            estimated = None
+            if len(held.ids):
+                days, counts = held.day_counts()
+                estimated = sum(
+                    int(counts[(days >= np.datetime64(a)) & (days <= np.datetime64(b))].sum())
+                    for a, b in ranges
+                )
+            pieces = window_count(concurrency, estimated)
+            for first, last in ranges:
+                for a, b in split_range(first, last, max(1, pieces // max(1, len(ranges)))):
+                    out.windows.append((a, b))
+                    for tag_filter in [None] if tags is None else [(t,) for t in tags]:
+                        run.submit(
+                            _pages, client, bar, stop, tag_filter, start=a, end=b, status=None
+                        )
+            open_future: Future[tuple[LoadedTables, pa.Table | None]] | None = None
+            wanted = np.array([], np.int64)
+            if recheck_open and len(held.ids):
+                wanted, open_first, open_last = _open_before(held, ranges, tags, recheck_bounds)
+                if len(wanted):
+                    open_future = run.submit(
+                        _pages,
+                        client,
+                        bar,
+                        stop,
+                        tags,
+                        start=open_first,
+                        end=open_last,
+                        status="open",
+                    )
+            run.wait()
+            phase1 = [f.result() for f in run.futures]
+            # Phase 2: open orders the status query no longer returned.
+            run.futures = []
+            if open_future is not None:
+                returned = pa.concat_arrays(
+                    [g.orders["order_id"].combine_chunks() for g, _ in phase1]
+                ).to_numpy()
+                out.rechecked_open = len(wanted)
+                departed = wanted[~np.isin(wanted, returned)]
+                if len(departed):
+                    pos = np.searchsorted(held.ids, departed, sorter=np.argsort(held.ids))
+                    departed_days = held.days[np.argsort(held.ids)][pos]
+                    day_days, day_counts = held.day_counts()
+                    plan = cover(departed, departed_days, day_days, day_counts)
+                    log.info(
+                        "%d open order(s) left the open statuses: %d range(s), %d get_order "
+                        "call(s)",
+                        len(departed),
+                        len(plan.ranges),
+                        len(plan.singles),
+                    )
+                    for a, b in plan.ranges:
+                        run.submit(_pages, client, bar, stop, None, start=a, end=b, status=None)
+                    for chunk in np.array_split(np.array(plan.singles, np.int64), concurrency):
+                        if len(chunk):
+                            run.submit(_singles, client, bar, stop, [int(x) for x in chunk], out)
+                    out.one_by_one = len(plan.singles)
+            run.wait()
+            phase2 = [f.result() for f in run.futures]
+    finally:
+        stop.set()
+        bar.close()
+    for tables, tag_rows in (*phase1, *phase2):
+        out.groups.append(tables)
+        if tag_rows is not None:
+            out.tag_rows.append(tag_rows)
+    return out
+
+
+def _open_before(
+    held: Held,
+    ranges: list[tuple[date, date]],
+    tags: tuple[str, ...] | None,
+    bounds: tuple[date | None, date | None],
+) -> tuple[np.ndarray, date, date]:
+    """Open orders the windows will not return, and the creation dates to query them over."""
+    mask = held.open_mask(tags)
+    covered = np.zeros(len(held.ids), dtype=bool)
+    for a, b in ranges:
+        covered |= (held.days >= np.datetime64(a)) & (held.days <= np.datetime64(b))
+    lo, hi = bounds
+    if lo is not None:
+        mask &= held.days >= np.datetime64(lo)
+    if hi is not None:
+        mask &= held.days <= np.datetime64(hi)
+    mask &= ~covered & ~np.isnat(held.days)
+    wanted = held.ids[mask]
+    if not len(wanted):
+        return wanted, date.min, date.min
+    days = held.days[mask]
+    first = days.min().astype(object)
+    last = days.max().astype(object)
+    return wanted, first, last
+
+
+class _Runner:
+    """Submit tasks; wait for all, or stop everything at the first failure."""
+
+    def __init__(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+        self.pool = pool
+        self.stop = stop
+        self.futures: list[Future[Any]] = []
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future = self.pool.submit(fn, *args, **kwargs)
+        self.futures.append(future)
+        return future
+
+    def wait(self) -> None:
+        done, pending = wait(self.futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            self.stop.set()
+            for f in pending:
+                f.cancel()
+            wait(pending)
+            exc = failed[0].exception()
+            assert exc is not None
+            raise exc
+
+
+class _StoppedError(Exception):
+    """Another task failed: this one stops at its next request."""
+
+
+def _pages(
+    client: PartnerClient,
+    bar: _Progress,
+    stop: threading.Event,
+    tags: tuple[str, ...] | None,
+    **filters: Any,
+) -> tuple[LoadedTables, pa.Table | None]:
+    raws: list[bytes] = []
+    ids: list[int] = []
+    for page in client.iter_pages(tags=tags, page_size=PAGE_SIZE, **_clean(filters)):
+        if stop.is_set():
+            raise _StoppedError
+        raws.append(page.raw)
+        bar.add(len(page.orders))
+        if tags is not None and len(tags) == 1:
+            ids.extend(o["id"] for o in page.orders if isinstance(o.get("id"), int))
+    tables = conform_all(load_tables(raws))
+    tag_rows = None
+    if tags is not None and len(tags) == 1:
+        tag_rows = pa.table(
+            {"order_id": pa.array(ids, pa.int64()), "tag": pa.array([tags[0]] * len(ids))}
+        )
+    return tables, tag_rows
+
+
+def _singles(
+    client: PartnerClient, bar: _Progress, stop: threading.Event, ids: list[int], out: Fetched
+) -> tuple[LoadedTables, None]:
+    orders = []
+    for order_id in ids:
+        if stop.is_set():
+            raise _StoppedError
+        try:
+            orders.append(client.get_order(order_id))
+        except NotFoundError:
+            out.gone.append(order_id)
+            continue
+        bar.add(1)
+    return conform_all(load_tables(orders)), None
+
+
+def _clean(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+def day_before(day: date) -> date:
+    return day - timedelta(days=1)
+
+
+def flatten(items: Iterable[Iterable[Any]]) -> list[Any]:
+    return [x for item in items for x in item]
