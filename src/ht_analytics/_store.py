@@ -32,6 +32,7 @@ from ._schema import ARROW_SCHEMAS, STATUS_DTYPE, UTC_US
 from ._secrets import safe_url
 from ._store_files import (
     DATA_TABLES,
+    SCHEMA_VERSION,
     STATE,
     Manifest,
     atomic_write_bytes,
@@ -210,14 +211,14 @@ class OrderStore:
         )
         info.update(
             {
-                "schema_version": 1,
+                "schema_version": SCHEMA_VERSION,
                 "base_url": manifest.base_url,
                 "created": manifest.created,
                 "updated": manifest.updated,
                 "rows": {t: manifest.rows(t) for t in (*DATA_TABLES, "snapshots")},
                 "months": len(manifest.files["orders"]),
-                "first_created": pc.min(created).as_py(),
-                "last_created": pc.max(created).as_py(),
+                "first_created": _iso(pc.min(created).as_py()),
+                "last_created": _iso(pc.max(created).as_py()),
                 "open_orders": _open_count(orders["status_id"]),
                 "syncs": len(manifest.snapshots),
                 "last_sync": state.get("last_sync"),
@@ -380,7 +381,18 @@ class OrderStore:
                     f"(404): {', '.join(map(str, sorted(fetched.gone)[:10]))} — kept as last seen"
                 )
             if orphan_problems:
-                warnings.append(f"{orphan_problems} problem(s) not tied to an order (see the log)")
+                loose = new.problems.filter(pc.is_null(new.problems["order_id"]))
+                for row in loose.slice(0, 20).to_pylist():
+                    log.warning(
+                        "not stored (no order id): %s %s: %s",
+                        row["table"],
+                        row["field"],
+                        row["reason"],
+                    )
+                warnings.append(
+                    f"{orphan_problems} problem(s) not tied to an order (logged on "
+                    "ht_analytics.store, not stored)"
+                )
             if len(new.problems):
                 warnings.append(
                     f"{len(new.problems):,} value(s) could not be read (store.load().problems)"
@@ -718,6 +730,10 @@ def _snapshots_frame(table: pa.Table) -> pd.DataFrame:
     frame["status"] = frame["status"].astype(STATUS_DTYPE)
     frame["sync_id"] = frame["sync_id"].astype("str")
     return frame
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _open_count(status_ids: pa.ChunkedArray) -> int:

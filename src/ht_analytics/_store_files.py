@@ -60,8 +60,17 @@ FILE_MODE = 0o600
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) user-only; tighten it when it already exists and is ours."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create ``path`` (and the parents it needs) user-only, whatever the umask; tighten ``path``
+    when it already exists and is ours."""
+    missing = []
+    here = path
+    while not here.exists():
+        missing.append(here)
+        here = here.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+            directory.mkdir(mode=DIR_MODE)
+        directory.chmod(DIR_MODE)
     with contextlib.suppress(PermissionError):  # not ours: leave it, the files stay 0600
         if path.stat().st_mode & 0o777 != DIR_MODE:
             path.chmod(DIR_MODE)

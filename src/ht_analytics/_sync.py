@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -293,11 +293,3 @@ def _clean(filters: dict[str, Any]) -> dict[str, Any]:
 
 def today_utc() -> date:
     return datetime.now(UTC).date()
-
-
-def day_before(day: date) -> date:
-    return day - timedelta(days=1)
-
-
-def flatten(items: Iterable[Iterable[Any]]) -> list[Any]:
-    return [x for item in items for x in item]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from ._exceptions import HTError
 
@@ -68,7 +67,6 @@ class SyncReport:
     tag_checks: tuple[TagCheck, ...] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def raise_for_error(self) -> None:
         """Raise :class:`HTError` with the error when the sync failed (for scripts)."""

@@ -1,0 +1,399 @@
+"""OrderStore against the sandbox: round trips, incremental syncs, snapshots, the lock, the files."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from conftest import client_for, json_response
+from ht_analytics import (
+    CacheError,
+    DataProblemWarning,
+    OrderFrames,
+    OrderStore,
+    PartnerClient,
+    SyncReport,
+    load_orders,
+)
+from ht_analytics._statuses import OPEN_STATUSES
+from ht_analytics._store_lock import StoreLock
+from ht_analytics.sandbox import SandboxServer
+
+KEYS = {
+    "orders": ["order_id"],
+    "services": ["order_id", "line_no"],
+    "adjustments": ["order_id", "level", "line_no", "position"],
+    "tags": ["order_id", "tag"],
+    "problems": ["order_id", "table", "field", "reason"],
+}
+OPEN_IDS = {s.value for s in OPEN_STATUSES}
+SECRET_KEY = "sk-test-Store-Secret-7f3a"
+
+
+def sorted_frames(frames: OrderFrames) -> dict[str, pd.DataFrame]:
+    """Each table sorted by its key (row order is not part of the comparison)."""
+    return {
+        name: getattr(frames, name).sort_values(KEYS[name], kind="stable").reset_index(drop=True)
+        for name in KEYS
+    }
+
+
+def assert_same_frames(got: OrderFrames, want: OrderFrames) -> None:
+    """Every table equal, values and dtypes."""
+    a, b = sorted_frames(got), sorted_frames(want)
+    for name in KEYS:
+        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+
+
+def served(srv: SandboxServer) -> OrderFrames:
+    """What the sandbox serves right now, read by a fresh client without the store."""
+    with PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c:
+        return load_orders(p.raw for p in c.iter_pages(page_size=500))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    """A sandbox of 3,000 orders with a distinctive key (changed by some tests: order ids below
+    are picked per test)."""
+    with SandboxServer(orders=3000, seed=11, api_key=SECRET_KEY) as srv:
+        yield srv
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Iterator[PartnerClient]:
+    """A client of the module's sandbox."""
+    with PartnerClient(base_url=server.url, api_key=server.api_key, rate_limit=None) as c:
+        yield c
+
+
+def test_backfill_round_trip_equals_the_loader(
+    tmp_path: Path, server: SandboxServer, client: PartnerClient
+) -> None:
+    """A first sync stores every order; load() equals load_orders of the same data, dtypes
+    included, and the net total is the generator's to the cent."""
+    store = OrderStore(tmp_path / "cache")
+    report = store.sync(client, progress=False)
+    assert report.ok, report.error
+    assert report.kind == "backfill"
+    frames = store.load()
+    frames.check_schema()
+    assert_same_frames(frames, served(server))
+    assert report.new == len(frames.orders) == len(server.data.orders)
+    assert frames.orders["order_id"].is_unique
+    assert isinstance(report, SyncReport)
+    assert "SyncReport" in report._repr_html_()
+
+
+def test_snake_flavour_round_trip(tmp_path: Path) -> None:
+    """The snake_case flavour (timestamps as objects, PII fields) stores and loads identically."""
+    with (
+        SandboxServer(orders=800, seed=5, flavour="snake") as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, progress=False).ok
+        assert_same_frames(store.load(), served(srv))
+        assert store.load().orders["client_email"].notna().all()
+
+
+def test_problems_are_stored_with_their_orders(tmp_path: Path) -> None:
+    """An order with unreadable values keeps its problems in the store, as the loader lists
+    them (problems not tied to an order are in the report, not in the store)."""
+    page = json.loads((Path(__file__).parent / "data" / "golden" / "camel_page.json").read_text())
+    page["next_cursor"] = None
+
+    def handler(request: Any) -> Any:
+        return json_response(200, page)
+
+    with pytest.warns(DataProblemWarning):
+        want = load_orders(page)
+    with client_for(handler) as c:
+        store = OrderStore(tmp_path / "cache")
+        report = store.sync(c, start="2024-11-01", end="2024-11-01", progress=False)
+    assert report.ok
+    got = store.load()
+    with_id = want.problems[want.problems["order_id"].notna()].reset_index(drop=True)
+    assert len(with_id) > 0
+    assert_same_frames(
+        got, OrderFrames(want.orders, want.services, want.adjustments, want.tags, with_id)
+    )
+    assert report.problems == len(want.problems)
+
+
+def _open_ids(frames: OrderFrames) -> list[int]:
+    o = frames.orders
+    return [int(x) for x in o.loc[o["status_id"].isin(OPEN_IDS), "order_id"]]
+
+
+def test_incremental_sync_sees_new_and_changed_orders(tmp_path: Path) -> None:
+    """After a backfill, a change to an old open order (now completed), an at-risk toggle and
+    a new order are all picked up; the store then equals the sandbox; few requests are made."""
+    with (
+        SandboxServer(orders=3000, seed=12) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, progress=False).ok
+        before = store.load()
+        open_ids = _open_ids(before)
+        o = before.orders.set_index("order_id")
+        oldest_open = min(open_ids, key=lambda i: o.loc[i, "created_at"])
+        srv.update_order(oldest_open, statusId=3)
+        flipped = max(open_ids, key=lambda i: o.loc[i, "created_at"])
+        srv.update_order(flipped, atRisk=not bool(o.loc[flipped, "at_risk"]))
+        created = c.create_order(
+            client_id=int(o["client_id"].dropna().iloc[0]),
+            address="1 Main St, Austin, TX 78701",
+            phone="5125550100",
+            sku_ids=[int(before.services["sku_id"].dropna().iloc[0])],
+        )
+        report = store.sync(c, progress=False)
+        assert report.ok, report.error
+        assert report.kind == "incremental"
+        assert report.new == 1
+        assert report.changed == 2
+        assert report.requests <= 6
+        after = store.load()
+        assert_same_frames(after, served(srv))
+        a = after.orders.set_index("order_id")
+        assert a.loc[oldest_open, "status"] == "COMPLETED"
+        assert created["id"] in a.index
+
+
+def test_snapshots_and_as_of(tmp_path: Path) -> None:
+    """Every sync appends a snapshot row per fetched order; load(as_of=...) answers with what
+    the store knew then."""
+    with (
+        SandboxServer(orders=1500, seed=13) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        store.sync(c, progress=False)
+        first = store.load()
+        target = max(_open_ids(first))
+        between = datetime.now(UTC)
+        time.sleep(0.01)
+        srv.update_order(target, statusId=3)
+        report = store.sync(c, progress=False)
+        snaps = store.snapshots()
+        assert len(snaps) == len(first.orders) + report.fetched
+        assert snaps["synced_at"].dtype == "datetime64[us, UTC]"
+        assert snaps["total_amount"].dtype == first.orders["total_amount"].dtype
+        history = snaps[snaps["order_id"] == target].sort_values("synced_at")
+        assert list(history["status"].astype(str)) == [
+            str(first.orders.set_index("order_id").loc[target, "status"]),
+            "COMPLETED",
+        ]
+        then = store.load(as_of=between)
+        assert then.orders.set_index("order_id").loc[target, "status"] != "COMPLETED"
+        assert len(then.orders) == len(first.orders)
+        now = store.load(as_of=datetime.now(UTC))
+        assert now.orders.set_index("order_id").loc[target, "status"] == "COMPLETED"
+        assert len(store.load(as_of="2000-01-01").orders) == 0
+
+
+def test_load_with_dates_equals_filtering_in_memory(tmp_path: Path, client: PartnerClient) -> None:
+    """load(start, end) gives the same frames as filtering everything by creation date."""
+    store = OrderStore(tmp_path / "cache")
+    store.sync(client, progress=False)
+    everything = store.load()
+    part = store.load(start="2025-03-15", end="2025-06-30")
+    want = everything.filter(start="2025-03-15", end="2025-06-30")
+    assert 0 < len(part.orders) < len(everything.orders)
+    assert_same_frames(part, want)
+    assert part.orders["created_at"].min() >= pd.Timestamp("2025-03-15", tz="UTC")
+    assert part.orders["created_at"].max() < pd.Timestamp("2025-07-01", tz="UTC")
+
+
+def test_empty_store_loads_empty_typed_frames(tmp_path: Path) -> None:
+    """A store nobody synced loads as empty frames with the full schema, without network."""
+    store = OrderStore(tmp_path / "nothing")
+    frames = store.load()
+    frames.check_schema()
+    assert len(frames.orders) == 0
+    assert store.info()["exists"] is False
+    assert len(store.snapshots()) == 0
+
+
+def test_default_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OrderStore() uses $HT_CACHE_DIR, else ./data/cache."""
+    monkeypatch.setenv("HT_CACHE_DIR", str(tmp_path / "env-cache"))
+    assert OrderStore().path == tmp_path / "env-cache"
+    monkeypatch.delenv("HT_CACHE_DIR")
+    assert OrderStore().path == Path.cwd() / "data" / "cache"
+
+
+def test_files_are_private_and_hold_no_secret(
+    tmp_path: Path, server: SandboxServer, client: PartnerClient
+) -> None:
+    """The directory is 0700, every file 0600, and no file holds the API key or a client's
+    authentication token."""
+    root = tmp_path / "cache"
+    store = OrderStore(root)
+    store.sync(client, progress=False)
+    store.sync(client, tags=["channel_web"], progress=False)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    tokens = [cl["authentication_token"].encode() for cl in server.data.clients.values()][:200]
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert len(files) > 10
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        data = path.read_bytes()
+        assert SECRET_KEY.encode() not in data, path
+        assert not any(t in data for t in tokens), path
+    for path in root.rglob("*"):
+        if path.is_dir():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_tags_membership_and_server_counts(
+    tmp_path: Path, server: SandboxServer, client: PartnerClient
+) -> None:
+    """sync(tags=...) records which orders carry each tag (as the sandbox knows them) and checks
+    the local counts against count_by_tag."""
+    store = OrderStore(tmp_path / "cache")
+    report = store.sync(client, tags=["channel_phone", "campaign_holiday"], progress=False)
+    assert report.ok
+    tags = store.load().tags
+    for tag in ("channel_phone", "campaign_holiday"):
+        want = {o["id"] for o in server.data.orders if tag in (o.get("tags") or ())}
+        assert set(tags.loc[tags["tag"] == tag, "order_id"]) == want
+    checks = {c.tag: c for c in report.tag_checks}
+    assert all(c.ok for c in checks.values())
+    assert checks["channel_phone"].server == sum(
+        "channel_phone" in (o.get("tags") or ()) for o in server.data.orders
+    )
+    again = store.sync(client, tags=["channel_phone", "campaign_holiday"], progress=False)
+    assert again.kind == "incremental"
+    assert all(c.ok for c in again.tag_checks)
+
+
+def test_full_sync_reads_everything_again(tmp_path: Path, client: PartnerClient) -> None:
+    """full=True re-reads every order; nothing is new or changed, all unchanged."""
+    store = OrderStore(tmp_path / "cache")
+    first = store.sync(client, progress=False)
+    report = store.sync(client, full=True, progress=False)
+    assert report.kind == "full"
+    assert report.fetched == first.fetched
+    assert (report.new, report.changed, report.unchanged) == (0, 0, first.fetched)
+
+
+def test_second_writer_waits_then_names_the_holder(tmp_path: Path, client: PartnerClient) -> None:
+    """While a lock is held, a sync fails after lock_timeout with a CacheError naming the
+    holder's pid; once released, it runs."""
+    root = tmp_path / "cache"
+    root.mkdir(mode=0o700)
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with StoreLock(root, 1.0, "test holder"):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    try:
+        store = OrderStore(root, lock_timeout=0.3)
+        with pytest.raises(CacheError, match=rf"process {os.getpid()} .*test holder"):
+            store.sync(client, progress=False)
+        assert store.load().orders.empty
+    finally:
+        release.set()
+        t.join()
+    assert OrderStore(root, lock_timeout=0.3).sync(client, progress=False).ok
+
+
+def test_other_schema_version_is_a_clear_error(tmp_path: Path, client: PartnerClient) -> None:
+    """A store written by an incompatible version says so and how to go on."""
+    root = tmp_path / "cache"
+    store = OrderStore(root)
+    store.sync(client, progress=False)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["schema_version"] = 99
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CacheError, match=r"schema version 99.*Upgrade ht-analytics"):
+        store.load()
+    manifest["schema_version"] = 0
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CacheError, match=r"schema version 0.*cache clear"):
+        store.sync(client, progress=False)
+    (root / "manifest.json").write_text("{not json")
+    with pytest.raises(CacheError, match="cannot be read"):
+        store.load()
+    store.clear()
+    assert store.sync(client, progress=False).ok
+
+
+def test_store_of_another_api_is_refused(tmp_path: Path, client: PartnerClient) -> None:
+    """Orders from two APIs never mix in one store."""
+    store = OrderStore(tmp_path / "cache")
+    store.sync(client, progress=False)
+
+    def handler(request: Any) -> Any:
+        return json_response(200, {"status": "success", "orders": [], "next_cursor": None})
+
+    with client_for(handler) as other, pytest.raises(CacheError, match="holds orders from"):
+        store.sync(other, progress=False)
+
+
+def test_info_and_clear(tmp_path: Path, server: SandboxServer, client: PartnerClient) -> None:
+    """info() describes the store (JSON-friendly); clear() empties it."""
+    store = OrderStore(tmp_path / "cache")
+    store.sync(client, progress=False)
+    info = store.info()
+    assert info["rows"]["orders"] == len(server.data.orders)
+    assert info["open_orders"] == sum(o["statusId"] in OPEN_IDS for o in server.data.orders)
+    json.dumps(info)
+    assert SECRET_KEY not in json.dumps(info)
+    store.clear()
+    assert store.info()["exists"] is False
+    assert store.load().orders.empty
+
+
+def test_duckdb_and_polars_read_the_directory(tmp_path: Path, client: PartnerClient) -> None:
+    """The hive dataset reads unchanged with DuckDB and Polars: exact decimals, UTC timestamps."""
+    duckdb = pytest.importorskip("duckdb")
+    pl = pytest.importorskip("polars")
+    root = tmp_path / "cache"
+    store = OrderStore(root)
+    store.sync(client, progress=False)
+    frames = store.load()
+    net = frames.net_total
+    con = duckdb.connect()
+    glob = str(root / "orders" / "*" / "*.parquet")
+    count, total, months = con.execute(
+        "SELECT count(*), sum(total_amount), count(DISTINCT created_month) "
+        f"FROM read_parquet('{glob}', hive_partitioning = true)"
+    ).fetchone()
+    assert (count, total) == (len(frames.orders), net)
+    assert isinstance(total, Decimal)
+    described = {
+        r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{glob}')").fetchall()
+    }
+    assert described["total_amount"] == "DECIMAL(18,2)"
+    assert described["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert months == frames.orders["created_at"].dt.strftime("%Y-%m").nunique()
+    lazy = pl.scan_parquet(root / "orders" / "**" / "*.parquet", hive_partitioning=True)
+    got = lazy.select(pl.len(), pl.col("total_amount").sum()).collect()
+    assert got.row(0) == (len(frames.orders), net)
+    schema = lazy.collect_schema()
+    assert schema["total_amount"] == pl.Decimal(18, 2)
+    assert schema["created_at"] == pl.Datetime("us", "UTC")
+    views = store.duckdb()
+    n_services = views.execute(
+        "SELECT count(*) FROM services JOIN orders USING (order_id)"
+    ).fetchone()[0]
+    assert n_services == len(frames.services)
