@@ -39,7 +39,6 @@ from ._store_files import (
     ensure_private_dir,
     new_file_name,
     now_utc,
-    read_json_file,
     remove_orphans,
     remove_store,
     write_parquet,
@@ -123,9 +122,9 @@ class OrderStore:
         try:
             dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
             return dataset.to_table(columns=columns)
-        except FileNotFoundError:
-            raise _MovedError from None
         except (OSError, pa.ArrowInvalid) as exc:
+            if not all(p.exists() for p in paths):
+                raise _MovedError from None  # a writer replaced files while we read
             raise CacheError(
                 f"the store at {self.path} cannot be read ({type(exc).__name__}: {exc}); clear "
                 "it (`ht-analytics cache clear`) and sync again"
@@ -196,7 +195,6 @@ class OrderStore:
     def info(self) -> dict[str, Any]:
         """Where the store is, what it holds, and when it was last synced."""
         manifest = self._manifest()
-        state = read_json_file(self.path / STATE) or {}
         info: dict[str, Any] = {"path": str(self.path), "exists": manifest is not None}
         if manifest is None:
             return info
@@ -221,7 +219,7 @@ class OrderStore:
                 "last_created": _iso(pc.max(created).as_py()),
                 "open_orders": _open_count(orders["status_id"]),
                 "syncs": len(manifest.snapshots),
-                "last_sync": state.get("last_sync"),
+                "last_sync": manifest.state.get("last_sync"),
                 "bytes": size,
             }
         )
@@ -303,9 +301,7 @@ class OrderStore:
             removed = remove_orphans(self.path, manifest)
             if removed:
                 log.info("removed %d file(s) left by an interrupted sync", removed)
-            state = read_json_file(self.path / STATE) or {}
-            if manifest is None or state.get("generation") != manifest.generation:
-                state = {"scopes": {}}  # no trustworthy state: treat every scope as new
+            state = manifest.state if manifest is not None else {"scopes": {}}
             held = Held.of(
                 *(
                     (
@@ -512,44 +508,11 @@ class OrderStore:
             snapshots.append((rel, len(new.orders)))
         m.files, m.snapshots = files, snapshots
         m.generation, m.updated, m.toolkit_version = generation, stamp.isoformat(), _version()
-        m.write(self.path)  # ← the commit point
-        self._write_state(state, generation, scopes, new, ranges, started, kind)
+        m.state = _next_state(state, scopes, new, ranges, started, kind)
+        m.write(self.path)  # ← the commit point (data and state together)
+        atomic_write_bytes(self.path / STATE, json.dumps(m.state, indent=1).encode())
         remove_orphans(self.path, m)
         return new_count, len(changed)
-
-    def _write_state(
-        self,
-        state: dict[str, Any],
-        generation: int,
-        scopes: tuple[str, ...],
-        new: LoadedTables,
-        ranges: list[tuple[date, date]],
-        started: datetime,
-        kind: str,
-    ) -> None:
-        top = pc.max(new.orders["created_at"]).as_py()
-        for scope in scopes:
-            old = state["scopes"].get(scope) if kind != "full" else None
-            firsts = [a for a, _ in ranges] + ([date.fromisoformat(old["first"])] if old else [])
-            marks = ([top] if top else []) + (
-                [datetime.fromisoformat(old["high_water"])] if old else []
-            )
-            if not firsts:
-                continue
-            if not marks:
-                marks = [datetime.combine(max(b for _, b in ranges), datetime.min.time(), UTC)]
-            state["scopes"][scope] = {
-                "first": min(firsts).isoformat(),
-                "high_water": max(marks).isoformat(),
-            }
-        state["generation"] = generation
-        state["last_sync"] = {
-            "started": started.isoformat(timespec="seconds"),
-            "kind": kind,
-            "scopes": list(scopes),
-            "orders_fetched": len(new.orders),
-        }
-        atomic_write_bytes(self.path / STATE, json.dumps(state, indent=1).encode())
 
     def _tag_checks(
         self,
@@ -595,6 +558,40 @@ class OrderStore:
                     f"tag {c.tag}: the store has {c.local:,} orders, the API counts {c.server:,}"
                 )
         return checks
+
+
+def _next_state(
+    state: dict[str, Any],
+    scopes: tuple[str, ...],
+    new: LoadedTables,
+    ranges: list[tuple[date, date]],
+    started: datetime,
+    kind: str,
+) -> dict[str, Any]:
+    """The sync state after this sync: each scope's first date and high-water mark."""
+    state = {**state, "scopes": dict(state.get("scopes", {}))}
+    top = pc.max(new.orders["created_at"]).as_py()
+    for scope in scopes:
+        old = state["scopes"].get(scope) if kind != "full" else None
+        firsts = [a for a, _ in ranges] + ([date.fromisoformat(old["first"])] if old else [])
+        marks = ([top] if top else []) + (
+            [datetime.fromisoformat(old["high_water"])] if old else []
+        )
+        if not firsts:
+            continue
+        if not marks:
+            marks = [datetime.combine(max(b for _, b in ranges), datetime.min.time(), UTC)]
+        state["scopes"][scope] = {
+            "first": min(firsts).isoformat(),
+            "high_water": max(marks).isoformat(),
+        }
+    state["last_sync"] = {
+        "started": started.isoformat(timespec="seconds"),
+        "kind": kind,
+        "scopes": list(scopes),
+        "orders_fetched": len(new.orders),
+    }
+    return state
 
 
 class _MovedError(Exception):

@@ -5,6 +5,7 @@
     <root>/
       manifest.json                              schema version, base URL, the live files
       state.json                                 what each sync scope has covered, last sync
+                                                 (a readable copy of the manifest's "state")
       orders/created_month=YYYY-MM/part-*.parquet     (likewise services/, adjustments/, tags/,
       snapshots/sync_date=YYYY-MM-DD/part-*.parquet    problems/)
       .lock, .lock.holder                         the writers' lock (see ``_store_lock``)
@@ -164,6 +165,9 @@ class Manifest:
         default_factory=lambda: {t: {} for t in DATA_TABLES}
     )
     snapshots: list[tuple[str, int]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=lambda: {"scopes": {}})
+    """What each sync scope has covered and the last sync (mirrored to ``state.json``); kept in
+    the manifest so that data and state change in the same atomic step."""
 
     @classmethod
     def read(cls, root: Path) -> Manifest | None:
@@ -196,6 +200,9 @@ class Manifest:
                 for table in DATA_TABLES
             }
             snapshots = [(str(f[0]), int(f[1])) for f in data["snapshots"]]
+            state = data.get("state") or {"scopes": {}}
+            if not isinstance(state.get("scopes"), dict):
+                raise TypeError("state.scopes")
             return cls(
                 base_url=data.get("base_url"),
                 created=data.get("created"),
@@ -204,6 +211,7 @@ class Manifest:
                 toolkit_version=str(data.get("toolkit_version", "")),
                 files=files,
                 snapshots=snapshots,
+                state=state,
             )
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             raise CacheError(
@@ -223,6 +231,7 @@ class Manifest:
             "generation": self.generation,
             "files": {t: {p: list(f) for p, f in sorted(v.items())} for t, v in self.files.items()},
             "snapshots": [list(f) for f in self.snapshots],
+            "state": self.state,
         }
         atomic_write_bytes(root / MANIFEST, json.dumps(body, indent=1).encode())
 
