@@ -397,3 +397,50 @@ def test_duckdb_and_polars_read_the_directory(tmp_path: Path, client: PartnerCli
         "SELECT count(*) FROM services JOIN orders USING (order_id)"
     ).fetchone()[0]
     assert n_services == len(frames.services)
+
+
+def test_progress_bar_in_the_terminal(
+    tmp_path: Path, client: PartnerClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """progress=True shows a bar counting orders on stderr; progress=False prints nothing."""
+    store = OrderStore(tmp_path / "cache")
+    store.sync(client, progress=True)
+    err = capfd.readouterr().err
+    assert "sync" in err
+    assert "orders" in err
+    store.sync(client, progress=False)
+    assert capfd.readouterr().err == ""
+
+
+def test_readers_see_whole_states_while_syncs_replace_files(
+    tmp_path: Path, server: SandboxServer, client: PartnerClient
+) -> None:
+    """load() in another thread during full re-syncs (which replace every file) always returns
+    a complete store: every order once, every service with its order."""
+    store = OrderStore(tmp_path / "cache")
+    store.sync(client, progress=False)
+    errors: list[BaseException] = []
+    sizes: set[int] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                frames = OrderStore(tmp_path / "cache").load()
+                assert frames.orders["order_id"].is_unique
+                assert frames.services["order_id"].isin(frames.orders["order_id"]).all()
+                sizes.add(len(frames.orders))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(3):
+            assert store.sync(client, full=True, progress=False).ok
+    finally:
+        done.set()
+        reader.join()
+    assert not errors, errors
+    assert sizes == {len(server.data.orders)}
