@@ -112,6 +112,7 @@ def test_problems_are_stored_with_their_orders(tmp_path: Path) -> None:
     them (problems not tied to an order are in the report, not in the store)."""
     page = json.loads((Path(__file__).parent / "data" / "golden" / "camel_page.json").read_text())
     page["next_cursor"] = None
+    page["orders"].append({"id": 999, "statusId": 2})  # no creation time: partition "unknown"
 
     def handler(request: Any) -> Any:
         return json_response(200, page)
@@ -129,6 +130,11 @@ def test_problems_are_stored_with_their_orders(tmp_path: Path) -> None:
         got, OrderFrames(want.orders, want.services, want.adjustments, want.tags, with_id)
     )
     assert report.problems == len(want.problems)
+    assert 999 in set(got.orders["order_id"])
+    with client_for(handler) as c:
+        again = store.sync(c, progress=False)
+    assert (again.new, again.changed, again.unchanged) == (0, 0, len(want.orders))
+    assert_same_frames(store.load(), got)
 
 
 def _open_ids(frames: OrderFrames) -> list[int]:

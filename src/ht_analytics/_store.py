@@ -671,7 +671,9 @@ def _moved(held: Held, ids: np.ndarray, created: pa.ChunkedArray) -> set[int]:
     found = held.ids[order][pos] == ids
     old_days = held.days[order][pos]
     new_days = created.to_numpy().astype("datetime64[D]")
-    differ = found & (old_days.astype("datetime64[M]") != new_days.astype("datetime64[M]"))
+    old_months, new_months = old_days.astype("datetime64[M]"), new_days.astype("datetime64[M]")
+    both_unknown = np.isnat(old_months) & np.isnat(new_months)
+    differ = found & (old_months != new_months) & ~both_unknown
     return {int(x) for x in ids[differ]}
 
 

@@ -3,9 +3,10 @@ client (and so its rate limit), and type each window's pages as soon as they are
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -117,7 +118,7 @@ def fetch(
     stop = threading.Event()
     bar = _Progress(progress)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
+        with _pool(concurrency, stop) as pool:
             run = _Runner(pool, stop)
             # Phase 1: the windows, and the open orders created before them.
             estimated = None
@@ -214,6 +215,20 @@ def _open_before(
     first = days.min().astype(object)
     last = days.max().astype(object)
     return wanted, first, last
+
+
+@contextlib.contextmanager
+def _pool(concurrency: int, stop: threading.Event) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool whose tasks stop at their next request when the block is left by an
+    exception (a failed task, Ctrl-C), instead of paging on until their windows end."""
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync")
+    try:
+        yield pool
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Runner:
