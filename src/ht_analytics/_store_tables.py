@@ -144,15 +144,30 @@ def month_of(created: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def split_by_month(tables: LoadedTables) -> dict[str, LoadedTables]:
-    """The tables per creation month of their order (problems of no order are left out)."""
+    """The tables per creation month of their order (problems of no order are left out).
+
+    One stable sort per table by the order's month, then slices: rows keep their order."""
     orders = tables.orders
-    months = month_of(orders["created_at"])
-    out: dict[str, LoadedTables] = {}
-    keys = pc.unique(months).to_pylist()
-    for month in keys:
-        ids = orders["order_id"].filter(pc.equal(months, month)).combine_chunks()
-        out[month] = only(tables, ids)
-    return out
+    encoded = pc.dictionary_encode(month_of(orders["created_at"].combine_chunks()))
+    months: list[str] = encoded.dictionary.to_pylist()
+    codes = encoded.indices.cast(pa.int32())
+    ids = orders["order_id"].combine_chunks()
+    parts: dict[str, list[pa.Table]] = {m: [] for m in months}
+    for name in ("orders", "services", "adjustments", "tags", "problems"):
+        table = getattr(tables, name)
+        if name == "orders":
+            row_codes = codes
+        else:
+            row_codes = codes.take(pc.index_in(table["order_id"], value_set=ids))
+        known = pc.is_valid(row_codes)
+        if not pc.all(known).as_py():
+            table, row_codes = table.filter(known), row_codes.filter(known)
+        order = pc.sort_indices(row_codes)  # stable
+        table, sorted_codes = table.take(order), row_codes.take(order).to_numpy()
+        bounds = np.searchsorted(sorted_codes, np.arange(len(months) + 1), side="left")
+        for code, month in enumerate(months):
+            parts[month].append(table.slice(bounds[code], bounds[code + 1] - bounds[code]))
+    return {month: LoadedTables(*pieces) for month, pieces in parts.items()}
 
 
 def sort_month(tables: LoadedTables) -> LoadedTables:
