@@ -17,6 +17,7 @@ EXPECTED = {
     "NotFoundError",
     "OrderFrames",
     "OrderStatus",
+    "OrderStore",
     "Page",
     "PaginationError",
     "PartnerClient",
@@ -25,6 +26,7 @@ EXPECTED = {
     "ServerError",
     "Secret",
     "SetupIntent",
+    "SyncReport",
     "ZipCheck",
     "load_orders",
 }
