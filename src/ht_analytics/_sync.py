@@ -54,8 +54,12 @@ class Held:
                 tagged[tag] = ids
         return cls(orders["order_id"].to_numpy(), days, status, tagged)
 
-    def day_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        valid = self.days[~np.isnat(self.days)]
+    def day_counts(self, tags: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Stored orders per creation day (only those carrying one of ``tags``, if given)."""
+        days = self.days
+        if tags:
+            days = days[np.isin(self.ids, np.concatenate([self.tagged.get(t, []) for t in tags]))]
+        valid = days[~np.isnat(days)]
         days, counts = np.unique(valid, return_counts=True)
         return days, counts.astype(np.int64)
 
@@ -137,7 +141,7 @@ def fetch(
                             _pages, client, bar, stop, tag_filter, start=a, end=b, status=None
                         )
             open_future: Future[tuple[LoadedTables, pa.Table | None]] | None = None
-            wanted = np.array([], np.int64)
+            wanted = departed = np.array([], np.int64)
             if recheck_open and len(held.ids):
                 wanted, open_first, open_last = _open_before(held, ranges, tags, recheck_bounds)
                 if len(wanted):
@@ -164,7 +168,7 @@ def fetch(
                 if len(departed):
                     pos = np.searchsorted(held.ids, departed, sorter=np.argsort(held.ids))
                     departed_days = held.days[np.argsort(held.ids)][pos]
-                    day_days, day_counts = held.day_counts()
+                    day_days, day_counts = held.day_counts(tags)
                     plan = cover(departed, departed_days, day_days, day_counts)
                     log.info(
                         "%d open order(s) left the open statuses: %d range(s), %d get_order "
@@ -173,14 +177,26 @@ def fetch(
                         len(plan.ranges),
                         len(plan.singles),
                     )
-                    for a, b in plan.ranges:
-                        run.submit(_pages, client, bar, stop, None, start=a, end=b, status=None)
+                    for a, b in plan.ranges:  # within the sync's tags: no other order comes in
+                        run.submit(_pages, client, bar, stop, tags, start=a, end=b, status=None)
                     for chunk in np.array_split(np.array(plan.singles, np.int64), concurrency):
                         if len(chunk):
                             run.submit(_singles, client, bar, stop, [int(x) for x in chunk], out)
                     out.one_by_one = len(plan.singles)
             run.wait()
             phase2 = [f.result() for f in run.futures]
+            if tags and open_future is not None and len(departed):
+                # An order that lost the sync's tags is not in a tagged range: read it by id.
+                got = [g.orders["order_id"].combine_chunks() for g, _ in phase2]
+                seen = pa.concat_arrays(got).to_numpy() if got else np.array([], np.int64)
+                missing = [int(x) for x in departed[~np.isin(departed, seen)]]
+                missing = [x for x in missing if x not in set(out.gone)]
+                if missing:
+                    run.futures = []
+                    run.submit(_singles, client, bar, stop, missing, out)
+                    run.wait()
+                    phase2 += [f.result() for f in run.futures]
+                    out.one_by_one += len(missing)
     finally:
         stop.set()
         bar.close()
