@@ -28,7 +28,14 @@ EXPECTED = {
     "SetupIntent",
     "SyncReport",
     "ZipCheck",
+    "at_risk_orders",
+    "at_risk_summary",
     "load_orders",
+    "operations_summary",
+    "order_durations",
+    "revenue_breakdown",
+    "status_funnel",
+    "tag_counts",
 }
 
 

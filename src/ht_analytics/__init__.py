@@ -19,11 +19,15 @@ from ._exceptions import (
 from ._frames import OrderFrames
 from ._loader import DataProblemWarning, load_orders
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
+from ._ops import operations_summary, order_durations, status_funnel
 from ._pagination import Page
+from ._revenue import revenue_breakdown
+from ._risk import at_risk_orders, at_risk_summary
 from ._secrets import Secret
 from ._statuses import OrderStatus
 from ._store import OrderStore
 from ._sync_report import SyncReport
+from ._tag_counts import tag_counts
 
 __all__ = [
     "ApiError",
@@ -48,5 +52,12 @@ __all__ = [
     "SetupIntent",
     "SyncReport",
     "ZipCheck",
+    "at_risk_orders",
+    "at_risk_summary",
     "load_orders",
+    "operations_summary",
+    "order_durations",
+    "revenue_breakdown",
+    "status_funnel",
+    "tag_counts",
 ]

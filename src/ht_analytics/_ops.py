@@ -1,0 +1,93 @@
+"""Operations: completion and cancellation rates, lead time, time to complete, lateness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._frames import OrderFrames
+from ._periods import clock_note, period_column
+
+__all__ = ["operations_summary", "order_durations", "status_funnel"]
+
+CANCELLED = ("CANCELLED", "CANCELLED_BY_GEEK")
+COMPLETED = ("COMPLETED", "PAID")
+DURATIONS = {
+    "lead_time": ("created_at", "appointment_start"),
+    "time_to_complete": ("started_at", "completed_at"),
+    "lateness": ("appointment_start", "started_at"),
+}
+
+
+def order_durations(frames: OrderFrames) -> pd.DataFrame:
+    """Per order: ``lead_time`` (created → appointment), ``time_to_complete`` (started →
+    completed) and ``lateness`` (appointment → started; negative when early), as Timedeltas
+    (NaT where a time is missing).
+
+    Example:
+        >>> order_durations(frames)["lead_time"].describe()  # doctest: +SKIP
+    """
+    o = frames.orders
+    out = pd.DataFrame({"order_id": o["order_id"], "status": o["status"]})
+    for name, (a, b) in DURATIONS.items():
+        out[name] = o[b] - o[a]
+    return out
+
+
+def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local") -> pd.DataFrame:
+    """Per period of the orders' creation: ``orders``, ``completed`` (COMPLETED or PAID),
+    ``cancelled`` (CANCELLED or CANCELLED_BY_GEEK), their rates, and the median and 90th
+    percentile, in hours, of ``lead_time`` (created → appointment), ``time_to_complete``
+    (started → completed) and ``lateness`` (appointment → started).
+
+    Example:
+        >>> operations_summary(frames, freq="W")  # doctest: +SKIP
+    """
+    o = frames.orders
+    name, periods = period_column(o, freq, tz)
+    table = pd.DataFrame(
+        {
+            name: periods.to_numpy(),
+            "orders": 1,
+            "completed": o["status"].isin(COMPLETED).fillna(False).to_numpy(dtype=np.int64),
+            "cancelled": o["status"].isin(CANCELLED).fillna(False).to_numpy(dtype=np.int64),
+        }
+    )
+    for dname, (a, b) in DURATIONS.items():
+        table[dname] = (o[b] - o[a]).dt.total_seconds().to_numpy() / 3600.0
+    grouped = table.groupby(name, sort=True, observed=True)
+    result = grouped[["orders", "completed", "cancelled"]].sum()
+    result["completion_rate"] = result["completed"] / result["orders"]
+    result["cancellation_rate"] = result["cancelled"] / result["orders"]
+    for dname in DURATIONS:
+        result[f"{dname}_median_h"] = grouped[dname].median()
+        result[f"{dname}_p90_h"] = grouped[dname].quantile(0.9)
+    result = result.reset_index()
+    result.attrs.update({"clock": clock_note(tz), "period_of": "created_at", "unit": "hours"})
+    return result
+
+
+def status_funnel(frames: OrderFrames) -> pd.DataFrame:
+    """How far orders got: ``created`` (all), ``scheduled`` (an appointment), ``started``,
+    ``completed``, ``paid`` (status PAID); with the share of created orders and of the stage
+    before. Cancelled orders are counted beside the funnel in ``df.attrs["cancelled"]``.
+
+    Example:
+        >>> status_funnel(frames)  # doctest: +SKIP
+    """
+    o = frames.orders
+    stages = {
+        "created": np.ones(len(o), dtype=bool),
+        "scheduled": o["appointment_start"].notna().to_numpy(),
+        "started": o["started_at"].notna().to_numpy(),
+        "completed": o["completed_at"].notna().to_numpy(),
+        "paid": (o["status"] == "PAID").fillna(False).to_numpy(dtype=bool),
+    }
+    counts = [int(v.sum()) for v in stages.values()]
+    result = pd.DataFrame({"stage": list(stages), "orders": counts})
+    first = counts[0] or 1
+    result["share_of_created"] = result["orders"] / first
+    previous = pd.Series([counts[0], *counts[:-1]], dtype="float64").replace(0.0, np.nan)
+    result["share_of_previous"] = result["orders"] / previous
+    result.attrs["cancelled"] = int(o["status"].isin(CANCELLED).fillna(False).sum())
+    return result

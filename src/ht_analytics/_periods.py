@@ -1,0 +1,104 @@
+"""What every metric shares: which orders (statuses), which clock (local or a fixed zone), and
+which period an instant falls in (weeks start on Monday)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from ._statuses import BILLABLE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, OrderStatus
+
+__all__ = ["PERIODS", "local_naive", "period_column", "select_statuses"]
+
+PERIODS: dict[str, str] = {
+    "D": "D",
+    "day": "D",
+    "W": "W-SUN",  # pandas' W-SUN periods run Monday..Sunday
+    "week": "W-SUN",
+    "M": "M",
+    "month": "M",
+    "Q": "Q",
+    "quarter": "Q",
+}
+"""Period names accepted by the metrics, and the pandas period frequency of each."""
+
+PERIOD_LABEL = {"D": "day", "W-SUN": "week", "M": "month", "Q": "quarter"}
+
+GROUPS = {
+    "billable": BILLABLE_STATUSES,
+    "open": OPEN_STATUSES,
+    "terminal": TERMINAL_STATUSES,
+    "all": frozenset(OrderStatus),
+}
+
+
+def select_statuses(statuses: str | Iterable[Any] | None) -> tuple[list[str], str]:
+    """Status labels for ``statuses`` (``"billable"``, ``"open"``, ``"terminal"``, ``"all"``,
+    a label, an id, or a list of them) and a readable description of the choice."""
+    if statuses is None:
+        statuses = "all"
+    items = [statuses] if isinstance(statuses, str | int | OrderStatus) else list(statuses)
+    chosen: set[OrderStatus] = set()
+    for item in items:
+        if isinstance(item, str) and item.lower() in GROUPS:
+            chosen |= GROUPS[item.lower()]
+        elif isinstance(item, OrderStatus):
+            chosen.add(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            try:
+                chosen.add(OrderStatus(item))
+            except ValueError:
+                raise ValueError(f"unknown status id {item}") from None
+        elif isinstance(item, str) and item.upper() in OrderStatus.__members__:
+            chosen.add(OrderStatus[item.upper()])
+        else:
+            raise ValueError(
+                f"unknown status {item!r}: use 'billable', 'open', 'terminal', 'all', "
+                "a status name such as 'COMPLETED', or an id"
+            )
+    labels = sorted(s.name for s in chosen)
+    if isinstance(statuses, str) and statuses.lower() in GROUPS:
+        described = f"{statuses.lower()} ({', '.join(labels)})"
+    else:
+        described = ", ".join(labels)
+    return labels, described
+
+
+def local_naive(orders: pd.DataFrame, column: str, tz: str = "local") -> pd.Series:
+    """The instants of ``orders[column]`` as naive wall-clock times: in each order's own
+    ``timezone`` (``tz="local"``; orders without a usable zone fall back to UTC), or in one zone
+    for all (``tz="UTC"`` or any IANA name)."""
+    instants = orders[column]
+    if tz != "local":
+        fixed: pd.Series = instants.dt.tz_convert(tz).dt.tz_localize(None)
+        return fixed
+    out: pd.Series = instants.dt.tz_convert("UTC").dt.tz_localize(None)
+    zones = orders["timezone"]
+    for zone in zones.dropna().unique():
+        mask = (zones == zone).to_numpy()
+        try:
+            out.loc[mask] = instants[mask].dt.tz_convert(zone).dt.tz_localize(None)
+        except (KeyError, ValueError):  # not a zone this machine knows: UTC
+            continue
+    return out
+
+
+def period_column(
+    orders: pd.DataFrame, freq: str, tz: str = "local", column: str = "created_at"
+) -> tuple[str, pd.Series]:
+    """``(name, periods)``: the period of each order's ``column`` in the chosen clock, named after
+    the frequency (``"month"``, ``"week"`` …)."""
+    try:
+        code = PERIODS[freq]
+    except KeyError:
+        raise ValueError(
+            f"unknown period {freq!r}: use one of {', '.join(repr(k) for k in PERIODS)}"
+        ) from None
+    naive = local_naive(orders, column, tz)
+    return PERIOD_LABEL[code], naive.dt.to_period(code)
+
+
+def clock_note(tz: str) -> str:
+    return "each order's local time" if tz == "local" else f"{tz} time"

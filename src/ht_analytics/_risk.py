@@ -1,0 +1,172 @@
+"""At-risk metrics: which open orders need attention, and why; rates per period.
+
+Reasons (each an open order only): ``flag`` (the API's ``atRisk``), ``late_tech`` (status
+LATE_TECH), ``auth_error`` (``hasAuthError``), ``appointment_passed`` (the appointment is past and
+the order has not started), ``long_stand_by`` (a stand-by still open after ``stand_by_hours``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._frames import OrderFrames
+from ._periods import clock_note, period_column, select_statuses
+
+__all__ = ["REASONS", "at_risk_orders", "at_risk_summary"]
+
+REASONS = ("flag", "late_tech", "auth_error", "appointment_passed", "long_stand_by")
+
+
+def _now(now: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _open(frames: OrderFrames) -> pd.DataFrame:
+    labels, _ = select_statuses("open")
+    status = frames.orders["status"]
+    # An unknown status id (label NA) is not known to be terminal: it counts as open.
+    mask = status.isin(labels).fillna(False) | status.isna()
+    return frames.orders[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def _open_stand_by_since(text: Any) -> pd.Timestamp | None:
+    """The start of a stand-by that has not ended, from the ``stand_by_times`` JSON text."""
+    if not isinstance(text, str) or "null" not in text:
+        return None
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return None
+    starts = [
+        i.get("start")
+        for i in items
+        if isinstance(i, dict) and i.get("end") is None and isinstance(i.get("start"), str)
+    ]
+    times = pd.to_datetime(pd.Series(starts, dtype="str"), utc=True, errors="coerce").dropna()
+    return times.min() if len(times) else None
+
+
+def reasons(open_orders: pd.DataFrame, now: pd.Timestamp, stand_by_hours: float) -> pd.DataFrame:
+    """One boolean column per reason, aligned with ``open_orders``."""
+    o = open_orders
+    since = o["stand_by_times"].map(_open_stand_by_since)
+    since = pd.to_datetime(since, utc=True)
+    limit = now - pd.Timedelta(hours=stand_by_hours)
+    return pd.DataFrame(
+        {
+            "flag": o["at_risk"].fillna(False).to_numpy(dtype=bool),
+            "late_tech": (o["status"] == "LATE_TECH").fillna(False).to_numpy(dtype=bool),
+            "auth_error": o["has_auth_error"].fillna(False).to_numpy(dtype=bool),
+            "appointment_passed": (
+                (o["appointment_start"] < now).fillna(False) & o["started_at"].isna()
+            ).to_numpy(dtype=bool),
+            "long_stand_by": (since < limit).fillna(False).to_numpy(dtype=bool),
+        }
+    )
+
+
+def at_risk_summary(
+    frames: OrderFrames,
+    *,
+    freq: str = "W",
+    by: str | None = None,
+    tz: str = "local",
+    now: Any = None,
+    stand_by_hours: float = 48.0,
+) -> pd.DataFrame:
+    """Open orders per period of their creation, how many are at risk, and why.
+
+    Args:
+        freq: ``"D"``, ``"W"`` (weeks start on Monday), ``"M"`` or ``"Q"``.
+        by: also split by ``"status"``, ``"partner"`` or ``"state"``.
+        tz: ``"local"`` (each order's zone) or a zone such as ``"UTC"``.
+        now: the instant "passed" and "long" are measured from (default: now).
+        stand_by_hours: how long an open stand-by may last before it is a reason.
+
+    Columns: the period (and ``by``), ``open_orders``, ``at_risk`` (open orders flagged
+    ``atRisk``), ``at_risk_rate``, ``needs_attention`` (open orders with any reason),
+    ``attention_rate``, and one count per reason (``flag``, ``late_tech``, ``auth_error``,
+    ``appointment_passed``, ``long_stand_by``).
+
+    Example:
+        >>> at_risk_summary(frames, freq="M")  # doctest: +SKIP
+    """
+    moment = _now(now)
+    o = _open(frames)
+    why = reasons(o, moment, stand_by_hours)
+    name, periods = period_column(o, freq, tz)
+    table = why.assign(**{name: periods.to_numpy()})
+    keys = [name]
+    if by is not None:
+        column = {"status": "status", "partner": "partner", "state": "client_state"}.get(by)
+        if column is None:
+            raise ValueError(f"by must be None, 'status', 'partner' or 'state', not {by!r}")
+        table[by] = o[column].astype("str").fillna("(unknown)").to_numpy()
+        keys.append(by)
+    table["open_orders"] = 1
+    table["needs_attention"] = why.any(axis=1).to_numpy()
+    grouped = table.groupby(keys, sort=True, observed=True, dropna=False)
+    result = grouped[["open_orders", "flag", "needs_attention", *REASONS[1:]]].sum()
+    result = result.rename(columns={"flag": "at_risk"}).reset_index()
+    result["flag"] = result["at_risk"]
+    result["at_risk_rate"] = result["at_risk"] / result["open_orders"]
+    result["attention_rate"] = result["needs_attention"] / result["open_orders"]
+    columns = [*keys, "open_orders", "at_risk", "at_risk_rate", "needs_attention"]
+    result = result[[*columns, "attention_rate", *REASONS]]
+    for c in ("open_orders", "at_risk", "needs_attention", *REASONS):
+        result[c] = result[c].astype("int64")
+    result.attrs.update(
+        {
+            "statuses": "open (every status that is not terminal, and unknown ones)",
+            "clock": clock_note(tz),
+            "period_of": "created_at",
+            "now": moment.isoformat(),
+        }
+    )
+    return result
+
+
+def at_risk_orders(
+    frames: OrderFrames, *, now: Any = None, stand_by_hours: float = 48.0
+) -> pd.DataFrame:
+    """The open orders that need attention now, most overdue first.
+
+    Columns: ``order_id``, ``status``, ``reasons`` (comma-separated), ``at_risk`` (the API's
+    flag), ``appointment_start_local`` (wall-clock time in ``timezone``), ``timezone``,
+    ``overdue`` (now − appointment, for appointments that passed without a start), ``partner``,
+    ``created_at``.
+
+    Example:
+        >>> at_risk_orders(frames).head(20)  # doctest: +SKIP
+    """
+    moment = _now(now)
+    o = _open(frames)
+    why = reasons(o, moment, stand_by_hours)
+    any_reason = why.any(axis=1).to_numpy()
+    o, why = o[any_reason].reset_index(drop=True), why[any_reason].reset_index(drop=True)
+    labels = np.array(REASONS, dtype=object)
+    text = [", ".join(labels[row]) for row in why.to_numpy()]
+    overdue = (moment - o["appointment_start"]).where(why["appointment_passed"].to_numpy())
+    result = pd.DataFrame(
+        {
+            "order_id": o["order_id"],
+            "status": o["status"],
+            "reasons": pd.array(text, dtype="str"),
+            "at_risk": o["at_risk"],
+            "appointment_start_local": o["appointment_start_local"],
+            "timezone": o["timezone"],
+            "overdue": overdue,
+            "partner": o["partner"],
+            "created_at": o["created_at"],
+        }
+    )
+    result = result.sort_values(
+        ["overdue", "created_at"], ascending=[False, True], na_position="last"
+    ).reset_index(drop=True)
+    result.attrs.update({"now": moment.isoformat(), "stand_by_hours": stand_by_hours})
+    return result

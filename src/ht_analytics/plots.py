@@ -1,0 +1,203 @@
+"""Charts of the metrics (matplotlib). Each function takes the metric's DataFrame, draws on
+``ax`` (or a new figure), returns the Axes, formats money and dates on the axes, and changes no
+global matplotlib state (no ``pyplot`` state machine, no rcParams).
+
+Money converts to float only here, at the moment of plotting.
+
+Example:
+    >>> from ht_analytics import revenue_breakdown, plots
+    >>> ax = plots.revenue_over_time(revenue_breakdown(frames, by="month"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+__all__ = [
+    "at_risk_trend",
+    "lead_time_distribution",
+    "revenue_by_sku",
+    "revenue_over_time",
+    "status_funnel",
+    "tag_counts",
+]
+
+PERIOD_COLUMNS = ("day", "week", "month", "quarter")
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.0)) -> Axes:
+    if ax is not None:
+        return ax
+    fig = Figure(figsize=size, layout="constrained")  # not registered with pyplot
+    return fig.add_subplot()
+
+
+def _dollars(value: float, _pos: Any = None) -> str:
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value >= 1_000_000:
+        return f"{sign}${value / 1_000_000:,.1f}M"
+    if value >= 10_000:
+        return f"{sign}${value / 1_000:,.0f}k"
+    return f"{sign}${value:,.0f}"
+
+
+MONEY_FORMAT = FuncFormatter(_dollars)
+
+
+def _floats(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series.astype("object"), errors="coerce").to_numpy(dtype=float)
+
+
+def _body(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The metric's rows without its Total / overlap rows."""
+    keys = df[key].astype("object")
+    mask = ~keys.isin(["Total", "(counted in several rows)"])
+    return df[mask.to_numpy(dtype=bool)]
+
+
+def _period_key(df: pd.DataFrame) -> str:
+    for name in PERIOD_COLUMNS:
+        if name in df.columns:
+            return name
+    raise ValueError(f"no period column ({', '.join(PERIOD_COLUMNS)}) in {list(df.columns)}")
+
+
+def _period_x(values: pd.Series) -> np.ndarray:
+    """Periods (or their labels) as the timestamps of their start, for a date axis."""
+    return np.array([pd.Period(v).start_time for v in values], dtype="datetime64[ns]")
+
+
+def revenue_over_time(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Gross, adjustments (service and order level together) and net per period, from
+    ``revenue_breakdown(frames, by=<period>)``."""
+    ax = _axes(ax)
+    key = _period_key(df)
+    body = _body(df, key)
+    x = _period_x(body[key])
+    adj_cols = ["service_adjustments", *[c for c in body.columns if c.startswith("order_")]]
+    adjustments = sum((_floats(body[c]) for c in adj_cols), np.zeros(len(body)))
+    ax.plot(x, _floats(body["gross"]), marker="o", label="Gross")
+    ax.bar(x, adjustments, width=_bar_width(x), label="Adjustments", alpha=0.5)
+    ax.plot(x, _floats(body["net"]), marker="o", label="Net")
+    ax.yaxis.set_major_formatter(MONEY_FORMAT)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_title(f"Revenue by {key} ({df.attrs.get('statuses', '').split(' (')[0]})")
+    ax.legend()
+    _date_axis(ax)
+    return ax
+
+
+def _bar_width(x: np.ndarray) -> float:
+    if len(x) < 2:
+        return 20.0
+    return float(np.median(np.diff(x).astype("timedelta64[h]").astype(float)) / 24.0 * 0.8)
+
+
+def _date_axis(ax: Axes) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def revenue_by_sku(df: pd.DataFrame, *, top: int = 10, ax: Axes | None = None) -> Axes:
+    """The ``top`` SKUs (or services) by net, horizontal bars, from
+    ``revenue_breakdown(frames, by="sku")`` (or ``by="service"``)."""
+    ax = _axes(ax, (8.0, 0.4 * top + 1.5))
+    key = "service" if "service" in df.columns else "sku"
+    body = _body(df, key)
+    body = body[(body[key].astype("object") != "(order-level adjustments)").to_numpy(dtype=bool)]
+    net = _floats(body["net"])
+    order = np.argsort(-net, kind="stable")[:top]
+    labels = [str(v) for v in body[key].to_numpy()[order]]
+    ax.barh(labels[::-1], net[order][::-1])
+    ax.xaxis.set_major_formatter(MONEY_FORMAT)
+    ax.set_title(f"Net revenue, top {min(top, len(body))} by {key}")
+    return ax
+
+
+def tag_counts(df: pd.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Axes:
+    """Orders per tag (the ``top`` tags), from ``tag_counts(frames)``; the share is written
+    beside each bar."""
+    ax = _axes(ax, (8.0, 0.4 * top + 1.5))
+    body = df.sort_values("orders", ascending=False).head(top)
+    labels = [str(t) for t in body["tag"]][::-1]
+    counts = body["orders"].to_numpy()[::-1]
+    bars = ax.barh(labels, counts)
+    shares = body["share"].to_numpy()[::-1]
+    ax.bar_label(bars, labels=[f"{s:.0%}" for s in shares], padding=3)
+    ax.set_xlabel("orders")
+    ax.set_title("Orders per tag")
+    return ax
+
+
+def at_risk_trend(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """The at-risk rate and the needs-attention rate of open orders per period, from
+    ``at_risk_summary(frames)``."""
+    ax = _axes(ax)
+    key = _period_key(df)
+    grouped = df.groupby(key, sort=True)[["open_orders", "at_risk", "needs_attention"]].sum()
+    x = _period_x(pd.Series(grouped.index))
+    ax.plot(x, grouped["at_risk"] / grouped["open_orders"], marker="o", label="At-risk rate")
+    ax.plot(
+        x,
+        grouped["needs_attention"] / grouped["open_orders"],
+        marker="o",
+        label="Needs attention",
+    )
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Open orders at risk, by {key}")
+    ax.legend()
+    _date_axis(ax)
+    return ax
+
+
+def status_funnel(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Orders reaching each stage, from ``status_funnel(frames)``."""
+    ax = _axes(ax, (8.0, 3.5))
+    stages = [str(s) for s in df["stage"]][::-1]
+    counts = df["orders"].to_numpy()[::-1]
+    bars = ax.barh(stages, counts)
+    shares = df["share_of_created"].to_numpy()[::-1]
+    ax.bar_label(bars, labels=[f"{n:,} ({s:.0%})" for n, s in zip(counts, shares, strict=True)])
+    ax.set_xlabel("orders")
+    ax.set_title("Status funnel")
+    return ax
+
+
+def lead_time_distribution(
+    df: pd.DataFrame, *, bins: int = 40, max_days: float | None = 60.0, ax: Axes | None = None
+) -> Axes:
+    """Histogram of lead times (created → appointment) in days, from ``order_durations(frames)``,
+    with the median and 90th percentile marked."""
+    ax = _axes(ax)
+    days = df["lead_time"].dt.total_seconds().dropna().to_numpy() / 86400.0
+    shown = days if max_days is None else days[days <= max_days]
+    ax.hist(shown, bins=bins)
+    if len(days):
+        for q, style in ((0.5, "-"), (0.9, "--")):
+            value = float(np.quantile(days, q))
+            ax.axvline(
+                value, color="black", linestyle=style, label=f"p{int(q * 100)} {value:.1f} d"
+            )
+        ax.legend()
+    ax.set_xlabel("days from order to appointment")
+    ax.set_ylabel("orders")
+    ax.set_title("Lead time")
+    return ax
+
+
+def figure_of(ax: Axes) -> Figure:
+    """The figure an Axes belongs to (to save it: ``figure_of(ax).savefig("chart.png")``)."""
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    return fig
