@@ -217,6 +217,8 @@ def _service_facts(
     for d in SERVICE_DIMS:
         if d in dims:
             rest[d] = ORDER_ADJ
+    parts = ["gross", "service_adjustments", "prepaid", "net", *adj_cols]
+    rest = rest[(rest[parts] != 0).any(axis=1).to_numpy() | (rest["unreconciled"] > 0).to_numpy()]
     return pd.concat([lines, rest[lines.columns]], ignore_index=True)
 
 
