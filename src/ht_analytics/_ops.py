@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._periods import clock_note, period_column
+from ._periods import clock_note, period_codes, period_labels
 
 __all__ = ["operations_summary", "order_durations", "status_funnel"]
 
@@ -44,10 +44,10 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
         >>> operations_summary(frames, freq="W")  # doctest: +SKIP
     """
     o = frames.orders
-    name, periods = period_column(o, freq, tz)
+    name, ordinals, code = period_codes(o, freq, tz)
     table = pd.DataFrame(
         {
-            name: periods.to_numpy(),
+            name: ordinals,
             "orders": 1,
             "completed": o["status"].isin(COMPLETED).fillna(False).to_numpy(dtype=np.int64),
             "cancelled": o["status"].isin(CANCELLED).fillna(False).to_numpy(dtype=np.int64),
@@ -63,6 +63,7 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
         result[f"{dname}_median_h"] = grouped[dname].median()
         result[f"{dname}_p90_h"] = grouped[dname].quantile(0.9)
     result = result.reset_index()
+    result[name] = np.asarray(period_labels(result[name].to_numpy(), code).astype(object))
     result.attrs.update({"clock": clock_note(tz), "period_of": "created_at", "unit": "hours"})
     return result
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._cents import cents, money_array
 from ._frames import OrderFrames
-from ._periods import PERIODS, clock_note, period_column, select_statuses
+from ._periods import PERIODS, clock_note, period_codes, period_labels, select_statuses
 
 __all__ = ["revenue_breakdown"]
 
@@ -29,6 +29,7 @@ TAG = "tag"
 TOTAL = "Total"
 OVERLAP = "(counted in several rows)"
 ORDER_ADJ = "(order-level adjustments)"
+ORDER_ADJ_CODE = -2
 UNTAGGED = "(untagged)"
 UNKNOWN = "(unknown)"
 
@@ -78,31 +79,44 @@ def revenue_breakdown(
             )
     labels, described = select_statuses(statuses)
     chosen = frames.orders["status"].isin(labels).fillna(False).to_numpy(dtype=bool)
-    orders = frames.orders[chosen].reset_index(drop=True)
+    needed = ["order_id", "total_amount", "created_at", "timezone", "status"]
+    needed += [ORDER_DIMS[d] for d in dims if d in ORDER_DIMS and ORDER_DIMS[d] not in needed]
+    orders = frames.orders.loc[chosen, needed].reset_index(drop=True)
     per_order, adj_cols = _per_order(frames, orders)
     money = ["gross", "service_adjustments", *adj_cols, "prepaid", "net"]
-    key_cols = []
+    # Every key is an integer code while grouping (fast); labels come back at the end.
+    key_cols: list[str] = []
+    namers: dict[str, Any] = {}
     facts = per_order
     for d in dims:
         if d in PERIODS:
-            name, periods = period_column(orders, d, tz)
-            facts[name] = periods.to_numpy()
-            key_cols.append(name)
+            name, ordinals, code = period_codes(orders, d, tz)
+            facts[name] = ordinals
+            namers[name] = _period_namer(code)
         elif d in ORDER_DIMS:
-            facts[d] = orders[ORDER_DIMS[d]].astype("str").fillna(UNKNOWN).to_numpy()
-            key_cols.append(d)
+            name = d
+            facts[name], namers[name] = _factorize(orders[ORDER_DIMS[d]], UNKNOWN)
         else:
-            key_cols.append(d)
+            name = d
+        key_cols.append(name)
     if any(d in SERVICE_DIMS for d in dims):
-        facts = _service_facts(frames, per_order, dims, adj_cols)
+        facts, service_namers = _service_facts(frames, per_order, dims, adj_cols)
+        namers |= service_namers
     if TAG in dims:
-        facts = _with_tags(frames, facts)
-    sums = ["orders_counted", "services", *money, "unreconciled"]
-    grouped = facts.groupby(key_cols, dropna=False, sort=True, observed=True)
-    rows = grouped[sums[1:]].sum()
-    rows.insert(0, "orders", grouped["order_id"].nunique())
+        facts, namers[TAG] = _with_tags(frames, facts)
+    sums = ["services", *money, "unreconciled"]
+    grouped = facts.groupby(key_cols, sort=True)
+    rows = grouped[sums].sum()
+    exploded = TAG in dims or any(d in SERVICE_DIMS for d in dims)
+    if exploded:
+        distinct = facts.drop_duplicates([*key_cols, "order_id"])
+        rows.insert(0, "orders", distinct.groupby(key_cols, sort=True).size())
+    else:
+        rows.insert(0, "orders", grouped.size())
     rows = rows.reset_index()
-    counted = {"orders": len(per_order)} | {c: int(per_order[c].sum()) for c in sums[1:]}
+    for k in key_cols:
+        rows[k] = namers[k](rows[k].to_numpy())
+    counted = {"orders": len(per_order)} | {c: int(per_order[c].sum()) for c in sums}
     total: dict[str, Any] = {c: (TOTAL if i == 0 else None) for i, c in enumerate(key_cols)}
     total |= counted
     excess = {c: counted[c] - int(rows[c].sum()) for c in counted}
@@ -129,12 +143,40 @@ def revenue_breakdown(
     return result
 
 
+def _period_namer(code: str) -> Any:
+    def name(ordinals: np.ndarray) -> np.ndarray:
+        return np.asarray(period_labels(ordinals, code).astype(object))
+
+    return name
+
+
+def _factorize(values: pd.Series, missing: str, special: str = "") -> tuple[np.ndarray, Any]:
+    """Integer codes in sorted order of the values (-1: missing; -2: ``special``) and how to
+    name them back."""
+    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+    names = np.array([str(u) for u in uniques] + [special, missing], dtype=object)
+
+    def name(c: np.ndarray) -> np.ndarray:
+        return np.asarray(names[c])  # -1 picks the last (missing), -2 the one before
+
+    return codes.astype(np.int64), name
+
+
 def _sum_per(positions: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Σ ``values`` (int64 cents) per position ``0..n-1`` (positions < 0 are skipped)."""
+    """Σ ``values`` (int64 cents) per position ``0..n-1`` (positions < 0 are skipped). Exact:
+    the float64 partial sums stay integers below 2**53 cents (90 trillion dollars)."""
     keep = positions >= 0
-    out = np.zeros(n, dtype=np.int64)
-    np.add.at(out, positions[keep], values[keep])
-    return out
+    summed = np.bincount(positions[keep], weights=values[keep], minlength=n)
+    return np.rint(summed).astype(np.int64)
+
+
+NONE = np.False_
+
+
+def _codes_of(values: pd.Series) -> dict[str, np.ndarray]:
+    """For each distinct value, the mask of the rows holding it (hash-based, no string loop)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return {str(u): codes == i for i, u in enumerate(uniques)}
 
 
 def _per_order(frames: OrderFrames, orders: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -151,14 +193,17 @@ def _per_order(frames: OrderFrames, orders: pd.DataFrame) -> tuple[pd.DataFrame,
     a = frames.adjustments
     a_pos = index.get_indexer(a["order_id"].to_numpy())
     a_amount = cents(a["amount"])[0]
-    level = np.asarray(a["level"].astype("object").to_numpy())
-    out["service_adjustments"] = _sum_per(np.where(level == "service", a_pos, -1), a_amount, n)
-    kinds = np.asarray(a["type"].astype("object").where(a["type"].notna(), None).to_numpy())
+    level = _codes_of(a["level"])
+    out["service_adjustments"] = _sum_per(
+        np.where(level.get("service", NONE), a_pos, -1), a_amount, n
+    )
+    is_order = level.get("order", NONE)
+    kinds, kind_names = pd.factorize(a["type"], use_na_sentinel=True)
     adj_cols: list[str] = []
-    for kind in sorted({k for k, lv in zip(kinds, level, strict=True) if lv == "order"}, key=str):
-        col = "order_" + (str(kind).strip().lower().replace(" ", "_") if kind else "other")
-        mask = (level == "order") & (kinds == kind)
-        part = _sum_per(np.where(mask, a_pos, -1), a_amount, n)
+    for code in np.unique(kinds[is_order]) if is_order is not NONE else []:
+        kind = str(kind_names[code]).strip() if code >= 0 else ""
+        col = "order_" + (kind.lower().replace(" ", "_") or "other")
+        part = _sum_per(np.where(is_order & (kinds == code), a_pos, -1), a_amount, n)
         out[col] = out[col] + part if col in out else part
         if col not in adj_cols:
             adj_cols.append(col)
@@ -173,7 +218,7 @@ def _per_order(frames: OrderFrames, orders: pd.DataFrame) -> tuple[pd.DataFrame,
 
 def _service_facts(
     frames: OrderFrames, per_order: pd.DataFrame, dims: list[str], adj_cols: list[str]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Facts at the grain of service lines (for ``sku``/``service``), plus one fact per order
     holding what its lines do not: order-level adjustments (and any unexplained remainder)."""
     index = pd.Index(per_order["order_id"].to_numpy())
@@ -203,10 +248,10 @@ def _service_facts(
     )
     for col in adj_cols:
         lines[col] = np.zeros(len(s), np.int64)
-    if "sku" in dims:
-        lines["sku"] = s["sku_id"].astype("str").fillna(UNKNOWN).to_numpy()
-    if "service" in dims:
-        lines["service"] = s["name"].astype("str").fillna(UNKNOWN).to_numpy()
+    namers: dict[str, Any] = {}
+    for d, column in (("sku", "sku_id"), ("service", "name")):
+        if d in dims:
+            lines[d], namers[d] = _factorize(s[column], UNKNOWN, ORDER_ADJ)
     order_keys = [c for c in per_order.columns if c not in lines.columns and c not in adj_cols]
     for k in order_keys:
         lines[k] = per_order[k].to_numpy()[pos]
@@ -216,16 +261,20 @@ def _service_facts(
         rest[col] = per_order[col].to_numpy() - _sum_per(pos, lines[col].to_numpy(), len(rest))
     for d in SERVICE_DIMS:
         if d in dims:
-            rest[d] = ORDER_ADJ
+            rest[d] = ORDER_ADJ_CODE
     parts = ["gross", "service_adjustments", "prepaid", "net", *adj_cols]
     rest = rest[(rest[parts] != 0).any(axis=1).to_numpy() | (rest["unreconciled"] > 0).to_numpy()]
-    return pd.concat([lines, rest[lines.columns]], ignore_index=True)
+    return pd.concat([lines, rest[lines.columns]], ignore_index=True), namers
 
 
-def _with_tags(frames: OrderFrames, facts: pd.DataFrame) -> pd.DataFrame:
-    merged = facts.merge(frames.tags[["order_id", "tag"]], on="order_id", how="left")
-    merged["tag"] = merged["tag"].astype("str").fillna(UNTAGGED)
-    return merged
+def _with_tags(frames: OrderFrames, facts: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
+    """Facts repeated once per tag of their order (an untagged order once, as ``(untagged)``)."""
+    tags = frames.tags
+    codes, namer = _factorize(tags["tag"], UNTAGGED)
+    pairs = pd.DataFrame({"order_id": tags["order_id"].to_numpy(), TAG: codes})
+    merged = facts.merge(pairs, on="order_id", how="left")
+    merged[TAG] = merged[TAG].fillna(-1).astype(np.int64)
+    return merged, namer
 
 
 def _finish(result: pd.DataFrame, key_cols: list[str], money: list[str]) -> pd.DataFrame:

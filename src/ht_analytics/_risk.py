@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._periods import clock_note, period_column, select_statuses
+from ._periods import clock_note, period_codes, period_labels, select_statuses
 
 __all__ = ["REASONS", "at_risk_orders", "at_risk_summary"]
 
@@ -99,8 +99,8 @@ def at_risk_summary(
     moment = _now(now)
     o = _open(frames)
     why = reasons(o, moment, stand_by_hours)
-    name, periods = period_column(o, freq, tz)
-    table = why.assign(**{name: periods.to_numpy()})
+    name, ordinals, code = period_codes(o, freq, tz)
+    table = why.assign(**{name: ordinals})
     keys = [name]
     if by is not None:
         column = {"status": "status", "partner": "partner", "state": "client_state"}.get(by)
@@ -113,6 +113,7 @@ def at_risk_summary(
     grouped = table.groupby(keys, sort=True, observed=True, dropna=False)
     result = grouped[["open_orders", "flag", "needs_attention", *REASONS[1:]]].sum()
     result = result.rename(columns={"flag": "at_risk"}).reset_index()
+    result[name] = np.asarray(period_labels(result[name].to_numpy(), code).astype(object))
     result["flag"] = result["at_risk"]
     result["at_risk_rate"] = result["at_risk"] / result["open_orders"]
     result["attention_rate"] = result["needs_attention"] / result["open_orders"]

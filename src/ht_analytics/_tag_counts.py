@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._periods import PERIODS, clock_note, period_column
+from ._periods import PERIODS, clock_note, period_codes, period_labels
 
 __all__ = ["tag_counts"]
 
@@ -31,25 +32,34 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
     tags = frames.tags[frames.tags["order_id"].isin(orders["order_id"])]
     attrs = {"orders": len(orders), "clock": clock_note(tz), "period_of": "created_at"}
     if by is None:
-        counts = tags.groupby("tag", sort=False)["order_id"].nunique()
+        counts = tags.groupby("tag", sort=False).size()
         result = counts.rename("orders").reset_index()
         result["share"] = result["orders"] / len(orders) if len(orders) else float("nan")
         result = result.sort_values(["orders", "tag"], ascending=[False, True])
     else:
         if by == "status":
             name = "status"
-            keys = orders["status"].astype("str").fillna("(unknown)")
+            keys = orders["status"].cat.codes.to_numpy(dtype=np.int64)
+            categories = np.array([*orders["status"].cat.categories, "(unknown)"], dtype=object)
+
+            def label(codes: np.ndarray) -> np.ndarray:
+                return np.asarray(categories[codes])  # -1 (no label) picks "(unknown)"
         elif by in PERIODS:
-            name, keys = period_column(orders, by, tz)
+            name, keys, code = period_codes(orders, by, tz)
+
+            def label(codes: np.ndarray) -> np.ndarray:
+                return np.asarray(period_labels(codes, code).astype(object))
         else:
             raise ValueError(f"by must be None, 'status' or a period (D, W, M, Q), not {by!r}")
-        key_of = pd.Series(keys.to_numpy(), index=orders["order_id"].to_numpy())
-        totals = key_of.value_counts(dropna=False)
-        crossed = tags.assign(**{name: key_of.reindex(tags["order_id"]).to_numpy()})
-        counts = crossed.groupby(["tag", name], sort=False, dropna=False)["order_id"].nunique()
+        index = pd.Index(orders["order_id"].to_numpy())
+        tag_keys = keys[index.get_indexer(tags["order_id"].to_numpy())]
+        totals = pd.Series(keys).value_counts()
+        pairs = pd.DataFrame({"tag": tags["tag"].to_numpy(), name: tag_keys})
+        counts = pairs.groupby(["tag", name], sort=False).size()
         result = counts.rename("orders").reset_index()
-        result["share"] = result["orders"] / totals.reindex(result[name]).to_numpy()
+        result["share"] = result["orders"].to_numpy() / totals.reindex(result[name]).to_numpy()
         result = result.sort_values([name, "orders", "tag"], ascending=[True, False, True])
+        result[name] = label(result[name].to_numpy())
     result["orders"] = result["orders"].astype("int64")
     result = result.reset_index(drop=True)
     result.attrs.update(attrs)
