@@ -13,10 +13,10 @@ from ._config import resolve_api_key, resolve_base_url
 from ._endpoints import ENDPOINTS
 from ._exceptions import PayloadError
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
-from ._pagination import CursorPaginator, Page
+from ._pagination import CursorPaginator, Page, parse_page_light
 from ._params import DateLike, OrderFilters, StatusLike, check_page_size
 from ._ratelimit import RateLimiter
-from ._responses import unwrap
+from ._responses import parse_json, unwrap
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Requester
 
@@ -145,14 +145,19 @@ class PartnerClient:
         paginator = CursorPaginator(limit=check_page_size(page_size))
         return self._pages(filters, paginator)
 
-    def _pages(self, filters: OrderFilters, paginator: CursorPaginator) -> Iterator[Page]:
+    def _pages(
+        self, filters: OrderFilters, paginator: CursorPaginator, *, light: bool = False
+    ) -> Iterator[Page]:
         params = paginator.init_request(filters.query())
+        parse = parse_page_light if light else parse_json
         while paginator.has_next_page:
 
             def read(body: Any, what: str) -> tuple[Any, list[dict[str, Any]]]:
                 return body, paginator.orders_of(body)
 
-            (body, orders), _, response = self._call("list_orders", params=params, read=read)
+            (body, orders), _, response = self._call(
+                "list_orders", params=params, read=read, parse=parse
+            )
             next_cursor = paginator.update_state(body, orders)
             self._requester.counter.add(pages=1)
             yield Page(
@@ -165,6 +170,13 @@ class PartnerClient:
             )
             if paginator.has_next_page:
                 params = paginator.update_request(params)
+
+    def _iter_raw_pages(self, *, page_size: int = 100, **filters: Any) -> Iterator[Page]:
+        """Like :meth:`iter_pages`, for callers that type ``page.raw`` themselves (the store):
+        each ``page.orders`` holds only the orders' ids, read without building the full dicts."""
+        built = OrderFilters.build(**filters)
+        paginator = CursorPaginator(limit=check_page_size(page_size))
+        return self._pages(built, paginator, light=True)
 
     def iter_orders(
         self,

@@ -14,14 +14,19 @@ those rules live.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from ._exceptions import PaginationError, PayloadError
+from ._responses import parse_json
 
-__all__ = ["CursorPaginator", "Page"]
+__all__ = ["CursorPaginator", "Page", "parse_page_light"]
 
 log = logging.getLogger("ht_analytics.client")
 
@@ -194,3 +199,48 @@ def _dupes(ids: list[int | None]) -> set[int]:
             dupes.add(i)
         seen.add(i)
     return dupes
+
+
+_TRAILING_CURSOR = re.compile(rb'"next_cursor"\s*:\s*(?:null|-?\d+)\s*}\s*$')
+_LIGHT_SCHEMA = pa.schema(
+    [
+        pa.field("status", pa.string()),
+        pa.field("orders", pa.list_(pa.struct([pa.field("id", pa.int64())]))),
+        pa.field(NEXT_CURSOR_KEY, pa.int64()),
+    ]
+)
+
+
+def parse_page_light(content: bytes, *, what: str) -> Any:
+    """A page body reduced to what pagination needs — ``status``, each order's ``id``,
+    ``next_cursor`` — read by Arrow's JSON parser (which releases the GIL and builds no Python
+    object per field). For callers that keep the raw bytes and type them later (the store).
+
+    Anything unusual (not one compact JSON object, an id that is not an integer, no ``orders``
+    list …) falls back to the full parse, so checks and messages are exactly the usual ones.
+    """
+    try:
+        table = pj.read_json(
+            pa.BufferReader(content),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 1024),
+            parse_options=pj.ParseOptions(
+                explicit_schema=_LIGHT_SCHEMA, unexpected_field_behavior="ignore"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, OSError):
+        return parse_json(content, what=what)
+    if table.num_rows != 1 or table["orders"].null_count:
+        return parse_json(content, what=what)
+    orders = table["orders"].combine_chunks()
+    ids = pc.list_flatten(orders).field("id")
+    if ids.null_count:
+        return parse_json(content, what=what)
+    body: dict[str, Any] = {
+        "status": table["status"][0].as_py(),
+        "orders": [{"id": i} for i in ids.to_pylist()],
+    }
+    if _TRAILING_CURSOR.search(content[-80:]):  # the top-level key, just before the last brace
+        body[NEXT_CURSOR_KEY] = table[NEXT_CURSOR_KEY][0].as_py()
+    elif b'"next_cursor"' in content:  # somewhere else: let the full parse say where
+        return parse_json(content, what=what)
+    return body

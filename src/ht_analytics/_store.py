@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -481,21 +482,26 @@ class OrderStore:
         by_month = split_by_month(new)
         changed: set[int] = set()
         files = {t: dict(v) for t, v in m.files.items()}
-        for month in sorted(set(by_month) | old_months):
-            part = f"created_month={month}"
-            old = self._tables(m, {part}) if part in m.files["orders"] else None
-            fresh = by_month.get(month, empty())
-            if old is not None:
-                changed |= changed_ids(old, fresh)
-            merged = merge(old, fresh, ids)
-            for table in DATA_TABLES:
-                rows = getattr(merged, table)
-                if len(rows):
-                    rel = f"{table}/{part}/{new_file_name(generation)}"
-                    write_parquet(self.path / rel, rows)
-                    files[table][part] = (rel, len(rows))
-                else:
-                    files[table].pop(part, None)
+        # Parquet encoding, compression and fsync release the GIL: write on a few threads.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-write") as writers:
+            pending = []
+            for month in sorted(set(by_month) | old_months):
+                part = f"created_month={month}"
+                old = self._tables(m, {part}) if part in m.files["orders"] else None
+                fresh = by_month.get(month, empty())
+                if old is not None:
+                    changed |= changed_ids(old, fresh)
+                merged = merge(old, fresh, ids)
+                for table in DATA_TABLES:
+                    rows = getattr(merged, table)
+                    if len(rows):
+                        rel = f"{table}/{part}/{new_file_name(generation)}"
+                        pending.append(writers.submit(write_parquet, self.path / rel, rows))
+                        files[table][part] = (rel, len(rows))
+                    else:
+                        files[table].pop(part, None)
+            for future in pending:
+                future.result()  # a failed write fails the sync before the manifest changes
         moved = _moved(held, ids_np, new.orders["created_at"])
         changed |= moved
         sync_id = f"{stamp:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"

@@ -286,7 +286,7 @@ def _pages(
 ) -> tuple[LoadedTables, pa.Table | None]:
     raws: list[bytes] = []
     ids: list[int] = []
-    for page in client.iter_pages(tags=tags, page_size=PAGE_SIZE, **_clean(filters)):
+    for page in client._iter_raw_pages(tags=tags, page_size=PAGE_SIZE, **_clean(filters)):
         if stop.is_set():
             raise _StoppedError
         raws.append(page.raw)

@@ -90,10 +90,17 @@ class _Counter:
 class _Call:
     """The state of one logical request across its attempts."""
 
-    __slots__ = ("attempts", "endpoint", "idempotent", "last", "request", "what")
+    __slots__ = ("attempts", "endpoint", "idempotent", "last", "parse", "request", "what")
 
-    def __init__(self, endpoint: Endpoint, request: httpx.Request, idempotent: bool) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        request: httpx.Request,
+        idempotent: bool,
+        parse: Callable[..., Any] = parse_json,
+    ) -> None:
         self.endpoint = endpoint
+        self.parse = parse
         self.request = request
         self.idempotent = idempotent
         self.what = f"{endpoint.method} {safe_url(request.url)}"
@@ -135,9 +142,11 @@ class Requester:
         json: Any = None,
         read: Callable[[Any, str], T],
         idempotent: bool | None = None,
+        parse: Callable[..., Any] = parse_json,
     ) -> tuple[T, httpx.Request, httpx.Response]:
         """Send one request with pacing and retries; ``read(body, what)`` turns the JSON body into
         the result inside the attempt, so an unreadable body is retried like a network fault.
+        ``parse(content, what=...)`` reads the body (default: the whole JSON document).
 
         The error raised at the end carries no chained exception: the httpx exceptions underneath
         hold the request, and with it the ``Api-Key`` header.
@@ -146,7 +155,9 @@ class Requester:
         request = self.http.build_request(
             endpoint.method, endpoint.url_path(id), params=list(params or ()), json=json
         )
-        call = _Call(endpoint, request, endpoint.idempotent if idempotent is None else idempotent)
+        call = _Call(
+            endpoint, request, endpoint.idempotent if idempotent is None else idempotent, parse
+        )
         caller = stamina.RetryingCaller(
             attempts=self.policy.attempts,
             timeout=self.policy.total_timeout,
@@ -268,7 +279,7 @@ class Requester:
                 method=call.endpoint.method,
             )
         try:
-            body = parse_json(response.content, what=call.what)
+            body = call.parse(response.content, what=call.what)
             if isinstance(body, dict) and body.get("status") == "error":
                 raise self._api_error(call, response)
             return read(body, call.what)
