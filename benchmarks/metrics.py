@@ -106,9 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         ("order_durations()", lambda: order_durations(frames)),
         ("status_funnel()", lambda: status_funnel(frames)),
     ]
-    print(f"{'step':<50} {'best s':>8} {'× baseline':>11}")
+    print(f"{'step':<50} {'best s':>8} {'× baseline':>11} {'× by order':>11}")
     print(
         f"{'baseline: services.groupby(sku_id).total_amount.sum()':<50} {base:>8.3f} {1.0:>11.2f}"
+    )
+    print(
+        f"{'(reference: services.groupby(order_id)...sum())':<50} {by_order:>8.3f} "
+        f"{by_order / base:>11.2f} {1.0:>11.2f}"
     )
     results: dict[str, Any] = {}
     worst = 0.0
