@@ -488,7 +488,7 @@ class OrderStore:
             for month in sorted(set(by_month) | old_months):
                 part = f"created_month={month}"
                 old = self._tables(m, {part}) if part in m.files["orders"] else None
-                fresh = by_month.get(month, empty())
+                fresh = by_month[month] if month in by_month else empty()
                 if old is not None:
                     changed |= changed_ids(old, fresh)
                 merged = merge(old, fresh, ids)

@@ -3,6 +3,7 @@ order's creation month, upserting on ``order_id``, spotting changed orders, snap
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -93,7 +94,9 @@ def concat(parts: Iterable[LoadedTables]) -> LoadedTables:
     )
 
 
+@functools.cache
 def empty() -> LoadedTables:
+    """The five tables with no row (Arrow tables are immutable: one shared value)."""
     return LoadedTables(
         *(
             ARROW_SCHEMAS[name].empty_table()
