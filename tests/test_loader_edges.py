@@ -120,3 +120,31 @@ def test_skipped_items_keep_the_others_positions_and_are_named_where_they_are() 
         "breakdown.services[1].adjustments",
         "breakdown.adjustments",
     }
+
+
+def test_secrets_in_unknown_fields_are_redacted_on_both_paths() -> None:
+    """Unknown fields are kept as JSON text, but a value under a key that suggests a secret
+    (a client's authentication_token, an api_key) is replaced, at any depth, by either path."""
+    import json as _json
+
+    from ht_analytics import load_orders
+
+    order = {
+        "id": 7,
+        "statusId": 3,
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "client": {"name": "Ann", "authentication_token": "tok-SECRET-1"},
+        "api_key": "key-SECRET-2",
+        "breakdown": {
+            "services": [{"id": 1, "totalAmount": "$1.00", "secret_note": "s-3"}],
+            "totalAmount": "$1.00",
+        },
+    }
+    page = _json.dumps({"status": "success", "orders": [order]}).encode()
+    for source in (page, [order]):
+        frames = load_orders(source)
+        text = frames.orders["extra"].iloc[0] + frames.services["extra"].iloc[0]
+        assert "SECRET" not in text
+        assert "s-3" not in text
+        assert '"name":"Ann"' in text
+        assert "[redacted]" in text

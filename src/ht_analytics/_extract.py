@@ -28,6 +28,7 @@ from ._schema import (
     SERVICE_KEYS_HANDLED,
     WireField,
 )
+from ._secrets import scrub
 
 __all__ = ["NeedsSlowPath", "RawBlock", "concat_raw", "fast_schema", "from_struct", "unify"]
 
@@ -347,5 +348,7 @@ def _extra(
     texts: list[str | None] = []
     for i in range(n):
         present = {k: values[i] for k, values in columns if values[i] is not None}
-        texts.append(json.dumps(present, separators=(",", ":"), default=str) if present else None)
+        texts.append(
+            json.dumps(scrub(present), separators=(",", ":"), default=str) if present else None
+        )
     return pa.array(texts, _STR)

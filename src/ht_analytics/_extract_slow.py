@@ -25,6 +25,7 @@ from ._schema import (
     SERVICE_KEYS_HANDLED,
     WireField,
 )
+from ._secrets import scrub
 
 __all__ = ["from_dicts"]
 
@@ -207,7 +208,7 @@ def _plain_number(value: float | Decimal) -> str:
 def _dump(value: Any) -> str | None:
     if value is None or value == {}:
         return None
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return json.dumps(scrub(value), separators=(",", ":"), default=str)
 
 
 def _arrays(

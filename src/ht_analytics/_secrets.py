@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import httpx
 
@@ -72,3 +73,17 @@ def is_sensitive(name: str) -> bool:
     """Whether a field or parameter name suggests a secret (``token``, ``api_key`` …)."""
     lowered = name.lower()
     return any(word in lowered for word in SENSITIVE_PARAMS)
+
+
+REDACTED = "[redacted]"
+
+
+def scrub(value: Any) -> Any:
+    """``value`` (JSON-like) with the value of every key that suggests a secret replaced by
+    ``[redacted]``, at any depth: unknown payload fields kept as text must not carry a client's
+    ``authentication_token`` (or a key) into frames, caches or reports."""
+    if isinstance(value, dict):
+        return {k: REDACTED if is_sensitive(str(k)) else scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
