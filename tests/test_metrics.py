@@ -192,3 +192,36 @@ def test_status_funnel(frames: OrderFrames) -> None:
     assert list(df["stage"]) == ["created", "scheduled", "started", "completed", "paid"]
     assert list(df["orders"]) == [6, 3, 1, 1, 1]
     assert df.attrs["cancelled"] == 1
+
+
+def test_metrics_of_no_orders_and_of_odd_orders() -> None:
+    """Empty frames give empty (or zero) results, not errors; statuses='all' keeps an order
+    whose status id is unknown, and an order without a creation time has a NaT period."""
+    from ht_analytics._loader import frames_from_tables
+    from ht_analytics._store_tables import empty
+
+    nothing = frames_from_tables(empty())
+    assert list(revenue_breakdown(nothing)["orders"]) == [0]
+    assert len(tag_counts(nothing, by="M")) == 0
+    assert len(at_risk_summary(nothing)) == 0
+    assert len(at_risk_orders(nothing)) == 0
+    assert list(status_funnel(nothing)["orders"]) == [0, 0, 0, 0, 0]
+    with pytest.warns(DataProblemWarning, match="could not be read"):
+        odd = load_orders(
+            [
+                {
+                    "id": 1,
+                    "statusId": 99,
+                    "breakdown": {
+                        "totalAmount": "$5.00",
+                        "services": [
+                            {"id": 1, "totalAmount": "$5.00", "originalTotalAmount": "$5.00"}
+                        ],
+                    },
+                }
+            ]
+        )
+    df = revenue_breakdown(odd, statuses="all")
+    assert money(df, "net") == [D("5.00"), D("5.00")]
+    assert pd.isna(df["month"].iloc[0])
+    assert len(revenue_breakdown(odd, statuses="billable").iloc[:-1]) == 0

@@ -79,6 +79,9 @@ def revenue_breakdown(
             )
     labels, described = select_statuses(statuses)
     chosen = frames.orders["status"].isin(labels).fillna(False).to_numpy(dtype=bool)
+    if isinstance(statuses, str) and statuses.lower() == "all":  # unknown status ids too
+        chosen = np.ones(len(frames.orders), dtype=bool)
+        described += " and unknown status ids"
     needed = ["order_id", "total_amount", "created_at", "timezone", "status"]
     needed += [ORDER_DIMS[d] for d in dims if d in ORDER_DIMS and ORDER_DIMS[d] not in needed]
     orders = frames.orders.loc[chosen, needed].reset_index(drop=True)
