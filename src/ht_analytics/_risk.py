@@ -8,6 +8,7 @@ the order has not started), ``long_stand_by`` (a stand-by still open after ``sta
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,15 @@ def _open(frames: OrderFrames) -> pd.DataFrame:
     status = frames.orders["status"]
     # An unknown status id (label NA) is not known to be terminal: it counts as open.
     mask = status.isin(labels).fillna(False) | status.isna()
-    return frames.orders[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+    columns = [
+        "order_id", "status", "at_risk", "has_auth_error", "appointment_start",
+        "appointment_start_local", "started_at", "stand_by_times", "created_at", "timezone",
+        "partner", "client_state",
+    ]  # fmt: skip
+    return frames.orders.loc[mask.to_numpy(dtype=bool), columns].reset_index(drop=True)
 
 
-def _open_stand_by_since(text: Any) -> pd.Timestamp | None:
+def _open_stand_by_since(text: Any) -> datetime | None:
     """The start of a stand-by that has not ended, from the ``stand_by_times`` JSON text."""
     if not isinstance(text, str) or "null" not in text:
         return None
@@ -42,13 +48,19 @@ def _open_stand_by_since(text: Any) -> pd.Timestamp | None:
         items = json.loads(text)
     except ValueError:
         return None
-    starts = [
-        i.get("start")
-        for i in items
-        if isinstance(i, dict) and i.get("end") is None and isinstance(i.get("start"), str)
-    ]
-    times = pd.to_datetime(pd.Series(starts, dtype="str"), utc=True, errors="coerce").dropna()
-    return times.min() if len(times) else None
+    starts = []
+    for item in items if isinstance(items, list) else ():
+        if (
+            isinstance(item, dict)
+            and item.get("end") is None
+            and isinstance(item.get("start"), str)
+        ):
+            try:
+                moment = datetime.fromisoformat(item["start"])
+            except ValueError:
+                continue
+            starts.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return min(starts) if starts else None
 
 
 def reasons(open_orders: pd.DataFrame, now: pd.Timestamp, stand_by_hours: float) -> pd.DataFrame:
