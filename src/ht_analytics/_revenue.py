@@ -225,19 +225,23 @@ def _service_facts(
     """Facts at the grain of service lines (for ``sku``/``service``), plus one fact per order
     holding what its lines do not: order-level adjustments (and any unexplained remainder)."""
     index = pd.Index(per_order["order_id"].to_numpy())
-    s = frames.services
+    wanted = ["order_id", "line_no", "original_total_amount", "prepaid", "total_amount"]
+    wanted += [c for d, c in (("sku", "sku_id"), ("service", "name")) if d in dims]
+    s = frames.services[wanted]
     pos = index.get_indexer(s["order_id"].to_numpy())
-    s = s[pos >= 0]
-    pos = pos[pos >= 0]
-    a = frames.adjustments
+    if not (pos >= 0).all():
+        s = s[pos >= 0]
+        pos = pos[pos >= 0]
+    a = frames.adjustments[["order_id", "level", "line_no", "amount"]]
     svc_adj = a[(a["level"] == "service").fillna(False).to_numpy(dtype=bool)]
-    line_index = pd.MultiIndex.from_arrays(
-        [s["order_id"].to_numpy(), s["line_no"].to_numpy(dtype=np.int64)]
-    )
-    adj_lines = pd.MultiIndex.from_arrays(
-        [svc_adj["order_id"].to_numpy(), svc_adj["line_no"].to_numpy(dtype=np.int64, na_value=-1)]
-    )
-    adj_pos = line_index.get_indexer(adj_lines)
+    # One integer per (order, line): the order's position times a bound on line numbers.
+    line_no = s["line_no"].to_numpy(dtype=np.int64)
+    adj_line = svc_adj["line_no"].to_numpy(dtype=np.int64, na_value=-1)
+    span = int(max(line_no.max(initial=0), adj_line.max(initial=0))) + 2
+    adj_order = index.get_indexer(svc_adj["order_id"].to_numpy())
+    line_keys = pd.Index(pos.astype(np.int64) * span + line_no)
+    adj_keys = np.where(adj_order >= 0, adj_order.astype(np.int64) * span + adj_line + 0, -1)
+    adj_pos = np.where(adj_keys >= 0, line_keys.get_indexer(adj_keys), -1)
     lines = pd.DataFrame(
         {
             "order_id": s["order_id"].to_numpy(),
