@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from ht_analytics import (
@@ -286,14 +289,26 @@ def test_snake_and_mixed_flavours_page_the_same(flavour: str) -> None:
 
 
 def test_threads_share_the_rate_limit() -> None:
-    """Four threads on one client never go over its rate limit (as the server counts)."""
+    """Four threads on one client never go over its rate limit: at most ``rate`` (+1 for the
+    window's edge) requests leave the client in any one-second window. The server's own count
+    of arrivals is checked more loosely: an in-process server that stalls (the GIL) queues
+    requests and then handles them in a bunch."""
     rate = 20.0
+    sent: list[float] = []
+
+    class Recording(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            sent.append(time.monotonic())
+            return super().handle_request(request)
+
     with SandboxServer(orders=3_000, seed=6) as srv:
         days = sorted({created_day(o) for o in srv.data.orders})
         quarters = [days[i * len(days) // 4 : (i + 1) * len(days) // 4] for i in range(4)]
         got: list[int] = []
         lock = threading.Lock()
-        with PartnerClient(api_key=srv.api_key, base_url=srv.url, rate_limit=rate) as c:
+        with PartnerClient(
+            api_key=srv.api_key, base_url=srv.url, rate_limit=rate, transport=Recording()
+        ) as c:
 
             def fetch(window: list[date]) -> None:
                 ids = [
@@ -313,7 +328,10 @@ def test_threads_share_the_rate_limit() -> None:
         )
     assert sorted(got) == sorted(o["id"] for o in srv.data.orders)
     assert requests >= 60  # enough requests for the limit to matter
-    assert peak <= rate + 1
+    times = sorted(sent)
+    client_peak = max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times))
+    assert client_peak <= rate + 1
+    assert peak <= rate * 1.5
 
 
 def test_no_secret_in_logs_over_real_http(caplog: pytest.LogCaptureFixture) -> None:
