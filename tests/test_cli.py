@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import httpx
@@ -33,6 +34,8 @@ def test_every_command_has_help() -> None:
     runner = CliRunner()
     paths = list(all_commands(main))
     assert ("demo",) in paths
+    assert ("sync",) in paths
+    assert ("cache", "info") in paths
     assert ("sandbox", "serve") in paths
     for path in paths:
         result = runner.invoke(main, [*path, "--help"])
@@ -43,19 +46,58 @@ def test_every_command_has_help() -> None:
         assert command.help, f"{' '.join(path) or 'ht-analytics'} has no help text"
 
 
-def test_demo_reads_every_order() -> None:
-    """The demo pages through the sandbox and reports the count it generated."""
-    result = CliRunner().invoke(main, ["demo", "--orders", "1500", "--page-size", "200"])
+def test_demo_syncs_and_computes(tmp_path: Path) -> None:
+    """The demo syncs every sandbox order into its store and prints the metrics."""
+    cache = tmp_path / "demo-cache"
+    result = CliRunner().invoke(main, ["demo", "--orders", "1500", "--cache", str(cache)])
     assert result.exit_code == 0, result.output
-    assert "Read 1,500 orders in 8 pages" in result.output
+    assert "1,500 orders fetched" in result.output
+    assert "1,500 orders in the store" in result.output
+    for heading in ("Revenue by month", "Top tags", "At risk:", "Operations by quarter"):
+        assert heading in result.output
+    assert (cache / "manifest.json").is_file()
+    again = CliRunner().invoke(main, ["demo", "--orders", "1500", "--cache", str(cache)])
+    assert again.exit_code == 0, again.output
+    assert "1,500 orders in the store" in again.output  # emptied first, not doubled
 
 
 def test_user_error_is_one_line_without_traceback() -> None:
-    """A bad option value ends with a short message and a non-zero exit code."""
-    result = CliRunner().invoke(main, ["demo", "--orders", "10", "--page-size", "9999"])
+    """No key for `sync`, or a bad date: a short message and a non-zero exit code."""
+    result = CliRunner().invoke(main, ["sync"])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
-    assert "page_size must be between 1 and 500" in result.output
+    assert "no API key" in result.output
+    bad = CliRunner().invoke(main, ["sync", "--start", "31-31-2025"], env={"HT_API_KEY": "k"})
+    assert bad.exit_code != 0
+    assert "Traceback" not in bad.output
+    assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_sync_cache_and_counts_against_the_sandbox(tmp_path: Path) -> None:
+    """`sync`, `counts`, `cache info` and `cache clear` work against a sandbox through
+    HT_BASE_URL / HT_API_KEY / HT_CACHE_DIR, as against the real API."""
+    from ht_analytics.sandbox import SandboxServer
+
+    cache = str(tmp_path / "store")
+    with SandboxServer(orders=800, seed=4, api_key="k-test") as srv:
+        env = {"HT_API_KEY": "k-test", "HT_BASE_URL": srv.url, "HT_CACHE_DIR": cache}
+        runner = CliRunner()
+        first = runner.invoke(main, ["sync"], env=env)
+        assert first.exit_code == 0, first.output
+        assert "800 orders in the store" in first.output
+        assert "k-test" not in first.output
+        tagged = runner.invoke(main, ["sync", "--tags", "channel_web"], env=env)
+        assert tagged.exit_code == 0, tagged.output
+        want = sum("channel_web" in o["tags"] for o in srv.data.orders)
+        assert f"tag channel_web: {want:,} stored, the API counts {want:,}" in tagged.output
+        counted = runner.invoke(main, ["counts", "--tags", "channel_web"], env=env)
+        assert counted.exit_code == 0, counted.output
+        assert re.search(rf"channel_web\s+{want:,}\s+{want:,}", counted.output)
+        info = runner.invoke(main, ["cache", "info"], env=env)
+        assert "orders 800" in info.output
+        cleared = runner.invoke(main, ["cache", "clear", "--yes"], env=env)
+        assert cleared.exit_code == 0
+        assert "No store" in runner.invoke(main, ["cache", "info"], env=env).output
 
 
 def _free_port() -> int:

@@ -5,7 +5,6 @@ User errors end with one line on stderr and a non-zero exit code, never a traceb
 
 from __future__ import annotations
 
-import collections
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +37,33 @@ def main() -> None:
     """ht-analytics: orders from the HT Partner API as typed DataFrames, metrics and reports."""
 
 
+CACHE_HELP = "Store directory (default: $HT_CACHE_DIR, else ./data/cache)."
+
+
+def _print_report(report: Any) -> None:
+    click.echo(
+        f"{'Synced' if report.ok else 'Sync FAILED'} ({report.kind}): {report.fetched:,} orders "
+        f"fetched — {report.new:,} new, {report.changed:,} changed, {report.unchanged:,} "
+        f"unchanged — {report.requests:,} requests, {report.retries:,} retries, "
+        f"{report.elapsed:.1f} s; {report.orders_in_store:,} orders in the store"
+    )
+    for check in report.tag_checks:
+        server = "?" if check.server is None else f"{check.server:,}"
+        click.echo(f"  tag {check.tag}: {check.local:,} stored, the API counts {server}")
+    for warning in report.warnings:
+        click.echo(f"  warning: {warning}")
+
+
+def _table(frame: Any, columns: list[str]) -> str:
+    import pandas as pd
+
+    shown = frame[columns].copy()
+    for c in shown.columns:
+        if isinstance(shown[c].dtype, pd.ArrowDtype):  # money
+            shown[c] = [f"${v:,.2f}" if v is not None and not pd.isna(v) else "" for v in shown[c]]
+    return str(shown.to_string(index=False))
+
+
 @main.command()
 @click.option(
     "--orders",
@@ -48,50 +74,158 @@ def main() -> None:
     help="Orders the sandbox generates.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the sandbox data.")
-@click.option("--page-size", default=500, show_default=True, help="Orders per page (1-500).")
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False),
+    default="data/demo-cache",
+    show_default=True,
+    help="Store directory for the demo (emptied first).",
+)
+@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
 @_user_errors
-def demo(n_orders: int, seed: int, page_size: int) -> None:
+def demo(n_orders: int, seed: int, cache: str, concurrency: int) -> None:
     """Run the main job against the built-in sandbox (no API key needed).
 
-    Starts the sandbox on a free loopback port, reads every order through PartnerClient and
-    prints a summary.
+    Starts the sandbox on a free loopback port, syncs every order into a store, and prints
+    revenue by month, the top tags, the orders at risk and the operations figures.
     """
-    from tqdm.auto import tqdm
-
     from ._client import PartnerClient
-    from ._statuses import OrderStatus
+    from ._ops import operations_summary
+    from ._revenue import revenue_breakdown
+    from ._risk import at_risk_orders, at_risk_summary
+    from ._store import OrderStore
+    from ._tag_counts import tag_counts
     from .sandbox import SandboxServer
+    from .sandbox._model import DEFAULT_NOW
 
     click.echo(f"Starting the sandbox with {n_orders:,} orders (seed {seed}) …")
-    with SandboxServer(orders=n_orders, seed=seed) as server:
+    with SandboxServer(orders=n_orders, seed=seed, expose_tags=True) as server:
         click.echo(f"Sandbox serving at {server.url}")
-        started = time.perf_counter()
-        statuses: collections.Counter[str] = collections.Counter()
-        with (
-            PartnerClient(api_key=server.api_key, base_url=server.url, rate_limit=None) as client,
-            tqdm(
-                total=n_orders, unit="order", desc="orders", disable=not sys.stderr.isatty()
-            ) as bar,
-        ):
-            for page in client.iter_pages(page_size=page_size):
-                for order in page.orders:
-                    statuses[_status_name(order.get("statusId"), OrderStatus)] += 1
-                bar.update(len(page.orders))
-            stats = client.stats
-        elapsed = time.perf_counter() - started
-    total = sum(statuses.values())
+        store = OrderStore(cache)
+        store.clear()
+        with PartnerClient(api_key=server.api_key, base_url=server.url, rate_limit=None) as client:
+            report = store.sync(client, concurrency=concurrency, progress=sys.stderr.isatty())
+        _print_report(report)
+        report.raise_for_error()
+    started = time.perf_counter()
+    frames = store.load()
+    now = DEFAULT_NOW  # the sandbox's clock
+    revenue = revenue_breakdown(frames, by="month")
+    tags = tag_counts(frames)
+    risk = at_risk_summary(frames, freq="M", now=now)
+    attention = at_risk_orders(frames, now=now)
+    ops = operations_summary(frames, freq="Q")
+    elapsed = time.perf_counter() - started
+    money = ["orders", "gross", "prepaid", "net", "avg_order_value"]
+    click.echo(f"\nRevenue by month, {revenue.attrs['statuses'].split(' (')[0]} orders, local time")
+    click.echo(_table(revenue.tail(7), ["month", *money]))
+    click.echo("\nTop tags")
+    top = tags.head(5).assign(share=[f"{v:.1%}" for v in tags["share"].head(5)])
+    click.echo(_table(top, ["tag", "orders", "share"]))
+    open_orders, flagged = int(risk["open_orders"].sum()), int(risk["at_risk"].sum())
     click.echo(
-        f"Read {total:,} orders in {stats.pages:,} pages ({stats.requests:,} requests) in {elapsed:.1f} s"
+        f"\nAt risk: {flagged:,} of {open_orders:,} open orders flagged; "
+        f"{len(attention):,} need attention"
     )
-    for name, count in statuses.most_common():
-        click.echo(f"  {name:<24} {count:>8,}  {count / max(total, 1):6.1%}")
+    click.echo("\nOperations by quarter")
+    recent = ops.tail(4).assign(
+        completed=[f"{v:.1%}" for v in ops["completion_rate"].tail(4)],
+        cancelled=[f"{v:.1%}" for v in ops["cancellation_rate"].tail(4)],
+        lead_time=[f"{v / 24:.1f} d" for v in ops["lead_time_median_h"].tail(4)],
+    )
+    click.echo(_table(recent, ["quarter", "orders", "completed", "cancelled", "lead_time"]))
+    click.echo(f"\nStore: {store.path} (loaded and computed in {elapsed:.1f} s)")
 
 
-def _status_name(value: Any, statuses: Any) -> str:
-    try:
-        return str(statuses(int(value)).name)
-    except (TypeError, ValueError):
-        return f"unknown ({value!r})"
+@main.command()
+@click.option("--tags", multiple=True, help="Sync these tags (repeat the option); default all.")
+@click.option("--start", help="First creation date (YYYY-MM-DD) of a backfill.")
+@click.option("--end", help="Last creation date (YYYY-MM-DD).")
+@click.option("--full", is_flag=True, help="Read every order again.")
+@click.option("--cache", type=click.Path(file_okay=False), help=CACHE_HELP)
+@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
+@_user_errors
+def sync(
+    tags: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    full: bool,
+    cache: str | None,
+    concurrency: int,
+) -> None:
+    """Bring the store up to date with the API (key from HT_API_KEY or .env)."""
+    from ._client import PartnerClient
+    from ._store import OrderStore
+
+    with PartnerClient() as client:
+        report = OrderStore(cache).sync(
+            client,
+            tags=list(tags) or None,
+            start=start,
+            end=end,
+            full=full,
+            concurrency=concurrency,
+            progress=sys.stderr.isatty(),
+        )
+    _print_report(report)
+    report.raise_for_error()
+
+
+@main.command()
+@click.option("--tags", multiple=True, required=True, help="Tags to count (repeat the option).")
+@click.option("--cache", type=click.Path(file_okay=False), help=CACHE_HELP)
+@_user_errors
+def counts(tags: tuple[str, ...], cache: str | None) -> None:
+    """Orders per tag: the API's count_by_tag beside the store's own count."""
+    from ._client import PartnerClient
+    from ._store import OrderStore
+
+    stored = OrderStore(cache).load().tags
+    with PartnerClient() as client:
+        server = client.count_by_tag(list(tags))
+    click.echo(f"{'tag':<32} {'API':>10} {'store':>10}")
+    for tag in tags:
+        local = int((stored["tag"] == tag).sum())
+        click.echo(f"{tag:<32} {server.get(tag, 0):>10,} {local:>10,}")
+
+
+@main.group()
+def cache() -> None:
+    """The local order store."""
+
+
+@cache.command("info")
+@click.option("--cache", "path", type=click.Path(file_okay=False), help=CACHE_HELP)
+@_user_errors
+def cache_info(path: str | None) -> None:
+    """Where the store is, what it holds, when it was synced."""
+    from ._store import OrderStore
+
+    info = OrderStore(path).info()
+    if not info["exists"]:
+        click.echo(f"No store at {info['path']} yet: run `ht-analytics sync` (or the demo).")
+        return
+    for key, value in info.items():
+        if isinstance(value, dict):
+            value = ", ".join(
+                f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in value.items()
+            )
+        click.echo(f"{key:<16} {value}")
+
+
+@cache.command("clear")
+@click.option("--cache", "path", type=click.Path(file_okay=False), help=CACHE_HELP)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_user_errors
+def cache_clear(path: str | None, yes: bool) -> None:
+    """Delete every stored order, snapshot and the sync state."""
+    from ._store import OrderStore
+
+    store = OrderStore(path)
+    if not yes:
+        click.confirm(f"Delete the store at {store.path}?", abort=True)
+    store.clear()
+    click.echo(f"Cleared {store.path}")
 
 
 @main.group()
