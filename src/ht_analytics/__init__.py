@@ -21,6 +21,7 @@ from ._loader import DataProblemWarning, load_orders
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
 from ._ops import operations_summary, order_durations, status_funnel
 from ._pagination import Page
+from ._report import Report, build_report
 from ._revenue import revenue_breakdown
 from ._risk import at_risk_orders, at_risk_summary
 from ._secrets import Secret
@@ -47,6 +48,7 @@ __all__ = [
     "PartnerClient",
     "PayloadError",
     "RateLimitError",
+    "Report",
     "Secret",
     "ServerError",
     "SetupIntent",
@@ -54,6 +56,7 @@ __all__ = [
     "ZipCheck",
     "at_risk_orders",
     "at_risk_summary",
+    "build_report",
     "load_orders",
     "operations_summary",
     "order_durations",

@@ -1,0 +1,412 @@
+"""``build_report``: the metrics of a set of orders as one object that a notebook shows and that
+writes self-contained HTML, XLSX, PDF, CSV and Parquet files.
+
+Personal data (client names, emails, phones, street addresses) is left out unless
+``include_pii=True``. Values from the API are escaped in HTML and can never run as a formula in
+XLSX or CSV. The provenance line names the toolkit version and the API base URL, never a key.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import plots
+from ._frames import OrderFrames
+from ._ops import operations_summary, order_durations, status_funnel
+from ._revenue import revenue_breakdown
+from ._risk import at_risk_orders, at_risk_summary
+from ._secrets import safe_url
+from ._tag_counts import tag_counts
+
+__all__ = ["Report", "build_report"]
+
+PII_COLUMNS = ("client_name", "client_email", "client_phone", "client_address", "client_street")
+FORMULA_STARTS = ("=", "+", "-", "@")
+SECTIONS = {
+    "headline": "Headline figures",
+    "revenue": "Revenue",
+    "tags": "Tags",
+    "at_risk": "At risk",
+    "operations": "Operations",
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ht-analytics")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Report:
+    """A report: ``tables`` (name → DataFrame), ``charts`` (name → matplotlib Figure),
+    ``headline`` figures and ``provenance``. Write it with :meth:`to_html`, :meth:`to_excel`,
+    :meth:`to_pdf`, :meth:`to_csv`, :meth:`to_parquet`, or :meth:`write` (several formats)."""
+
+    title: str
+    headline: dict[str, str]
+    tables: dict[str, pd.DataFrame]
+    charts: dict[str, Figure]
+    provenance: dict[str, str]
+    sections: dict[str, list[str]] = field(default_factory=dict)
+
+    # -- HTML ---------------------------------------------------------------------------------
+
+    def _html(self, *, full: bool) -> str:
+        esc = html.escape
+        parts = [f"<h1>{esc(self.title)}</h1>"]
+        prov = "; ".join(f"{esc(k)}: {esc(v)}" for k, v in self.provenance.items())
+        parts.append(f"<p class='provenance'>{prov}</p>")
+        for key, heading in SECTIONS.items():
+            parts.append(f"<section id='{key}'><h2>{esc(heading)}</h2>")
+            if key == "headline":
+                rows = "".join(
+                    f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in self.headline.items()
+                )
+                parts.append(f"<table class='headline'>{rows}</table>")
+            for name in self.sections.get(key, []):
+                if name in self.charts:
+                    parts.append(
+                        f"<img alt='{esc(name)}' src='data:image/png;base64,{_png(self.charts[name])}'/>"
+                    )
+                if name in self.tables:
+                    parts.append(f"<h3>{esc(name.replace('_', ' '))}</h3>")
+                    parts.append(_html_table(self.tables[name]))
+            parts.append("</section>")
+        body = "\n".join(parts)
+        if not full:
+            return f"<div class='ht-report'>{body}</div>"
+        style = (
+            "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
+            "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
+            "padding:2px 6px;text-align:right}th{background:#f4f4f4}img{max-width:100%}"
+            ".provenance{color:#555;font-size:.9em}"
+        )
+        return (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{esc(self.title)}</title><style>{style}</style></head>"
+            f"<body>{body}</body></html>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self._html(full=False)
+
+    def __repr__(self) -> str:
+        return f"Report({self.title!r}, tables={list(self.tables)}, charts={list(self.charts)})"
+
+    def to_html(self, path: str | Path) -> Path:
+        """One self-contained HTML file (charts inline, no external asset)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self._html(full=True), encoding="utf-8")
+        return target
+
+    # -- XLSX ---------------------------------------------------------------------------------
+
+    def to_excel(self, path: str | Path) -> Path:
+        """One sheet per table: money as numbers in a currency format, times as Excel dates
+        (local wall-clock time beside its zone, or UTC when the column says so), header frozen,
+        autofilter on; text is always text (never a formula)."""
+        import xlsxwriter
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        book = xlsxwriter.Workbook(
+            str(target), {"strings_to_formulas": False, "strings_to_urls": False}
+        )
+        money = book.add_format({"num_format": "$#,##0.00"})
+        when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        bold = book.add_format({"bold": True})
+        info = book.add_worksheet("About")
+        info.write_string(0, 0, self.title, bold)
+        for i, (k, v) in enumerate({**self.headline, **self.provenance}.items(), start=2):
+            info.write_string(i, 0, str(k))
+            info.write_string(i, 1, str(v))
+        for name, frame in self.tables.items():
+            sheet = book.add_worksheet(name[:31])
+            excel = _for_excel(frame)
+            for c, column in enumerate(excel.columns):
+                sheet.write_string(0, c, str(column), bold)
+                kind = _kind(frame[column]) if column in frame.columns else "text"
+                for r, value in enumerate(excel[column], start=1):
+                    _write_cell(sheet, r, c, value, kind, money, when)
+                sheet.set_column(c, c, max(10, min(40, len(str(column)) + 4)))
+            sheet.freeze_panes(1, 0)
+            sheet.autofilter(0, 0, max(len(excel), 1), max(len(excel.columns) - 1, 0))
+        book.close()
+        return target
+
+    # -- PDF ----------------------------------------------------------------------------------
+
+    def to_pdf(self, path: str | Path) -> Path:
+        """A multi-page PDF (matplotlib; no browser, no LaTeX): headline and provenance, the
+        charts, the main tables."""
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with PdfPages(target) as pdf:
+            cover = Figure(figsize=(8.27, 11.69))
+            ax = cover.add_subplot()
+            ax.axis("off")
+            lines = [self.title, ""] + [f"{k}: {v}" for k, v in self.headline.items()]
+            lines += [""] + [f"{k}: {v}" for k, v in self.provenance.items()]
+            ax.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=9, wrap=True)
+            pdf.savefig(cover)
+            for figure in self.charts.values():
+                pdf.savefig(figure)
+            for name in ("revenue_by_month", "at_risk_orders", "operations"):
+                if name in self.tables:
+                    pdf.savefig(_table_figure(name, self.tables[name]))
+        return target
+
+    # -- CSV / Parquet ------------------------------------------------------------------------
+
+    def to_csv(self, directory: str | Path) -> list[Path]:
+        """One CSV per table (text that would start a formula is prefixed with ``'``)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, frame in self.tables.items():
+            safe = frame.copy()
+            for column in safe.columns:
+                if _kind(safe[column]) == "text":
+                    safe[column] = safe[column].map(_defuse)
+            path = out / f"{name}.csv"
+            safe.to_csv(path, index=False)
+            paths.append(path)
+        return paths
+
+    def to_parquet(self, directory: str | Path) -> list[Path]:
+        """One Parquet file per table (types kept: money as DECIMAL(18,2))."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, frame in self.tables.items():
+            path = out / f"{name}.parquet"
+            _for_parquet(frame).to_parquet(path, index=False)
+            paths.append(path)
+        return paths
+
+    def write(
+        self, directory: str | Path, formats: tuple[str, ...] = ("html", "xlsx", "pdf")
+    ) -> list[Path]:
+        """Write the chosen formats (``html``, ``xlsx``, ``pdf``, ``csv``, ``parquet``) under
+        ``directory``; returns the paths written."""
+        out = Path(directory)
+        written: list[Path] = []
+        for fmt in formats:
+            if fmt == "html":
+                written.append(self.to_html(out / "report.html"))
+            elif fmt == "xlsx":
+                written.append(self.to_excel(out / "report.xlsx"))
+            elif fmt == "pdf":
+                written.append(self.to_pdf(out / "report.pdf"))
+            elif fmt == "csv":
+                written += self.to_csv(out / "csv")
+            elif fmt == "parquet":
+                written += self.to_parquet(out / "parquet")
+            else:
+                raise ValueError(f"unknown format {fmt!r}: use html, xlsx, pdf, csv or parquet")
+        return written
+
+
+def build_report(
+    frames: OrderFrames,
+    *,
+    title: str = "Orders report",
+    statuses: Any = "billable",
+    tz: str = "local",
+    now: Any = None,
+    include_pii: bool = False,
+    base_url: str | None = None,
+    as_of: Any = None,
+    filters: str = "",
+) -> Report:
+    """Compute the metrics of ``frames`` and gather them, with charts, into a :class:`Report`.
+
+    Args:
+        statuses, tz: as in :func:`revenue_breakdown`.
+        now: the instant at-risk reasons are measured from (default: now).
+        include_pii: add client names, emails, phones and addresses to the list of orders at
+            risk (left out by default).
+        base_url: the API the data came from (shown in the provenance; never a key).
+        as_of: when the data was fetched (default: the newest creation time in the data).
+        filters: a description of the filters used, for the provenance line.
+
+    Example:
+        >>> report = build_report(store.load(start="2026-01-01"))  # doctest: +SKIP
+        >>> report.write("reports")  # doctest: +SKIP
+    """
+    revenue = revenue_breakdown(frames, by="month", statuses=statuses, tz=tz)
+    by_sku = revenue_breakdown(frames, by="service", statuses=statuses, tz=tz)
+    tags = tag_counts(frames)
+    risk = at_risk_summary(frames, freq="W", now=now, tz=tz)
+    attention = at_risk_orders(frames, now=now)
+    if include_pii:
+        people = frames.orders.set_index("order_id")
+        for column in PII_COLUMNS:
+            attention[column] = people[column].reindex(attention["order_id"]).to_numpy()
+    ops = operations_summary(frames, freq="M", tz=tz)
+    funnel = status_funnel(frames)
+    total = revenue.iloc[-1]
+    created = frames.orders["created_at"]
+    headline = {
+        "Orders": f"{len(frames.orders):,}",
+        f"Orders counted in revenue ({revenue.attrs['statuses'].split(' (')[0]})": f"{int(total['orders']):,}",
+        "Net revenue": f"${total['net']:,.2f}",
+        "Gross revenue": f"${total['gross']:,.2f}",
+        "Average order value": (
+            f"${total['avg_order_value']:,.2f}" if pd.notna(total["avg_order_value"]) else "—"
+        ),
+        "Open orders": f"{int(risk['open_orders'].sum()):,}",
+        "Open orders at risk": f"{int(risk['at_risk'].sum()):,}",
+        "Orders needing attention": f"{len(attention):,}",
+        "Unreconciled orders": f"{len(revenue.attrs['unreconciled_orders']):,}",
+        "Values that could not be read": f"{len(frames.problems):,}",
+    }
+    first, last = (created.min(), created.max()) if len(created) else (None, None)
+    provenance = {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data as of": str(as_of if as_of is not None else last),
+        "orders created": f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        if first is not None and pd.notna(first)
+        else "—",
+        "filters": filters or "none",
+        "statuses": revenue.attrs["statuses"],
+        "clock": revenue.attrs["clock"],
+        "toolkit": f"ht-analytics {_version()}",
+        "API": safe_url(base_url) if base_url else "—",
+    }
+    tables = {
+        "revenue_by_month": revenue,
+        "revenue_by_service": by_sku,
+        "tags": tags,
+        "at_risk_by_week": risk,
+        "at_risk_orders": attention,
+        "operations": ops,
+        "status_funnel": funnel,
+    }
+    charts = {
+        "revenue_over_time": plots.figure_of(plots.revenue_over_time(revenue)),
+        "revenue_by_service": plots.figure_of(plots.revenue_by_sku(by_sku)),
+        "tag_counts": plots.figure_of(plots.tag_counts(tags)),
+        "at_risk_trend": plots.figure_of(plots.at_risk_trend(risk)),
+        "status_funnel": plots.figure_of(plots.status_funnel(funnel)),
+        "lead_time": plots.figure_of(plots.lead_time_distribution(order_durations(frames))),
+    }
+    sections = {
+        "revenue": ["revenue_over_time", "revenue_by_month", "revenue_by_service"],
+        "tags": ["tag_counts", "tags"],
+        "at_risk": ["at_risk_trend", "at_risk_by_week", "at_risk_orders"],
+        "operations": ["status_funnel", "lead_time", "operations", "status_funnel"],
+    }
+    return Report(title, headline, tables, charts, provenance, sections)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _kind(series: pd.Series) -> str:
+    if isinstance(series.dtype, pd.ArrowDtype) and "decimal" in str(series.dtype):
+        return "money"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "time"
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return "duration"
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        return "number"
+    return "text"
+
+
+def _display(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for values in frame.head(200).itertuples(index=False):
+        cells = "".join(f"<td>{html.escape(_display(v))}</td>" for v in values)
+        rows.append(f"<tr>{cells}</tr>")
+    more = f"<p>… {len(frame) - 200:,} more rows</p>" if len(frame) > 200 else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in frame.columns:
+        series = frame[column]
+        if _kind(series) == "time" and getattr(series.dtype, "tz", None) is not None:
+            out[column] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+            out = out.rename(columns={column: f"{column} (UTC)"})
+        elif _kind(series) == "duration":
+            out[column] = series.dt.total_seconds() / 3600.0
+            out = out.rename(columns={column: f"{column} (hours)"})
+    return out
+
+
+def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, when: Any) -> None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        sheet.write_blank(r, c, None)
+    elif kind == "money":
+        sheet.write_number(r, c, float(value), money)
+    elif kind == "time":
+        sheet.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), when)
+    elif kind in ("number", "duration") and not isinstance(value, str):
+        sheet.write_number(r, c, float(value))
+    else:
+        sheet.write_string(r, c, str(value))
+
+
+def _defuse(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _for_parquet(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: None if v is None else str(v)).astype("str")
+    return out
+
+
+def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
+    shown = frame.head(30).copy()
+    for column in shown.columns:
+        if _kind(shown[column]) == "number" and pd.api.types.is_float_dtype(shown[column].dtype):
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+    figure = Figure(figsize=(11.69, 8.27))
+    ax = figure.add_subplot()
+    ax.axis("off")
+    ax.set_title(name.replace("_", " "))
+    cells = [[_display(v) for v in row] for row in shown.itertuples(index=False)]
+    if cells:
+        table = ax.table(
+            cellText=cells, colLabels=[str(c) for c in shown.columns], loc="upper center"
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(6)
+    return figure

@@ -1,0 +1,150 @@
+"""Reports: HTML parsed back (sections, escaping, no external asset), XLSX opened with openpyxl,
+PDF pages counted, CSV defused; personal data only when asked."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ht_analytics import OrderFrames, Report, build_report, load_orders
+from ht_analytics._statuses import OPEN_STATUSES
+from ht_analytics.sandbox import generate_dataset
+
+HOSTILE = "<script>alert(1)</script>"
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+NOW = "2026-11-01"
+
+
+@pytest.fixture(scope="module")
+def frames() -> OrderFrames:
+    """2,000 snake_case sandbox orders (they carry emails and phones); two open at-risk orders
+    get a hostile partner name and a formula as their client's name."""
+    data = generate_dataset(2000, seed=3)
+    open_ids = {s.value for s in OPEN_STATUSES}
+    flagged = [o for o in data.orders if o["statusId"] in open_ids and o["atRisk"]][:2]
+    flagged[0]["partner"] = HOSTILE
+    flagged[1]["partner"] = FORMULA
+    flagged[0]["clientName"] = FORMULA
+    from ht_analytics.sandbox._flavour import to_snake
+
+    snake = [to_snake(o, data.clients.get(o["clientId"])) for o in data.orders]
+    return load_orders(snake)
+
+
+@pytest.fixture(scope="module")
+def report(frames: OrderFrames) -> Report:
+    """The default report (no personal data)."""
+    return build_report(frames, now=NOW, base_url="http://127.0.0.1:8765/?api_key=SECRET-K")
+
+
+class Collect(HTMLParser):
+    """Section ids, tag names and src/href attributes of an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[str] = []
+        self.sources: list[str] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        values = dict(attrs)
+        if tag == "section":
+            self.sections.append(values.get("id") or "")
+        for key in ("src", "href"):
+            if values.get(key):
+                self.sources.append(values[key] or "")
+
+
+def test_html_is_self_contained_and_escaped(report: Report, tmp_path: Path) -> None:
+    """Every section is there, charts are inline data URIs, API values are text (escaped), and
+    the provenance names the version and the API without the key."""
+    text = report.to_html(tmp_path / "r.html").read_text()
+    parsed = Collect()
+    parsed.feed(text)
+    assert parsed.sections == ["headline", "revenue", "tags", "at_risk", "operations"]
+    assert parsed.sources
+    assert all(s.startswith("data:image/png;base64,") for s in parsed.sources)
+    assert "script" not in parsed.tags
+    assert HOSTILE not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "ht-analytics " in text
+    assert "SECRET-K" not in text
+    assert "127.0.0.1:8765" in text
+    assert report._repr_html_().startswith("<div")
+
+
+def test_personal_data_only_when_asked(frames: OrderFrames, report: Report, tmp_path: Path) -> None:
+    """Emails, phones and addresses appear in no file by default, and in the at-risk list with
+    include_pii=True."""
+    emails = list(frames.orders["client_email"].dropna().unique()[:50])
+    assert emails
+    written = report.write(tmp_path / "plain", ("html", "xlsx", "csv"))
+    for path in written:
+        data = path.read_bytes()
+        assert not any(e.encode() in data for e in emails), path
+    xlsx_text = " ".join(
+        str(c.value)
+        for ws in openpyxl.load_workbook(tmp_path / "plain" / "report.xlsx")
+        for row in ws.iter_rows()
+        for c in row
+    )
+    assert not any(e in xlsx_text for e in emails)
+    with_pii = build_report(frames, now=NOW, include_pii=True)
+    listed = with_pii.tables["at_risk_orders"]
+    assert "client_email" in listed.columns
+    assert listed["client_email"].notna().any()
+
+
+def test_excel_types_formats_and_no_formulas(report: Report, tmp_path: Path) -> None:
+    """Money is numbers in a currency format, instants are dates, the header is frozen with an
+    autofilter, and text starting with '=' is a string cell."""
+    path = report.to_excel(tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert {"About", "revenue_by_month", "at_risk_orders", "tags"} <= set(book.sheetnames)
+    rev = book["revenue_by_month"]
+    header = [c.value for c in rev[1]]
+    net = rev.cell(row=2, column=header.index("net") + 1)
+    assert isinstance(net.value, float)
+    assert net.number_format == "$#,##0.00"
+    assert rev.freeze_panes == "A2"
+    assert rev.auto_filter.ref
+    risk = book["at_risk_orders"]
+    header = [c.value for c in risk[1]]
+    local = risk.cell(row=2, column=header.index("appointment_start_local") + 1)
+    assert local.is_date
+    assert "timezone" in header
+    partners = [
+        risk.cell(row=r, column=header.index("partner") + 1) for r in range(2, risk.max_row + 1)
+    ]
+    hostile = [c for c in partners if c.value == FORMULA]
+    assert hostile
+    assert all(c.data_type == "s" for c in hostile)
+
+
+def test_pdf_has_several_pages(report: Report, tmp_path: Path) -> None:
+    """The PDF holds the cover, the six charts and three tables."""
+    data = report.to_pdf(tmp_path / "r.pdf").read_bytes()
+    assert data.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) == 10
+
+
+def test_csv_text_cannot_start_a_formula(report: Report, tmp_path: Path) -> None:
+    """In CSV a value starting with '=' is written with a leading quote."""
+    paths = report.to_csv(tmp_path / "csv")
+    text = next(p for p in paths if p.name == "at_risk_orders.csv").read_text()
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text
+
+
+def test_parquet_keeps_money_exact(report: Report, tmp_path: Path) -> None:
+    """Parquet tables keep money as DECIMAL(18,2)."""
+    import pyarrow.parquet as pq
+
+    paths = report.to_parquet(tmp_path / "pq")
+    table = pq.read_table(next(p for p in paths if p.name == "revenue_by_month.parquet"))
+    assert str(table.schema.field("net").type) == "decimal128(18, 2)"
