@@ -174,3 +174,53 @@ def test_sandbox_serve_on_a_busy_port_is_one_clear_line() -> None:
     assert result.exit_code == 1
     assert "--port 0" in result.output
     assert "Traceback" not in result.output
+
+
+def test_demo_writes_the_three_report_files(tmp_path: Path) -> None:
+    """`demo --out DIR` writes report.html, report.xlsx and report.pdf there."""
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(
+        main, ["demo", "--orders", "1200", "--cache", str(tmp_path / "c"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("report.html", "report.xlsx", "report.pdf"):
+        assert (out / name).stat().st_size > 1000, name
+    assert str(out / "report.html") in result.output
+
+
+def test_report_command_from_the_store(tmp_path: Path) -> None:
+    """`report` reads the store (no network) and writes the chosen formats; an empty store or
+    an unknown format is one clear line."""
+    cache = tmp_path / "c"
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            main, ["demo", "--orders", "900", "--cache", str(cache), "--out", str(tmp_path / "d")]
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "r"
+    result = runner.invoke(
+        main,
+        [
+            "report",
+            "--cache",
+            str(cache),
+            "--out",
+            str(out),
+            "--format",
+            "html,csv",
+            "--start",
+            "2025-06-01",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file()
+    assert (out / "csv" / "revenue_by_month.csv").is_file()
+    assert "start 2025-06-01" in (out / "report.html").read_text()
+    empty = runner.invoke(main, ["report", "--cache", str(tmp_path / "none")])
+    assert empty.exit_code != 0
+    assert "is empty" in empty.output
+    bad = runner.invoke(main, ["report", "--cache", str(cache), "--format", "docx"])
+    assert bad.exit_code != 0
+    assert "unknown format docx" in bad.output

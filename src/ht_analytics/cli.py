@@ -81,16 +81,25 @@ def _table(frame: Any, columns: list[str]) -> str:
     show_default=True,
     help="Store directory for the demo (emptied first).",
 )
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="reports",
+    show_default=True,
+    help="Where the report files go.",
+)
 @click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
 @_user_errors
-def demo(n_orders: int, seed: int, cache: str, concurrency: int) -> None:
+def demo(n_orders: int, seed: int, cache: str, out: str, concurrency: int) -> None:
     """Run the main job against the built-in sandbox (no API key needed).
 
-    Starts the sandbox on a free loopback port, syncs every order into a store, and prints
-    revenue by month, the top tags, the orders at risk and the operations figures.
+    Starts the sandbox on a free loopback port, syncs every order into a store, prints revenue
+    by month, the top tags, the orders at risk and the operations figures, and writes the
+    report as HTML, XLSX and PDF under --out.
     """
     from ._client import PartnerClient
     from ._ops import operations_summary
+    from ._report import build_report
     from ._revenue import revenue_breakdown
     from ._risk import at_risk_orders, at_risk_summary
     from ._store import OrderStore
@@ -134,7 +143,16 @@ def demo(n_orders: int, seed: int, cache: str, concurrency: int) -> None:
         lead_time=[f"{v / 24:.1f} d" for v in ops["lead_time_median_h"].tail(4)],
     )
     click.echo(_table(recent, ["quarter", "orders", "completed", "cancelled", "lead_time"]))
+    built = build_report(
+        frames,
+        title="HT Partner API orders — sandbox demo",
+        now=now,
+        base_url=server.url,
+        filters=f"sandbox, {n_orders:,} orders, seed {seed}",
+    )
+    written = built.write(out, ("html", "xlsx", "pdf"))
     click.echo(f"\nStore: {store.path} (loaded and computed in {elapsed:.1f} s)")
+    click.echo("Report: " + ", ".join(str(p) for p in written))
 
 
 @main.command()
@@ -169,6 +187,63 @@ def sync(
         )
     _print_report(report)
     report.raise_for_error()
+
+
+@main.command()
+@click.option("--start", help="First creation date (YYYY-MM-DD).")
+@click.option("--end", help="Last creation date (YYYY-MM-DD).")
+@click.option("--tags", multiple=True, help="Only orders carrying one of these tags.")
+@click.option(
+    "--format",
+    "formats",
+    default="html,xlsx,pdf",
+    show_default=True,
+    help="Comma-separated: html, xlsx, pdf, csv, parquet.",
+)
+@click.option("--out", type=click.Path(file_okay=False), default="reports", show_default=True)
+@click.option("--include-pii", is_flag=True, help="Add client names, emails, phones, addresses.")
+@click.option("--cache", type=click.Path(file_okay=False), help=CACHE_HELP)
+@_user_errors
+def report(
+    start: str | None,
+    end: str | None,
+    tags: tuple[str, ...],
+    formats: str,
+    out: str,
+    include_pii: bool,
+    cache: str | None,
+) -> None:
+    """Write the report of the stored orders (no network needed)."""
+    from ._report import build_report
+    from ._store import OrderStore
+
+    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    unknown = set(wanted) - {"html", "xlsx", "pdf", "csv", "parquet"}
+    if unknown or not wanted:
+        raise click.ClickException(
+            f"unknown format {', '.join(sorted(unknown)) or '(none)'}: use html, xlsx, pdf, csv, parquet"
+        )
+    store = OrderStore(cache)
+    info = store.info()
+    if not info["exists"] or not info["rows"]["orders"]:
+        raise click.ClickException(
+            f"the store at {store.path} is empty: run `ht-analytics sync` (or the demo) first"
+        )
+    frames = store.load(start=start, end=end)
+    if tags:
+        frames = frames.filter(tags=list(tags))
+    described = ", ".join(
+        f"{k} {v}" for k, v in (("start", start), ("end", end), ("tags", "/".join(tags))) if v
+    )
+    built = build_report(
+        frames,
+        include_pii=include_pii,
+        base_url=info.get("base_url"),
+        as_of=(info.get("last_sync") or {}).get("started"),
+        filters=described,
+    )
+    for path in built.write(out, wanted):
+        click.echo(str(path))
 
 
 @main.command()
