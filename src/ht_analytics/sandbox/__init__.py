@@ -18,16 +18,19 @@ in the foreground (``ht-analytics sandbox serve``).
 from __future__ import annotations
 
 from ._app import create_app
+from ._connect import Connection, connect
 from ._faults import FaultConfig, FaultStats
 from ._generate import generate_dataset, generate_orders
 from ._model import SandboxData
 from ._server import SandboxServer, serve
 
 __all__ = [
+    "Connection",
     "FaultConfig",
     "FaultStats",
     "SandboxData",
     "SandboxServer",
+    "connect",
     "create_app",
     "generate_dataset",
     "generate_orders",

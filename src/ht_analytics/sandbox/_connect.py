@@ -1,0 +1,62 @@
+"""``connect()``: the real API when a key is configured, else a sandbox started on the spot —
+what the notebooks open with."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from .._client import PartnerClient
+from .._config import KEY_ENV, _from_env_file
+from .._store import OrderStore
+from ._model import DEFAULT_NOW
+from ._server import SandboxServer
+
+__all__ = ["Connection", "connect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A client, the store that goes with it, and the sandbox serving it (``None``: the real
+    API). Close it with :meth:`close` (or use it in a ``with`` block)."""
+
+    client: PartnerClient
+    store: OrderStore
+    server: SandboxServer | None
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.server is not None
+
+    @property
+    def now(self) -> object:
+        """The clock of the data: the sandbox's fixed "now", or ``None`` (the real now)."""
+        return DEFAULT_NOW if self.server is not None else None
+
+    def close(self) -> None:
+        self.client.close()
+        if self.server is not None:
+            self.server.stop()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def connect(orders: int = 5_000, seed: int = 0) -> Connection:
+    """The real API (``HT_API_KEY`` in the environment or ``.env``; the default store), or,
+    without a key, a sandbox of ``orders`` orders started now, with its own store under
+    ``data/sandbox-cache`` (emptied: every sandbox run generates its data afresh)."""
+    if os.environ.get(KEY_ENV) or _from_env_file(None):
+        return Connection(PartnerClient(), OrderStore(), None)
+    server = SandboxServer(orders=orders, seed=seed, expose_tags=True).start()
+    store = OrderStore(Path("data") / "sandbox-cache")
+    store.clear()
+    client = PartnerClient(base_url=server.url, api_key=server.api_key, rate_limit=None)
+    return Connection(client, store, server)
