@@ -118,6 +118,9 @@ def test_excel_types_formats_and_no_formulas(report: Report, tmp_path: Path) -> 
     local = risk.cell(row=2, column=header.index("appointment_start_local") + 1)
     assert local.is_date
     assert "timezone" in header
+    created = risk.cell(row=2, column=header.index("created_at (local)") + 1)
+    assert created.is_date
+    assert risk.cell(row=2, column=header.index("at_risk") + 1).value is True
     partners = [
         risk.cell(row=r, column=header.index("partner") + 1) for r in range(2, risk.max_row + 1)
     ]

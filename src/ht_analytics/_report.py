@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -139,7 +140,7 @@ class Report:
             excel = _for_excel(frame)
             for c, column in enumerate(excel.columns):
                 sheet.write_string(0, c, str(column), bold)
-                kind = _kind(frame[column]) if column in frame.columns else "text"
+                kind = _kind(excel[column])
                 for r, value in enumerate(excel[column], start=1):
                     _write_cell(sheet, r, c, value, kind, money, when)
                 sheet.set_column(c, c, max(10, min(40, len(str(column)) + 4)))
@@ -354,12 +355,23 @@ def _html_table(frame: pd.DataFrame) -> str:
 
 
 def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
+    """Excel has no time zones: instants become wall-clock times in each row's ``timezone``
+    (the column beside them says which), or UTC (said in the header) when there is none."""
     out = frame.copy()
+    zones = frame["timezone"] if "timezone" in frame.columns else None
     for column in frame.columns:
         series = frame[column]
         if _kind(series) == "time" and getattr(series.dtype, "tz", None) is not None:
-            out[column] = series.dt.tz_convert("UTC").dt.tz_localize(None)
-            out = out.rename(columns={column: f"{column} (UTC)"})
+            if zones is not None:
+                from ._periods import NAT, local_micros
+
+                micros = local_micros(frame, column, "local")
+                local = pd.to_datetime(pd.Series(micros).where(micros != NAT), unit="us")
+                out[column] = local.to_numpy()
+                out = out.rename(columns={column: f"{column} (local)"})
+            else:
+                out[column] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+                out = out.rename(columns={column: f"{column} (UTC)"})
         elif _kind(series) == "duration":
             out[column] = series.dt.total_seconds() / 3600.0
             out = out.rename(columns={column: f"{column} (hours)"})
@@ -373,6 +385,8 @@ def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, w
         sheet.write_number(r, c, float(value), money)
     elif kind == "time":
         sheet.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), when)
+    elif isinstance(value, bool | np.bool_):
+        sheet.write_boolean(r, c, bool(value))
     elif kind in ("number", "duration") and not isinstance(value, str):
         sheet.write_number(r, c, float(value))
     else:
