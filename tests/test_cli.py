@@ -224,3 +224,25 @@ def test_report_command_from_the_store(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["report", "--cache", str(cache), "--format", "docx"])
     assert bad.exit_code != 0
     assert "unknown format docx" in bad.output
+    for args, message in (
+        (["--start", "2026-05-01", "--end", "2025-01-01"], "is after --end"),
+        (["--tags", "no-such-tag"], "no stored order matches"),
+        (["--start", "not-a-date"], ""),
+        (["--out", "/proc/no-such-dir/x"], ""),
+    ):
+        failed = runner.invoke(main, ["report", "--cache", str(cache), *args])
+        assert failed.exit_code != 0, args
+        assert "Traceback" not in failed.output, args
+        assert len(failed.output.strip().splitlines()) == 1, failed.output
+        assert message in failed.output
+    missing = runner.invoke(
+        main, ["counts", "--tags", "x", "--cache", str(tmp_path / "none")], env={"HT_API_KEY": "k"}
+    )
+    assert missing.exit_code != 0
+    assert "no store at" in missing.output
+    no_key = runner.invoke(main, ["counts", "--tags", "x", "--cache", str(cache)])
+    assert no_key.exit_code != 0
+    assert "no API key" in no_key.output
+    kept = runner.invoke(main, ["cache", "clear", "--cache", str(cache)], input="n\n")
+    assert kept.exit_code != 0
+    assert (cache / "manifest.json").is_file()

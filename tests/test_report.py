@@ -29,9 +29,13 @@ def frames() -> OrderFrames:
     flagged[0]["partner"] = HOSTILE
     flagged[1]["partner"] = FORMULA
     flagged[0]["clientName"] = FORMULA
+    # Hostile and odd text in tags and service names too (a '$' pair would start maths text).
+    for order in data.orders[:40]:
+        order["tags"] = [*order.get("tags", []), HOSTILE, "$x^{$", "Save $10 on $20"]
+        order["breakdown"]["services"][0]["name"] = "$x^{$ <b>bold</b>"
     from ht_analytics.sandbox._flavour import to_snake
 
-    snake = [to_snake(o, data.clients.get(o["clientId"])) for o in data.orders]
+    snake = [to_snake(o, data.clients.get(o["clientId"]), expose_tags=True) for o in data.orders]
     return load_orders(snake)
 
 
@@ -76,6 +80,9 @@ def test_html_is_self_contained_and_escaped(report: Report, tmp_path: Path) -> N
     assert "SECRET-K" not in text
     assert "127.0.0.1:8765" in text
     assert report._repr_html_().startswith("<div")
+    assert "&lt;b&gt;bold&lt;/b&gt;" in text
+    assert "<b>bold" not in text
+    assert "Save $10 on $20" in text
 
 
 def test_personal_data_only_when_asked(frames: OrderFrames, report: Report, tmp_path: Path) -> None:
@@ -94,6 +101,15 @@ def test_personal_data_only_when_asked(frames: OrderFrames, report: Report, tmp_
         for c in row
     )
     assert not any(e in xlsx_text for e in emails)
+    phones = list(frames.orders["client_phone"].dropna().unique()[:50])
+    streets = list(frames.orders["client_street"].dropna().unique()[:50])
+    assert phones
+    assert streets
+    written += report.to_parquet(tmp_path / "plain" / "pq")
+    for path in written:
+        data = path.read_bytes()
+        assert not any(p.encode() in data for p in phones), path
+        assert not any(a.encode() in data for a in streets), path
     with_pii = build_report(frames, now=NOW, include_pii=True)
     listed = with_pii.tables["at_risk_orders"]
     assert "client_email" in listed.columns

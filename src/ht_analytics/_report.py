@@ -31,7 +31,7 @@ from ._tag_counts import tag_counts
 __all__ = ["Report", "build_report"]
 
 PII_COLUMNS = ("client_name", "client_email", "client_phone", "client_address", "client_street")
-FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SECTIONS = {
     "headline": "Headline figures",
     "revenue": "Revenue",
@@ -164,7 +164,8 @@ class Report:
             ax.axis("off")
             lines = [self.title, ""] + [f"{k}: {v}" for k, v in self.headline.items()]
             lines += [""] + [f"{k}: {v}" for k, v in self.provenance.items()]
-            ax.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=9, wrap=True)
+            text = "\n".join(plots.plain(line) for line in lines)
+            ax.text(0, 1, text, va="top", family="monospace", fontsize=9, wrap=True)
             pdf.savefig(cover)
             for figure in self.charts.values():
                 pdf.savefig(figure)
@@ -312,7 +313,7 @@ def build_report(
         "revenue": ["revenue_over_time", "revenue_by_month", "revenue_by_service"],
         "tags": ["tag_counts", "tags"],
         "at_risk": ["at_risk_trend", "at_risk_by_week", "at_risk_orders"],
-        "operations": ["status_funnel", "lead_time", "operations", "status_funnel"],
+        "operations": ["status_funnel", "lead_time", "operations"],
     }
     return Report(title, headline, tables, charts, provenance, sections)
 

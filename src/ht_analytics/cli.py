@@ -26,7 +26,10 @@ def _user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (HTError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(" ".join(str(exc).split())) from None
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
 
     return cast(F, wrapper)
 
@@ -143,6 +146,7 @@ def demo(n_orders: int, seed: int, cache: str, out: str, concurrency: int) -> No
         lead_time=[f"{v / 24:.1f} d" for v in ops["lead_time_median_h"].tail(4)],
     )
     click.echo(_table(recent, ["quarter", "orders", "completed", "cancelled", "lead_time"]))
+    click.echo("\nWriting the report …")
     built = build_report(
         frames,
         title="HT Partner API orders — sandbox demo",
@@ -214,6 +218,8 @@ def report(
     cache: str | None,
 ) -> None:
     """Write the report of the stored orders (no network needed)."""
+    import pandas as pd
+
     from ._report import build_report
     from ._store import OrderStore
 
@@ -229,9 +235,21 @@ def report(
         raise click.ClickException(
             f"the store at {store.path} is empty: run `ht-analytics sync` (or the demo) first"
         )
+    if start and end and pd.Timestamp(start) > pd.Timestamp(end):
+        raise click.ClickException(f"--start {start} is after --end {end}")
     frames = store.load(start=start, end=end)
     if tags:
         frames = frames.filter(tags=list(tags))
+    if frames.orders.empty:
+        raise click.ClickException(
+            "no stored order matches the filters ("
+            + ", ".join(
+                f"{k} {v}"
+                for k, v in (("start", start), ("end", end), ("tags", "/".join(tags)))
+                if v
+            )
+            + ")"
+        )
     described = ", ".join(
         f"{k} {v}" for k, v in (("start", start), ("end", end), ("tags", "/".join(tags))) if v
     )
@@ -255,7 +273,12 @@ def counts(tags: tuple[str, ...], cache: str | None) -> None:
     from ._client import PartnerClient
     from ._store import OrderStore
 
-    stored = OrderStore(cache).load().tags
+    store = OrderStore(cache)
+    if not store.info()["exists"]:
+        raise click.ClickException(
+            f"no store at {store.path}: run `ht-analytics sync --tags ...` first"
+        )
+    stored = store.load().tags
     with PartnerClient() as client:
         server = client.count_by_tag(list(tags))
     click.echo(f"{'tag':<32} {'API':>10} {'store':>10}")

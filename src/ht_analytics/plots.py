@@ -31,6 +31,12 @@ __all__ = [
 PERIOD_COLUMNS = ("day", "week", "month", "quarter")
 
 
+def plain(text: object) -> str:
+    """Text from the data as matplotlib should draw it: as it is (a ``$`` would otherwise start
+    a maths formula, and an unbalanced one fails to draw)."""
+    return str(text).replace("$", r"\$")
+
+
 def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.0)) -> Axes:
     if ax is not None:
         return ax
@@ -88,7 +94,7 @@ def revenue_over_time(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.plot(x, _floats(body["net"]), marker="o", label="Net")
     ax.yaxis.set_major_formatter(MONEY_FORMAT)
     ax.axhline(0, color="grey", linewidth=0.5)
-    ax.set_title(f"Revenue by {key} ({df.attrs.get('statuses', '').split(' (')[0]})")
+    ax.set_title(plain(f"Revenue by {key} ({df.attrs.get('statuses', '').split(' (')[0]})"))
     ax.legend()
     _date_axis(ax)
     return ax
@@ -117,7 +123,7 @@ def revenue_by_sku(df: pd.DataFrame, *, top: int = 10, ax: Axes | None = None) -
     body = body[(body[key].astype("object") != "(order-level adjustments)").to_numpy(dtype=bool)]
     net = _floats(body["net"])
     order = np.argsort(-net, kind="stable")[:top]
-    labels = [str(v) for v in body[key].to_numpy()[order]]
+    labels = [plain(v) for v in body[key].to_numpy()[order]]
     ax.barh(labels[::-1], net[order][::-1])
     ax.xaxis.set_major_formatter(MONEY_FORMAT)
     ax.set_title(f"Net revenue, top {min(top, len(body))} by {key}")
@@ -129,7 +135,7 @@ def tag_counts(df: pd.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Ax
     beside each bar."""
     ax = _axes(ax, (8.0, 0.4 * top + 1.5))
     body = df.sort_values("orders", ascending=False).head(top)
-    labels = [str(t) for t in body["tag"]][::-1]
+    labels = [plain(t) for t in body["tag"]][::-1]
     counts = body["orders"].to_numpy()[::-1]
     bars = ax.barh(labels, counts)
     shares = body["share"].to_numpy()[::-1]
@@ -164,7 +170,7 @@ def at_risk_trend(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 def status_funnel(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Orders reaching each stage, from ``status_funnel(frames)``."""
     ax = _axes(ax, (8.0, 3.5))
-    stages = [str(s) for s in df["stage"]][::-1]
+    stages = [plain(s) for s in df["stage"]][::-1]
     counts = df["orders"].to_numpy()[::-1]
     bars = ax.barh(stages, counts)
     shares = df["share_of_created"].to_numpy()[::-1]

@@ -53,8 +53,14 @@ def connect(orders: int = 5_000, seed: int = 0) -> Connection:
     """The real API (``HT_API_KEY`` in the environment or ``.env``; the default store), or,
     without a key, a sandbox of ``orders`` orders started now, with its own store under
     ``data/sandbox-cache`` (emptied: every sandbox run generates its data afresh)."""
-    if os.environ.get(KEY_ENV) or _from_env_file(None):
-        return Connection(PartnerClient(), OrderStore(), None)
+    # A notebook runs in notebooks/: a .env beside it or in the project root both count.
+    key = (
+        os.environ.get(KEY_ENV)
+        or _from_env_file(None)
+        or _from_env_file(Path.cwd().parent / ".env")
+    )
+    if key:
+        return Connection(PartnerClient(api_key=key), OrderStore(), None)
     server = SandboxServer(orders=orders, seed=seed, expose_tags=True).start()
     store = OrderStore(Path("data") / "sandbox-cache")
     store.clear()
