@@ -128,6 +128,11 @@ def test_excel_types_formats_and_no_formulas(report: Report, tmp_path: Path) -> 
     assert isinstance(net.value, float)
     assert net.number_format == "$#,##0.00"
     assert rev.freeze_panes == "A2"
+    month = rev.cell(row=2, column=1)
+    assert month.is_date
+    assert month.number_format == "yyyy-mm"
+    tags = book["tags"]
+    assert tags.cell(row=2, column=3).number_format == "0.0%"
     assert rev.auto_filter.ref
     risk = book["at_risk_orders"]
     header = [c.value for c in risk[1]]

@@ -129,6 +129,13 @@ class Report:
         )
         money = book.add_format({"num_format": "$#,##0.00"})
         when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        percent = book.add_format({"num_format": "0.0%"})
+        period_formats = {
+            "M": book.add_format({"num_format": "yyyy-mm"}),
+            "Q": book.add_format({"num_format": "yyyy-mm"}),
+            "D": book.add_format({"num_format": "yyyy-mm-dd"}),
+            "W": book.add_format({"num_format": "yyyy-mm-dd"}),
+        }
         bold = book.add_format({"bold": True})
         info = book.add_worksheet("About")
         info.write_string(0, 0, self.title, bold)
@@ -141,8 +148,15 @@ class Report:
             for c, column in enumerate(excel.columns):
                 sheet.write_string(0, c, str(column), bold)
                 kind = _kind(excel[column])
+                rate = str(column).endswith("_rate") or str(column).startswith("share")
                 for r, value in enumerate(excel[column], start=1):
-                    _write_cell(sheet, r, c, value, kind, money, when)
+                    if isinstance(value, pd.Period):  # a period: its first day, as a date
+                        fmt = period_formats.get(value.freqstr[0], when)
+                        sheet.write_datetime(r, c, value.start_time.to_pydatetime(), fmt)
+                    elif rate and isinstance(value, float) and not pd.isna(value):
+                        sheet.write_number(r, c, value, percent)
+                    else:
+                        _write_cell(sheet, r, c, value, kind, money, when)
                 sheet.set_column(c, c, max(10, min(40, len(str(column)) + 4)))
             sheet.freeze_panes(1, 0)
             sheet.autofilter(0, 0, max(len(excel), 1), max(len(excel.columns) - 1, 0))
