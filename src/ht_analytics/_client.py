@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, cast
 
 import httpx
@@ -19,6 +18,7 @@ from ._ratelimit import RateLimiter
 from ._responses import parse_json, unwrap
 from ._retry import RetryPolicy
 from ._transport import ClientStats, Requester
+from ._version import toolkit_version
 
 __all__ = ["ClientStats", "PartnerClient"]
 
@@ -26,10 +26,7 @@ API_KEY_HEADER = "Api-Key"
 
 
 def _user_agent() -> str:
-    try:
-        return f"ht-analytics/{version('ht-analytics')}"
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "ht-analytics"
+    return f"ht-analytics/{toolkit_version()}"
 
 
 class PartnerClient:

@@ -27,6 +27,7 @@ from ._revenue import revenue_breakdown
 from ._risk import at_risk_orders, at_risk_summary
 from ._secrets import safe_url
 from ._tag_counts import tag_counts
+from ._version import toolkit_version
 
 __all__ = ["Report", "build_report"]
 
@@ -39,15 +40,6 @@ SECTIONS = {
     "at_risk": "At risk",
     "operations": "Operations",
 }
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("ht-analytics")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -303,7 +295,7 @@ def build_report(
         "filters": filters or "none",
         "statuses": revenue.attrs["statuses"],
         "clock": revenue.attrs["clock"],
-        "toolkit": f"ht-analytics {_version()}",
+        "toolkit": f"ht-analytics {toolkit_version()}",
         "API": safe_url(base_url) if base_url else "—",
     }
     tables = {

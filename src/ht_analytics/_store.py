@@ -59,6 +59,7 @@ from ._store_tables import (
 )
 from ._sync import OPEN_IDS, Held, fetch, today_utc
 from ._sync_report import SyncReport, TagCheck
+from ._version import toolkit_version
 
 __all__ = ["OrderStore"]
 
@@ -67,15 +68,6 @@ log = logging.getLogger("ht_analytics.store")
 CACHE_ENV = "HT_CACHE_DIR"
 DEFAULT_PATH = Path("data") / "cache"
 ALL = "*"
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("ht-analytics")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
 
 
 class OrderStore:
@@ -513,7 +505,11 @@ class OrderStore:
             )
             snapshots.append((rel, len(new.orders)))
         m.files, m.snapshots = files, snapshots
-        m.generation, m.updated, m.toolkit_version = generation, stamp.isoformat(), _version()
+        m.generation, m.updated, m.toolkit_version = (
+            generation,
+            stamp.isoformat(),
+            toolkit_version(),
+        )
         m.state = _next_state(state, scopes, new, ranges, started, kind)
         m.write(self.path)  # ← the commit point (data and state together)
         atomic_write_bytes(self.path / STATE, json.dumps(m.state, indent=1).encode())
