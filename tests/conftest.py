@@ -13,6 +13,14 @@ from ht_analytics import PartnerClient
 from ht_analytics.testing import no_waits
 
 KEY = "test-key-4f1d9c2a"
+TABLE_KEYS = {
+    "orders": ["order_id"],
+    "services": ["order_id", "line_no"],
+    "adjustments": ["order_id", "level", "line_no", "position"],
+    "tags": ["order_id", "tag"],
+    "problems": ["order_id", "table", "field", "reason"],
+}
+"""The key columns of each table of OrderFrames: sort by them to compare frames row by row."""
 BASE = "https://api.test"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from conftest import client_for, json_response
+from conftest import TABLE_KEYS, client_for, json_response
 from ht_analytics import (
     CacheError,
     DataProblemWarning,
@@ -30,13 +30,7 @@ from ht_analytics._statuses import OPEN_STATUSES
 from ht_analytics._store_lock import StoreLock
 from ht_analytics.sandbox import SandboxServer
 
-KEYS = {
-    "orders": ["order_id"],
-    "services": ["order_id", "line_no"],
-    "adjustments": ["order_id", "level", "line_no", "position"],
-    "tags": ["order_id", "tag"],
-    "problems": ["order_id", "table", "field", "reason"],
-}
+KEYS = TABLE_KEYS
 OPEN_IDS = {s.value for s in OPEN_STATUSES}
 SECRET_KEY = "sk-test-Store-Secret-7f3a"
 

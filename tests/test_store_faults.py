@@ -22,6 +22,7 @@ import pyarrow.csv as csv
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import TABLE_KEYS
 from ht_analytics import HTError, OrderFrames, OrderStatus, OrderStore, PartnerClient, load_orders
 from ht_analytics.sandbox import FaultConfig, SandboxServer, generate_dataset
 from ht_analytics.sandbox._generate import new_order
@@ -32,13 +33,7 @@ END = date(2026, 11, 1)
 """The sandbox's data ends on 2026-11-01 (its fixed ``now``). Syncing up to a fixed end keeps every
 request's URL, and so the sandbox's fault draws, the same whatever the date of the run."""
 
-KEYS = {
-    "orders": ["order_id"],
-    "services": ["order_id", "line_no"],
-    "adjustments": ["order_id", "level", "line_no", "position"],
-    "tags": ["order_id", "tag"],
-    "problems": ["order_id", "table", "field", "reason"],
-}
+KEYS = TABLE_KEYS
 ERROR_TEXTS = (
     "Too many requests",
     "slow down and retry later",

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import pandas as pd
 
+from conftest import TABLE_KEYS
 from ht_analytics import OrderFrames, OrderStore, PartnerClient, load_orders
 from ht_analytics.sandbox import SandboxData, SandboxServer
 
@@ -32,13 +33,7 @@ LATENCY = 0.02
 KILLS = 24
 """Syncs to kill while they run (a sync that beat its kill does not count: more rounds are run)."""
 MAX_ROUNDS = 36
-KEYS = {
-    "orders": ["order_id"],
-    "services": ["order_id", "line_no"],
-    "adjustments": ["order_id", "level", "line_no", "position"],
-    "tags": ["order_id", "tag"],
-    "problems": ["order_id", "table", "field", "reason"],
-}
+KEYS = TABLE_KEYS
 
 
 def advance(data: SandboxData, step: int) -> list[dict[str, Any]]:

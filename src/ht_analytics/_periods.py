@@ -11,7 +11,7 @@ import pandas as pd
 
 from ._statuses import BILLABLE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, OrderStatus
 
-__all__ = ["PERIODS", "local_naive", "period_column", "select_statuses"]
+__all__ = ["PERIODS", "local_micros", "period_codes", "period_labels", "select_statuses"]
 
 PERIODS: dict[str, str] = {
     "D": "D",
@@ -67,38 +67,13 @@ def select_statuses(statuses: str | Iterable[Any] | None) -> tuple[list[str], st
     return labels, described
 
 
-def local_naive(orders: pd.DataFrame, column: str, tz: str = "local") -> pd.Series:
-    """The instants of ``orders[column]`` as naive wall-clock times: in each order's own
-    ``timezone`` (``tz="local"``; orders without a usable zone fall back to UTC), or in one zone
-    for all (``tz="UTC"`` or any IANA name)."""
-    instants = orders[column]
-    if tz != "local":
-        fixed: pd.Series = instants.dt.tz_convert(tz).dt.tz_localize(None)
-        return fixed
-    out: pd.Series = instants.dt.tz_convert("UTC").dt.tz_localize(None)
-    zones = orders["timezone"]
-    for zone in zones.dropna().unique():
-        mask = (zones == zone).to_numpy()
-        try:
-            out.loc[mask] = instants[mask].dt.tz_convert(zone).dt.tz_localize(None)
-        except (KeyError, ValueError):  # not a zone this machine knows: UTC
-            continue
-    return out
-
-
-def period_column(
-    orders: pd.DataFrame, freq: str, tz: str = "local", column: str = "created_at"
-) -> tuple[str, pd.Series]:
-    """``(name, periods)``: the period of each order's ``column`` in the chosen clock, named after
-    the frequency (``"month"``, ``"week"`` …)."""
+def _period_code(freq: str) -> str:
     try:
-        code = PERIODS[freq]
+        return PERIODS[freq]
     except KeyError:
         raise ValueError(
             f"unknown period {freq!r}: use one of {', '.join(repr(k) for k in PERIODS)}"
         ) from None
-    naive = local_naive(orders, column, tz)
-    return PERIOD_LABEL[code], naive.dt.to_period(code)
 
 
 def clock_note(tz: str) -> str:
@@ -135,12 +110,7 @@ def period_codes(
     """``(name, ordinals, pandas_freq)``: each order's period as the pandas Period ordinal
     (``NAT`` where the time is missing), fast to group by; :func:`period_labels` turns ordinals
     into ``Period`` values. Weeks run Monday to Sunday."""
-    try:
-        code = PERIODS[freq]
-    except KeyError:
-        raise ValueError(
-            f"unknown period {freq!r}: use one of {', '.join(repr(k) for k in PERIODS)}"
-        ) from None
+    code = _period_code(freq)
     micros = local_micros(orders, column, tz)
     missing = micros == NAT
     days = np.floor_divide(micros, _US_PER_DAY)

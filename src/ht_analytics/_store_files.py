@@ -23,11 +23,11 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -90,14 +90,15 @@ def _temp_name(final: Path) -> Path:
     return final.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{final.name}")
 
 
-def atomic_write_bytes(final: Path, data: bytes) -> None:
-    """Write ``data`` to ``final`` all or nothing (temp file, fsync, rename, fsync of the dir)."""
+def _atomic(final: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write through ``write(file)`` to a temp file beside ``final`` (0600), flush and fsync it,
+    rename it into place, fsync the directory; on any failure the temp file goes."""
     ensure_private_dir(final.parent)
     tmp = _temp_name(final)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(final)
@@ -105,23 +106,18 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(final.parent)
+
+
+def atomic_write_bytes(final: Path, data: bytes) -> None:
+    """Write ``data`` to ``final`` all or nothing."""
+    _atomic(final, lambda fh: fh.write(data))
 
 
 def write_parquet(final: Path, table: pa.Table) -> None:
     """Write ``table`` as a Parquet file at ``final``, atomically, user-only."""
-    ensure_private_dir(final.parent)
-    tmp = _temp_name(final)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd", row_group_size=256 * 1024)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(final.parent)
+    _atomic(
+        final, lambda fh: pq.write_table(table, fh, compression="zstd", row_group_size=256 * 1024)
+    )
 
 
 def read_json_file(path: Path) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -275,25 +274,3 @@ def snapshot_rows(orders: pa.Table, synced_at: pa.Scalar, sync_id: str) -> pa.Ta
         },
         schema=SNAPSHOT_SCHEMA,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class DayCounts:
-    """How many stored orders were created on each UTC date (for planning requests)."""
-
-    days: np.ndarray  # datetime64[D], sorted
-    counts: np.ndarray  # int64
-
-    @classmethod
-    def of(cls, created: pa.ChunkedArray) -> DayCounts:
-        valid = created.filter(pc.is_valid(created))
-        if not len(valid):
-            return cls(np.array([], "datetime64[D]"), np.array([], np.int64))
-        days = valid.to_numpy().astype("datetime64[D]")
-        uniq, counts = np.unique(days, return_counts=True)
-        return cls(uniq, counts.astype(np.int64))
-
-    def between(self, first: np.datetime64, last: np.datetime64) -> int:
-        lo = np.searchsorted(self.days, first, side="left")
-        hi = np.searchsorted(self.days, last, side="right")
-        return int(self.counts[lo:hi].sum())
