@@ -45,6 +45,7 @@ from ._store_files import (
     write_parquet,
 )
 from ._store_lock import StoreLock
+from ._store_stream import MonthFiles, MonthStream
 from ._store_tables import (
     SNAPSHOT_SCHEMA,
     UNKNOWN_MONTH,
@@ -324,6 +325,13 @@ class OrderStore:
                 started_at=started.isoformat(timespec="seconds"),
                 elapsed=0.0,
             )
+            # An empty store's first sync of all orders writes each month as soon as it is read.
+            empty_store = manifest is None or not any(manifest.files[t] for t in DATA_TABLES)
+            stream = (
+                MonthStream(self.path, (manifest.generation if manifest else 0) + 1)
+                if kind == "backfill" and tag_list is None and empty_store
+                else None
+            )
             try:
                 ranges = self._ranges(client, kind, known, tag_list, start_d, end_d, lookback_days)
                 fetched = fetch(
@@ -335,8 +343,12 @@ class OrderStore:
                     recheck_bounds=(start_d, end_d),
                     concurrency=concurrency,
                     progress=progress,
+                    stream=stream,
                 )
             except HTError as exc:
+                if stream is not None:  # what it wrote is not named by the manifest: remove it
+                    stream.close()
+                    remove_orphans(self.path, manifest)
                 stats = client.stats
                 return replace(
                     base,
@@ -346,6 +358,10 @@ class OrderStore:
                     pages=stats.pages - stats0.pages,
                     retries=stats.retries - stats0.retries,
                 )
+            except BaseException:
+                if stream is not None:
+                    stream.close()
+                raise
             new = dedupe_last(fetched.groups)
             if fetched.tag_rows:
                 tags_all = pa.concat_tables(
@@ -362,7 +378,10 @@ class OrderStore:
             orphan_problems = int(
                 pc.sum(pc.is_null(new.problems["order_id"]).cast(pa.int64())).as_py() or 0
             )
-            counts = self._commit(manifest, client, new, held, started, state, scopes, ranges, kind)
+            streamed = stream.finish() if stream is not None else None
+            counts = self._commit(
+                manifest, client, new, held, started, state, scopes, ranges, kind, streamed
+            )
             warnings = []
             if fetched.gone:
                 warnings.append(
@@ -456,6 +475,7 @@ class OrderStore:
         scopes: tuple[str, ...],
         ranges: list[tuple[date, date]],
         kind: str,
+        streamed: dict[str, MonthFiles] | None = None,
     ) -> tuple[int, int]:
         """Write the merged partitions and the snapshot, then the manifest (the commit point),
         then the state; remove what the manifest no longer names. Returns (new, changed)."""
@@ -471,39 +491,57 @@ class OrderStore:
         old_months = set(
             month_of(pa.array(held.days[pos].astype("datetime64[us]"), UTC_US)).to_pylist()
         )
-        by_month = split_by_month(new)
-        changed: set[int] = set()
+        by_month = {} if streamed is not None else split_by_month(new)
         files = {t: dict(v) for t, v in m.files.items()}
-        # Parquet encoding, compression and fsync release the GIL: write on a few threads.
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-write") as writers:
-            pending = []
-            for month in sorted(set(by_month) | old_months):
-                part = f"created_month={month}"
-                old = self._tables(m, {part}) if part in m.files["orders"] else None
-                fresh = by_month[month] if month in by_month else empty()
-                if old is not None:
-                    changed |= changed_ids(old, fresh)
-                merged = merge(old, fresh, ids)
-                for table in DATA_TABLES:
-                    rows = getattr(merged, table)
-                    if len(rows):
-                        rel = f"{table}/{part}/{new_file_name(generation)}"
-                        pending.append(writers.submit(write_parquet, self.path / rel, rows))
-                        files[table][part] = (rel, len(rows))
-                    else:
-                        files[table].pop(part, None)
-            for future in pending:
-                future.result()  # a failed write fails the sync before the manifest changes
-        moved = _moved(held, ids_np, new.orders["created_at"])
-        changed |= moved
+        for mon, written in (streamed or {}).items():  # months written while reading
+            for table, entry in written.items():
+                files[table][f"created_month={mon}"] = entry
+
+        def month(part: str, fresh: LoadedTables) -> tuple[set[int], dict[str, tuple[str, int]]]:
+            """Merge one month with what it held and write its files: (changed ids, files)."""
+            old = self._tables(m, {part}) if part in m.files["orders"] else None
+            changed = changed_ids(old, fresh) if old is not None else set()
+            merged = merge(old, fresh, ids)
+            written = {}
+            for table in DATA_TABLES:
+                rows = getattr(merged, table)
+                if len(rows):
+                    rel = f"{table}/{part}/{new_file_name(generation)}"
+                    write_parquet(self.path / rel, rows)
+                    written[table] = (rel, len(rows))
+            return changed, written
+
         sync_id = f"{stamp:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         snapshots = list(m.snapshots)
-        if len(new.orders):
-            rel = f"snapshots/sync_date={stamp:%Y-%m-%d}/{new_file_name(generation)}"
-            write_parquet(
-                self.path / rel, snapshot_rows(new.orders, pa.scalar(stamp, UTC_US), sync_id)
-            )
-            snapshots.append((rel, len(new.orders)))
+        changed: set[int] = set()
+        # Merging, Parquet encoding, compression and fsync mostly release the GIL: one task per
+        # month on a few threads, the snapshot beside them.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-write") as writers:
+            pending = {
+                f"created_month={mon}": writers.submit(
+                    month, f"created_month={mon}", by_month.get(mon, empty())
+                )
+                for mon in sorted(set(by_month) | old_months)
+            }
+            snapshot = None
+            if len(new.orders):
+                rel = f"snapshots/sync_date={stamp:%Y-%m-%d}/{new_file_name(generation)}"
+                rows = snapshot_rows(new.orders, pa.scalar(stamp, UTC_US), sync_id)
+                snapshot = writers.submit(write_parquet, self.path / rel, rows)
+                snapshots.append((rel, len(new.orders)))
+            for part, future in pending.items():
+                # A failed write fails the sync here, before the manifest changes.
+                month_changed, written = future.result()
+                changed |= month_changed
+                for table in DATA_TABLES:
+                    if table in written:
+                        files[table][part] = written[table]
+                    else:
+                        files[table].pop(part, None)
+            if snapshot is not None:
+                snapshot.result()
+        moved = _moved(held, ids_np, new.orders["created_at"])
+        changed |= moved
         m.files, m.snapshots = files, snapshots
         m.generation, m.updated, m.toolkit_version = (
             generation,

@@ -4,6 +4,7 @@ client (and so its rate limit), and type each window's pages as soon as they are
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -21,12 +22,17 @@ from ._client import PartnerClient
 from ._exceptions import NotFoundError
 from ._loader import LoadedTables, load_tables
 from ._statuses import OPEN_STATUSES
+from ._store_stream import MonthStream
 from ._store_tables import conform_all
 from ._sync_plan import PAGE_SIZE, cover, split_range, window_count
 
 __all__ = ["Fetched", "Held", "fetch"]
 
 log = logging.getLogger("ht_analytics.store")
+
+TYPING_THREADS = 2
+"""Threads typing what the request threads read (Arrow parsing releases the GIL), so that a
+request thread moves on to its next window at once."""
 
 OPEN_IDS = np.array(sorted(s.value for s in OPEN_STATUSES), dtype=np.int64)
 
@@ -115,14 +121,20 @@ def fetch(
     recheck_bounds: tuple[date | None, date | None],
     concurrency: int,
     progress: bool,
+    stream: MonthStream | None = None,
 ) -> Fetched:
     """Read the ``ranges`` of creation dates (per tag when ``tags``), and, with
-    ``recheck_open``, every order the store holds as open that the ranges do not cover."""
+    ``recheck_open``, every order the store holds as open that the ranges do not cover.
+
+    ``stream`` (for a sync of all orders that reads nothing but the windows) is told the windows,
+    then given each window's tables as soon as they are typed."""
+    if tags is not None or recheck_open:
+        stream = None
     out = Fetched()
     stop = threading.Event()
     bar = _Progress(progress)
     try:
-        with _pool(concurrency, stop) as pool:
+        with _pool(concurrency, stop) as pool, _pool(TYPING_THREADS, stop) as typer:
             run = _Runner(pool, stop)
             # Phase 1: the windows, and the open orders created before them.
             estimated = None
@@ -134,13 +146,26 @@ def fetch(
                 )
             pieces = window_count(concurrency, estimated)
             for first, last in ranges:
-                for a, b in split_range(first, last, max(1, pieces // max(1, len(ranges)))):
-                    out.windows.append((a, b))
-                    for tag_filter in [None] if tags is None else [(t,) for t in tags]:
-                        run.submit(
-                            _pages, client, bar, stop, tag_filter, start=a, end=b, status=None
-                        )
-            open_future: Future[tuple[LoadedTables, pa.Table | None]] | None = None
+                out.windows += split_range(first, last, max(1, pieces // max(1, len(ranges))))
+            if stream is not None:
+                stream.plan(out.windows)
+            # Newest first: orders pile up towards the present, so the biggest windows start
+            # first and the small old ones fill the threads' gaps at the end.
+            for a, b in reversed(out.windows):
+                for tag_filter in [None] if tags is None else [(t,) for t in tags]:
+                    run.submit(
+                        _pages,
+                        client,
+                        bar,
+                        stop,
+                        typer,
+                        tag_filter,
+                        start=a,
+                        end=b,
+                        status=None,
+                        sink=None if stream is None else functools.partial(stream.add, (a, b)),
+                    )
+            open_future: Future[Any] | None = None
             wanted = departed = np.array([], np.int64)
             if recheck_open and len(held.ids):
                 wanted, open_first, open_last = _open_before(held, ranges, tags, recheck_bounds)
@@ -150,13 +175,14 @@ def fetch(
                         client,
                         bar,
                         stop,
+                        typer,
                         tags,
                         start=open_first,
                         end=open_last,
                         status="open",
                     )
             run.wait()
-            phase1 = [f.result() for f in run.futures]
+            phase1 = run.results()
             # Phase 2: open orders the status query no longer returned.
             run.futures = []
             if open_future is not None:
@@ -178,13 +204,17 @@ def fetch(
                         len(plan.singles),
                     )
                     for a, b in plan.ranges:  # within the sync's tags: no other order comes in
-                        run.submit(_pages, client, bar, stop, tags, start=a, end=b, status=None)
+                        run.submit(
+                            _pages, client, bar, stop, typer, tags, start=a, end=b, status=None
+                        )
                     for chunk in np.array_split(np.array(plan.singles, np.int64), concurrency):
                         if len(chunk):
-                            run.submit(_singles, client, bar, stop, [int(x) for x in chunk], out)
+                            run.submit(
+                                _singles, client, bar, stop, typer, [int(x) for x in chunk], out
+                            )
                     out.one_by_one = len(plan.singles)
             run.wait()
-            phase2 = [f.result() for f in run.futures]
+            phase2 = run.results()
             if tags and open_future is not None and len(departed):
                 # An order that lost the sync's tags is not in a tagged range: read it by id.
                 got = [g.orders["order_id"].combine_chunks() for g, _ in phase2]
@@ -193,9 +223,9 @@ def fetch(
                 missing = [x for x in missing if x not in set(out.gone)]
                 if missing:
                     run.futures = []
-                    run.submit(_singles, client, bar, stop, missing, out)
+                    run.submit(_singles, client, bar, stop, typer, missing, out)
                     run.wait()
-                    phase2 += [f.result() for f in run.futures]
+                    phase2 += run.results()
                     out.one_by_one += len(missing)
     finally:
         stop.set()
@@ -260,6 +290,13 @@ class _Runner:
         self.futures.append(future)
         return future
 
+    def results(self) -> list[tuple[LoadedTables, pa.Table | None]]:
+        """Wait for every task, then for the typing of what each read."""
+        self.wait()
+        return [
+            (typed.result(), tag_rows) for typed, tag_rows in (f.result() for f in self.futures)
+        ]
+
     def wait(self) -> None:
         done, pending = wait(self.futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]
@@ -277,13 +314,25 @@ class _StoppedError(Exception):
     """Another task failed: this one stops at its next request."""
 
 
+def _typed(
+    source: list[bytes] | list[dict[str, Any]],
+    sink: Callable[[LoadedTables], None] | None = None,
+) -> LoadedTables:
+    tables = conform_all(load_tables(source))
+    if sink is not None:
+        sink(tables)
+    return tables
+
+
 def _pages(
     client: PartnerClient,
     bar: _Progress,
     stop: threading.Event,
+    typer: ThreadPoolExecutor,
     tags: tuple[str, ...] | None,
+    sink: Callable[[LoadedTables], None] | None = None,
     **filters: Any,
-) -> tuple[LoadedTables, pa.Table | None]:
+) -> tuple[Future[LoadedTables], pa.Table | None]:
     raws: list[bytes] = []
     ids: list[int] = []
     for page in client._iter_raw_pages(tags=tags, page_size=PAGE_SIZE, **_clean(filters)):
@@ -293,7 +342,7 @@ def _pages(
         bar.add(len(page.orders))
         if tags is not None and len(tags) == 1:
             ids.extend(o["id"] for o in page.orders if isinstance(o.get("id"), int))
-    tables = conform_all(load_tables(raws))
+    tables = typer.submit(_typed, raws, sink)
     tag_rows = None
     if tags is not None and len(tags) == 1:
         tag_rows = pa.table(
@@ -303,8 +352,13 @@ def _pages(
 
 
 def _singles(
-    client: PartnerClient, bar: _Progress, stop: threading.Event, ids: list[int], out: Fetched
-) -> tuple[LoadedTables, None]:
+    client: PartnerClient,
+    bar: _Progress,
+    stop: threading.Event,
+    typer: ThreadPoolExecutor,
+    ids: list[int],
+    out: Fetched,
+) -> tuple[Future[LoadedTables], None]:
     orders = []
     for order_id in ids:
         if stop.is_set():
@@ -315,7 +369,7 @@ def _singles(
             out.gone.append(order_id)
             continue
         bar.add(1)
-    return conform_all(load_tables(orders)), None
+    return typer.submit(_typed, orders), None
 
 
 def _clean(filters: dict[str, Any]) -> dict[str, Any]:
