@@ -1,7 +1,8 @@
 """``OrderStore``: every order as typed Parquet on disk, brought up to date incrementally.
 
 Layout and write protocol: :mod:`._store_files`; one writer at a time: :mod:`._store_lock`;
-which requests a sync makes: :mod:`._sync_plan` and :mod:`._sync`.
+which requests a sync makes: :mod:`._sync_plan` and :mod:`._sync`; an empty store's first backfill
+writing its months while it reads: :mod:`._store_stream`.
 """
 
 from __future__ import annotations
@@ -273,8 +274,10 @@ class OrderStore:
         ``order_id``; ``full=True`` reads everything again. With ``tags`` the orders are read per
         tag, membership goes to the ``tags`` table and is checked against ``count_by_tag``.
 
-        Nothing is written unless everything was read: a sync that fails leaves the store as it
-        was and returns a report with ``ok=False`` (``report.raise_for_error()`` raises).
+        Nothing changes unless everything was read: a sync that fails leaves the store as it
+        was and returns a report with ``ok=False`` (``report.raise_for_error()`` raises). (A first
+        backfill writes each month's files as soon as the month is read, but the manifest names
+        them only at the end; a failed one removes them.)
         """
         tag_list = _tags(tags)
         if lookback_days < 0:

@@ -1,5 +1,6 @@
 """Fetching for :meth:`OrderStore.sync`: plan the requests, run them on a thread pool sharing the
-client (and so its rate limit), and type each window's pages as soon as they are in."""
+client (and so its rate limit), and type each window's pages on typing threads as soon as they are
+in, while the request threads page on."""
 
 from __future__ import annotations
 
