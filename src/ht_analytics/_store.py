@@ -37,16 +37,18 @@ from ._store_files import (
     SCHEMA_VERSION,
     STATE,
     Manifest,
+    MonthFiles,
     atomic_write_bytes,
     ensure_private_dir,
     new_file_name,
     now_utc,
     remove_orphans,
     remove_store,
+    write_month,
     write_parquet,
 )
 from ._store_lock import StoreLock
-from ._store_stream import MonthFiles, MonthStream
+from ._store_stream import MonthStream
 from ._store_tables import (
     SNAPSHOT_SCHEMA,
     UNKNOWN_MONTH,
@@ -500,19 +502,11 @@ class OrderStore:
             for table, entry in written.items():
                 files[table][f"created_month={mon}"] = entry
 
-        def month(part: str, fresh: LoadedTables) -> tuple[set[int], dict[str, tuple[str, int]]]:
+        def month(part: str, fresh: LoadedTables) -> tuple[set[int], MonthFiles]:
             """Merge one month with what it held and write its files: (changed ids, files)."""
             old = self._tables(m, {part}) if part in m.files["orders"] else None
             changed = changed_ids(old, fresh) if old is not None else set()
-            merged = merge(old, fresh, ids)
-            written = {}
-            for table in DATA_TABLES:
-                rows = getattr(merged, table)
-                if len(rows):
-                    rel = f"{table}/{part}/{new_file_name(generation)}"
-                    write_parquet(self.path / rel, rows)
-                    written[table] = (rel, len(rows))
-            return changed, written
+            return changed, write_month(self.path, part, merge(old, fresh, ids), generation)
 
         sync_id = f"{stamp:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         snapshots = list(m.snapshots)

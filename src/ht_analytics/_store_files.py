@@ -33,16 +33,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._exceptions import CacheError
+from ._loader import LoadedTables
 
 __all__ = [
     "DATA_TABLES",
     "FORMAT",
     "SCHEMA_VERSION",
     "Manifest",
+    "MonthFiles",
     "atomic_write_bytes",
     "ensure_private_dir",
     "read_json_file",
     "remove_orphans",
+    "write_month",
     "write_parquet",
 ]
 
@@ -118,6 +121,23 @@ def write_parquet(final: Path, table: pa.Table) -> None:
     _atomic(
         final, lambda fh: pq.write_table(table, fh, compression="zstd", row_group_size=256 * 1024)
     )
+
+
+MonthFiles = dict[str, tuple[str, int]]
+"""The files written for one month partition: table -> (path relative to the store, rows)."""
+
+
+def write_month(root: Path, part: str, tables: LoadedTables, generation: int) -> MonthFiles:
+    """Write each non-empty table of one partition (``created_month=YYYY-MM``) as a new file of
+    ``generation``; returns what was written (named by no manifest yet)."""
+    written: MonthFiles = {}
+    for table in DATA_TABLES:
+        rows = getattr(tables, table)
+        if len(rows):
+            rel = f"{table}/{part}/{new_file_name(generation)}"
+            write_parquet(root / rel, rows)
+            written[table] = (rel, len(rows))
+    return written
 
 
 def read_json_file(path: Path) -> dict[str, Any] | None:

@@ -23,15 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._loader import LoadedTables
-from ._store_files import DATA_TABLES, new_file_name, write_parquet
+from ._store_files import MonthFiles, write_month
 from ._store_tables import concat, sort_month, split_by_month
 
-__all__ = ["MonthFiles", "MonthStream"]
+__all__ = ["MonthStream"]
 
 log = logging.getLogger("ht_analytics.store")
-
-MonthFiles = dict[str, tuple[str, int]]
-"""The files written for one month: table -> (path relative to the store, rows)."""
 
 WRITE_THREADS = 2
 
@@ -102,15 +99,7 @@ class MonthStream:
         if not pieces:
             return {}
         rows = sort_month(concat(pieces))
-        part = f"created_month={month}"
-        written: MonthFiles = {}
-        for table in DATA_TABLES:
-            data = getattr(rows, table)
-            if len(data):
-                rel = f"{table}/{part}/{new_file_name(self.generation)}"
-                write_parquet(self.root / rel, data)
-                written[table] = (rel, len(data))
-        return written
+        return write_month(self.root, f"created_month={month}", rows, self.generation)
 
     def _break(self, why: str) -> None:
         with self._lock:
