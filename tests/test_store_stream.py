@@ -5,6 +5,7 @@ fails part-way leaves no file behind."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from datetime import date
@@ -16,11 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import ht_analytics._store as store_module
-from ht_analytics import OrderStore, PartnerClient
+from ht_analytics import OrderStore, PartnerClient, PayloadError
 from ht_analytics._loader import load_tables
 from ht_analytics._store_stream import MonthStream
 from ht_analytics._store_tables import conform_all
-from ht_analytics.sandbox import SandboxServer, generate_dataset
+from ht_analytics.sandbox import FaultConfig, SandboxServer, generate_dataset
 
 END = date(2026, 11, 1)  # the sandbox's data ends on its fixed ``now``, 2026-11-01
 DATA = generate_dataset(1_500, seed=12)
@@ -164,3 +165,51 @@ def test_backfill_failing_part_way_removes_the_months_it_wrote(tmp_path: Path) -
             again = OrderStore(path)
             assert again.sync(client, end=END, progress=False).ok
             assert len(again.load().orders) == len(DATA.orders)
+
+
+def test_finish_without_a_plan_leaves_it_to_the_commit(tmp_path: Path) -> None:
+    assert MonthStream(tmp_path, generation=1).finish() is None
+
+
+def test_a_typing_failure_stops_the_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are typed off the request threads; when typing fails, the requests still stop at
+    once (not after every window was read) and the report carries the typing error."""
+    import ht_analytics._sync as sync_module
+
+    def broken(source: Any) -> Any:
+        raise PayloadError("typing failed on purpose")
+
+    monkeypatch.setattr(sync_module, "PAGE_SIZE", 20)  # 1,500 orders: 75+ pages in 2 windows
+    monkeypatch.setattr(sync_module, "load_tables", broken)
+    with (
+        SandboxServer(DATA, faults=FaultConfig(latency=0.01)) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as client,
+    ):
+        report = OrderStore(tmp_path / "cache").sync(client, end=END, concurrency=1, progress=False)
+    assert not report.ok
+    assert "typing failed on purpose" in (report.error or "")
+    # The newest window's ~38 pages were read before its typing failed; the other window
+    # stopped at its next request instead of reading its ~38 pages too.
+    assert report.pages < 50, report.pages
+    assert not list((tmp_path / "cache").rglob("*.parquet"))
+
+
+def test_an_error_between_reading_and_commit_removes_the_streamed_months(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(groups: Any) -> Any:
+        time.sleep(0.5)  # the stream's writes under way
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(store_module, "dedupe_last", boom)
+    path = tmp_path / "cache"
+    with (
+        SandboxServer(DATA) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as client,
+        pytest.raises(RuntimeError, match="boom"),
+    ):
+        OrderStore(path).sync(client, end=END, progress=False)
+    assert not list(path.rglob("*.parquet"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("store-month")]

@@ -351,9 +351,7 @@ class OrderStore:
                     stream=stream,
                 )
             except HTError as exc:
-                if stream is not None:  # what it wrote is not named by the manifest: remove it
-                    stream.close()
-                    remove_orphans(self.path, manifest)
+                self._abandon(stream, manifest)
                 stats = client.stats
                 return replace(
                     base,
@@ -364,26 +362,31 @@ class OrderStore:
                     retries=stats.retries - stats0.retries,
                 )
             except BaseException:
-                if stream is not None:
-                    stream.close()
+                self._abandon(stream, manifest)
                 raise
-            new = dedupe_last(fetched.groups)
-            if fetched.tag_rows:
-                tags_all = pa.concat_tables(
-                    [new.tags, *(t.cast(ARROW_SCHEMAS["tags"]) for t in fetched.tag_rows)]
-                )
-                tags_all = tags_all.group_by(["order_id", "tag"], use_threads=False).aggregate([])
-                new = LoadedTables(
-                    new.orders,
-                    new.services,
-                    new.adjustments,
-                    tags_all.cast(ARROW_SCHEMAS["tags"]),
-                    new.problems,
-                )
+            try:
+                new = dedupe_last(fetched.groups)
+                if fetched.tag_rows:
+                    tags_all = pa.concat_tables(
+                        [new.tags, *(t.cast(ARROW_SCHEMAS["tags"]) for t in fetched.tag_rows)]
+                    )
+                    tags_all = tags_all.group_by(["order_id", "tag"], use_threads=False).aggregate(
+                        []
+                    )
+                    new = LoadedTables(
+                        new.orders,
+                        new.services,
+                        new.adjustments,
+                        tags_all.cast(ARROW_SCHEMAS["tags"]),
+                        new.problems,
+                    )
+                streamed = stream.finish() if stream is not None else None
+            except BaseException:
+                self._abandon(stream, manifest)
+                raise
             orphan_problems = int(
                 pc.sum(pc.is_null(new.problems["order_id"]).cast(pa.int64())).as_py() or 0
             )
-            streamed = stream.finish() if stream is not None else None
             counts = self._commit(
                 manifest, client, new, held, started, state, scopes, ranges, kind, streamed
             )
@@ -434,6 +437,13 @@ class OrderStore:
                 tag_checks=checks,
                 warnings=tuple(warnings),
             )
+
+    def _abandon(self, stream: MonthStream | None, manifest: Manifest | None) -> None:
+        """A sync that will not commit: stop its month stream and remove what the stream wrote
+        (files no manifest names; the lock is still held)."""
+        if stream is not None:
+            stream.close()
+            remove_orphans(self.path, manifest)
 
     def _check_origin(self, manifest: Manifest | None, client: PartnerClient) -> None:
         if manifest is None or manifest.base_url is None:
@@ -496,6 +506,11 @@ class OrderStore:
         old_months = set(
             month_of(pa.array(held.days[pos].astype("datetime64[us]"), UTC_US)).to_pylist()
         )
+        if streamed is not None and sum(
+            w["orders"][1] for w in streamed.values() if "orders" in w
+        ) != len(new.orders):
+            log.warning("the months written while reading miss orders: writing them all again")
+            streamed = None
         by_month = {} if streamed is not None else split_by_month(new)
         files = {t: dict(v) for t, v in m.files.items()}
         for mon, written in (streamed or {}).items():  # months written while reading
@@ -512,8 +527,10 @@ class OrderStore:
         snapshots = list(m.snapshots)
         changed: set[int] = set()
         # Merging, Parquet encoding, compression and fsync mostly release the GIL: one task per
-        # month on a few threads, the snapshot beside them.
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-write") as writers:
+        # month on a few threads, the snapshot beside them; on an error (or Ctrl-C) the months
+        # not started yet are cancelled.
+        writers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-write")
+        try:
             pending = {
                 f"created_month={mon}": writers.submit(
                     month, f"created_month={mon}", by_month.get(mon, empty())
@@ -537,6 +554,8 @@ class OrderStore:
                         files[table].pop(part, None)
             if snapshot is not None:
                 snapshot.result()
+        finally:
+            writers.shutdown(wait=True, cancel_futures=True)
         moved = _moved(held, ids_np, new.orders["created_at"])
         changed |= moved
         m.files, m.snapshots = files, snapshots

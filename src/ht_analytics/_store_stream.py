@@ -118,6 +118,8 @@ class MonthStream:
         finally:
             self.close()
         with self._lock:
+            if self._broken is None and not self._months_of:
+                self._broken = "no window was planned"
             if self._broken is None and any(self._waiting.values()):
                 self._broken = "a window was not read"
             if self._broken is None and self._ids:

@@ -129,8 +129,9 @@ def only(tables: LoadedTables, ids: pa.Array) -> LoadedTables:
 
 
 def dedupe_last(groups: list[LoadedTables]) -> LoadedTables:
-    """Concatenate groups fetched one after the other; an order fetched by more than one keeps
-    the rows of the last group that fetched it (its newest state)."""
+    """Concatenate groups in the order a sync lists them (the windows, which are disjoint, then
+    the open-orders query, then the re-reads); an order in more than one keeps the rows of the
+    last group holding it (read last, so its newest state)."""
     seen = pa.array([], pa.int64())
     kept: list[LoadedTables] = []
     for group in reversed(groups):

@@ -136,7 +136,7 @@ def fetch(
     bar = _Progress(progress)
     try:
         with _pool(concurrency, stop) as pool, _pool(TYPING_THREADS, stop) as typer:
-            run = _Runner(pool, stop)
+            run = _Runner(pool, typer, stop)
             # Phase 1: the windows, and the open orders created before them.
             estimated = None
             if len(held.ids):
@@ -159,7 +159,7 @@ def fetch(
                         client,
                         bar,
                         stop,
-                        typer,
+                        run,
                         tag_filter,
                         start=a,
                         end=b,
@@ -176,7 +176,7 @@ def fetch(
                         client,
                         bar,
                         stop,
-                        typer,
+                        run,
                         tags,
                         start=open_first,
                         end=open_last,
@@ -206,12 +206,12 @@ def fetch(
                     )
                     for a, b in plan.ranges:  # within the sync's tags: no other order comes in
                         run.submit(
-                            _pages, client, bar, stop, typer, tags, start=a, end=b, status=None
+                            _pages, client, bar, stop, run, tags, start=a, end=b, status=None
                         )
                     for chunk in np.array_split(np.array(plan.singles, np.int64), concurrency):
                         if len(chunk):
                             run.submit(
-                                _singles, client, bar, stop, typer, [int(x) for x in chunk], out
+                                _singles, client, bar, stop, run, [int(x) for x in chunk], out
                             )
                     out.one_by_one = len(plan.singles)
             run.wait()
@@ -224,7 +224,7 @@ def fetch(
                 missing = [x for x in missing if x not in set(out.gone)]
                 if missing:
                     run.futures = []
-                    run.submit(_singles, client, bar, stop, typer, missing, out)
+                    run.submit(_singles, client, bar, stop, run, missing, out)
                     run.wait()
                     phase2 += run.results()
                     out.one_by_one += len(missing)
@@ -279,17 +279,35 @@ def _pool(concurrency: int, stop: threading.Event) -> Iterator[ThreadPoolExecuto
 
 
 class _Runner:
-    """Submit tasks; wait for all, or stop everything at the first failure."""
+    """Submit request tasks and the typing of what they read; wait for all, or stop everything
+    at the first failure (of a request or of a typing)."""
 
-    def __init__(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, typer: ThreadPoolExecutor, stop: threading.Event):
         self.pool = pool
+        self.typer = typer
         self.stop = stop
         self.futures: list[Future[Any]] = []
+        self.typing: list[Future[LoadedTables]] = []
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         future = self.pool.submit(fn, *args, **kwargs)
         self.futures.append(future)
         return future
+
+    def type_later(
+        self,
+        source: list[bytes] | list[dict[str, Any]],
+        sink: Callable[[LoadedTables], None] | None = None,
+    ) -> Future[LoadedTables]:
+        """Type ``source`` on a typing thread; if that fails, the request tasks stop."""
+        future = self.typer.submit(_typed, source, sink)
+        self.typing.append(future)
+        future.add_done_callback(self._stop_on_failure)
+        return future
+
+    def _stop_on_failure(self, future: Future[LoadedTables]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self.stop.set()
 
     def results(self) -> list[tuple[LoadedTables, pa.Table | None]]:
         """Wait for every task, then for the typing of what each read."""
@@ -306,9 +324,14 @@ class _Runner:
             for f in pending:
                 f.cancel()
             wait(pending)
-            exc = failed[0].exception()
-            assert exc is not None
-            raise exc
+            errors = [e for f in failed if (e := f.exception()) is not None]
+            real = [e for e in errors if not isinstance(e, _StoppedError)]
+            if not real:  # the tasks stopped because a typing failed: its error
+                wait(self.typing)
+                real = [
+                    e for t in self.typing if not t.cancelled() and (e := t.exception()) is not None
+                ]
+            raise (real or errors)[0]
 
 
 class _StoppedError(Exception):
@@ -329,7 +352,7 @@ def _pages(
     client: PartnerClient,
     bar: _Progress,
     stop: threading.Event,
-    typer: ThreadPoolExecutor,
+    run: _Runner,
     tags: tuple[str, ...] | None,
     sink: Callable[[LoadedTables], None] | None = None,
     **filters: Any,
@@ -343,7 +366,7 @@ def _pages(
         bar.add(len(page.orders))
         if tags is not None and len(tags) == 1:
             ids.extend(o["id"] for o in page.orders if isinstance(o.get("id"), int))
-    tables = typer.submit(_typed, raws, sink)
+    tables = run.type_later(raws, sink)
     tag_rows = None
     if tags is not None and len(tags) == 1:
         tag_rows = pa.table(
@@ -356,7 +379,7 @@ def _singles(
     client: PartnerClient,
     bar: _Progress,
     stop: threading.Event,
-    typer: ThreadPoolExecutor,
+    run: _Runner,
     ids: list[int],
     out: Fetched,
 ) -> tuple[Future[LoadedTables], None]:
@@ -370,7 +393,7 @@ def _singles(
             out.gone.append(order_id)
             continue
         bar.add(1)
-    return typer.submit(_typed, orders), None
+    return run.type_later(orders), None
 
 
 def _clean(filters: dict[str, Any]) -> dict[str, Any]:
