@@ -14,6 +14,7 @@ from ht_analytics._instants import (
     INSTANT_TYPE,
     WALL_TYPE,
     InstantResult,
+    _all_with_offsets,
     local_wall_clock,
     parse_instants,
     parse_unix_iso,
@@ -450,7 +451,7 @@ ZONES += ["Pacific/Honolulu", "America/Santiago", "Australia/Sydney", "Europe/Be
 def test_wall_clocks_follow_python_fold_zero(wall: datetime, zone: str) -> None:
     """The DST rule is Python's fold=0: gaps in the offset before, overlaps the first time."""
     text = wall.isoformat()
-    expected = wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    expected = wall.replace(fold=0, tzinfo=ZoneInfo(zone)).astimezone(UTC)  # text has no fold
     instant, reason, _ = one(text, zone)
     assert (instant, reason) == (expected, None)
 
@@ -476,3 +477,64 @@ def test_a_million_instants_in_one_call() -> None:
     assert result.reasons.null_count == 750_000
     assert result.notes.null_count == 750_000
     assert result.instants[999_997].as_py() == utc(2024, 3, 10, 7, 30)
+
+
+@st.composite
+def offset_texts(draw: st.DrawFn) -> tuple[str, datetime]:
+    """An ISO-8601 text with a UTC offset, in one of the accepted spellings, and its instant."""
+    minutes = draw(st.integers(-(23 * 60 + 59), 23 * 60 + 59))
+    zone = timezone(timedelta(minutes=minutes))
+    moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    moment = moment.replace(tzinfo=UTC).astimezone(zone)
+    if draw(st.booleans()):
+        moment = moment.replace(second=0, microsecond=0)
+    sep = draw(st.sampled_from(["T", " "]))
+    m = moment
+    text = f"{m.year:04d}-{m.month:02d}-{m.day:02d}{sep}{m.hour:02d}:{m.minute:02d}"
+    if moment.second or moment.microsecond or draw(st.booleans()):
+        text += f":{m.second:02d}"
+        if moment.microsecond or draw(st.booleans()):
+            digits = f"{moment.microsecond:06d}"
+            text += "." + (digits.rstrip("0") or "0") if draw(st.booleans()) else "." + digits
+    sign, amount = ("-" if minutes < 0 else "+"), abs(minutes)
+    hhmm = f"{amount // 60:02d}{amount % 60:02d}"
+    text += draw(
+        st.sampled_from(["Z"] * (minutes == 0) + [f"{sign}{hhmm[:2]}:{hhmm[2:]}", f"{sign}{hhmm}"])
+    )
+    return text, moment.astimezone(UTC)
+
+
+@given(st.lists(offset_texts(), min_size=1, max_size=20))
+def test_values_with_offsets_read_alike_on_the_quick_and_the_full_path(
+    items: list[tuple[str, datetime]],
+) -> None:
+    """Well-formed values with offsets take one Arrow cast; one offset-less value in the array
+    sends every row through the full parse. Both give the same instants, Python's own."""
+    texts = [t for t, _ in items]
+    assert _all_with_offsets(pa.array(texts)) is not None  # the quick path is taken
+    quick = parse_instants(pa.array(texts))
+    full = parse_instants(pa.array([*texts, "2024-01-01T10:00:00"]))  # no zone: full parse
+    want = [m for _, m in items]
+    assert quick.instants.to_pylist() == want
+    assert full.instants.to_pylist()[:-1] == want
+    assert quick.reasons.null_count == len(texts)
+    assert full.reasons.to_pylist()[:-1] == [None] * len(texts)
+    assert quick.notes.null_count == len(texts)
+    assert full.notes.to_pylist()[:-1] == [None] * len(texts)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "0000-01-01T00:00:00Z",
+        "2024-02-30T00:00:00Z",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T10:00+24:00",
+    ],
+)
+def test_one_bad_value_among_good_ones_is_still_explained(bad: str) -> None:
+    result = parse_instants(pa.array(["2024-01-01T10:00:00Z", bad, None]))
+    assert result.instants.to_pylist()[0] == datetime(2024, 1, 1, 10, tzinfo=UTC)
+    assert result.instants[1].as_py() is None
+    assert result.reasons[1].as_py() is not None
+    assert result.reasons[0].as_py() is None

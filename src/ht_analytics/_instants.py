@@ -59,6 +59,10 @@ WALL_TYPE: Final = pa.timestamp("us")
 _ArrayLike: TypeAlias = "pa.Array | pa.ChunkedArray"
 _Pick: TypeAlias = Callable[[pa.Array], pa.Array]
 _ISO: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+_ISO_WITH_OFFSET: Final = (  # as _ISO, with an offset, and not year 0000 (which Arrow reads)
+    r"^(?:\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})-\d{2}-\d{2}[T ]\d{2}:\d{2}"
+    r"(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})$"
+)
 _LONG_FRACTION: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\.\d{7,}(?:Z|[+-]\d{2}:?\d{2})?$"
 _DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0)
 _UNIX_FIRST: Final = -62_135_596_800  # 0001-01-01T00:00:00Z
@@ -170,6 +174,10 @@ def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult,
     """
     raw = _strings(values, "instant values")
     zone = pa.nulls(len(raw), pa.string()) if zones is None else _strings(zones, "zones", len(raw))
+    fast = _all_with_offsets(raw)
+    if fast is not None:
+        none = pa.nulls(len(raw), pa.string())
+        return InstantResult(fast, none, none), pc.fill_null(pa.nulls(len(raw), pa.bool_()), False)
     text = pc.utf8_trim_whitespace(raw)
     shaped = pc.fill_null(pc.match_substring_regex(text, _ISO), False)
     good = pc.if_else(shaped, text, _NO_TEXT)
@@ -219,6 +227,21 @@ def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult,
     reasons = _explain(pc.and_(pc.invert(absent), pc.is_null(instants)), reason)
     notes = _explain(pc.or_(pc.or_(gap, ambiguous), late), note)
     return InstantResult(instants=instants, reasons=reasons, notes=notes), unzoned
+
+
+def _all_with_offsets(raw: pa.Array) -> pa.Array | None:
+    """The common case in one cast: every value (nulls aside) well-shaped with a UTC offset, and
+    Arrow's ISO-8601 cast, which rejects the whole array on any unreal date, time or offset,
+    accepts them all. ``None`` otherwise (the full parse then finds and explains the bad ones)."""
+    if raw.null_count == len(raw):
+        return None
+    shaped = pc.match_substring_regex(raw, _ISO_WITH_OFFSET)
+    if not pc.all(shaped).as_py():  # nulls are skipped
+        return None
+    try:
+        return raw.cast(INSTANT_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 @functools.cache
