@@ -120,12 +120,11 @@ def write_parquet(final: Path, table: pa.Table) -> None:
     """Write ``table`` as a Parquet file at ``final``, atomically, user-only."""
     # Dictionary pages only for text: smaller and faster to write than for every column.
     text = [f.name for f in table.schema if pa.types.is_string(f.type)]
-    _atomic(
-        final,
-        lambda fh: pq.write_table(
-            table, fh, compression="zstd", row_group_size=256 * 1024, use_dictionary=text
-        ),
-    )
+    # Encoded in memory, then written in one call (not chunk by chunk through a Python file).
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", row_group_size=256 * 1024, use_dictionary=text)
+    encoded = sink.getvalue()
+    _atomic(final, lambda fh: fh.write(memoryview(encoded)))
 
 
 MonthFiles = dict[str, tuple[str, int]]
