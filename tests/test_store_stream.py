@@ -20,7 +20,7 @@ import ht_analytics._store as store_module
 from ht_analytics import OrderStore, PartnerClient, PayloadError
 from ht_analytics._loader import load_tables
 from ht_analytics._store_stream import MonthStream
-from ht_analytics._store_tables import conform_all
+from ht_analytics._store_tables import conform_all, dedupe_last
 from ht_analytics.sandbox import FaultConfig, SandboxServer, generate_dataset
 
 END = date(2026, 11, 1)  # the sandbox's data ends on its fixed ``now``, 2026-11-01
@@ -213,3 +213,20 @@ def test_an_error_between_reading_and_commit_removes_the_streamed_months(
         OrderStore(path).sync(client, end=END, progress=False)
     assert not list(path.rglob("*.parquet"))
     assert not [t for t in threading.enumerate() if t.name.startswith("store-month")]
+
+
+def test_dedupe_keeps_the_last_group_of_an_order_fetched_twice() -> None:
+    first = orders_between("2026-01-20", "2026-01-31")
+    second = orders_between("2026-02-01", "2026-02-10")
+    twice = first[0]
+    changed = {**twice, "atRisk": not twice["atRisk"]}
+    disjoint = dedupe_last([tables_of(first), tables_of(second)])
+    assert disjoint.orders["order_id"].to_pylist() == [o["id"] for o in first + second]
+    groups = [tables_of(first), tables_of([*second, changed])]
+    kept = dedupe_last(groups)
+    ids = kept.orders["order_id"].to_pylist()
+    assert sorted(ids) == sorted(o["id"] for o in first + second)
+    row = ids.index(twice["id"])
+    assert kept.orders["at_risk"][row].as_py() is changed["atRisk"]
+    services = kept.services["order_id"].to_pylist()
+    assert services.count(twice["id"]) == len(twice["breakdown"]["services"])

@@ -132,6 +132,10 @@ def dedupe_last(groups: list[LoadedTables]) -> LoadedTables:
     """Concatenate groups in the order a sync lists them (the windows, which are disjoint, then
     the open-orders query, then the re-reads); an order in more than one keeps the rows of the
     last group holding it (read last, so its newest state)."""
+    ids = [g.orders["order_id"].combine_chunks() for g in groups]
+    every = pa.concat_arrays(ids) if ids else pa.array([], pa.int64())
+    if pc.count_distinct(every, mode="all").as_py() == len(every):  # no order twice: concat
+        return concat(groups)
     seen = pa.array([], pa.int64())
     kept: list[LoadedTables] = []
     for group in reversed(groups):
