@@ -14,6 +14,7 @@ from ht_analytics._instants import (
     INSTANT_TYPE,
     WALL_TYPE,
     InstantResult,
+    _all_wall_clocks,
     _all_with_offsets,
     local_wall_clock,
     parse_instants,
@@ -538,3 +539,31 @@ def test_one_bad_value_among_good_ones_is_still_explained(bad: str) -> None:
     assert result.instants[1].as_py() is None
     assert result.reasons[1].as_py() is not None
     assert result.reasons[0].as_py() is None
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2045, 12, 31)),
+            st.sampled_from([*ZONES, "Not/AZone"]),
+            st.sampled_from(["T", " "]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+@example([(datetime(2024, 3, 10, 2, 30), NY, "T"), (datetime(2024, 11, 3, 1, 30), NY, " ")])
+def test_wall_clocks_read_alike_on_the_quick_and_the_full_path(
+    items: list[tuple[datetime, str, str]],
+) -> None:
+    """Offset-less values that are all real skip the shape and calendar checks; one value with
+    an offset in the array sends every row through them. Instants, reasons and notes agree."""
+    texts = [w.isoformat(sep=sep) for w, _, sep in items]
+    zones = [z for _, z, _ in items]
+    assert _all_wall_clocks(pa.array(texts)) is not None  # the quick path is taken
+    quick = parse_instants(pa.array(texts), zones=pa.array(zones))
+    full = parse_instants(
+        pa.array([*texts, "2024-01-01T10:00:00Z"]), zones=pa.array([*zones, "UTC"])
+    )
+    for name in ("instants", "reasons", "notes"):
+        assert getattr(quick, name).to_pylist() == getattr(full, name).to_pylist()[:-1], name

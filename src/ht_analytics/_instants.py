@@ -63,6 +63,10 @@ _ISO_WITH_OFFSET: Final = (  # as _ISO, with an offset, and not year 0000 (which
     r"^(?:\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})-\d{2}-\d{2}[T ]\d{2}:\d{2}"
     r"(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})$"
 )
+_ISO_WITHOUT_OFFSET: Final = (
+    r"^(?:\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})-\d{2}-\d{2}[T ]\d{2}:\d{2}"
+    r"(?::\d{2}(?:\.\d{1,6})?)?$"
+)
 _LONG_FRACTION: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\.\d{7,}(?:Z|[+-]\d{2}:?\d{2})?$"
 _DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0)
 _UNIX_FIRST: Final = -62_135_596_800  # 0001-01-01T00:00:00Z
@@ -179,14 +183,21 @@ def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult,
         none = pa.nulls(len(raw), pa.string())
         return InstantResult(fast, none, none), pc.fill_null(pa.nulls(len(raw), pa.bool_()), False)
     text = pc.utf8_trim_whitespace(raw)
-    shaped = pc.fill_null(pc.match_substring_regex(text, _ISO), False)
-    good = pc.if_else(shaped, text, _NO_TEXT)
-    ascii_ = good.cast(pa.binary())  # well-shaped text is ASCII: slice bytes, not code points
-    real = pc.fill_null(_real_date_time(ascii_), False)
-    has_offset, offset_ok = _offset(ascii_)
-    aware = pc.and_(real, has_offset)
-    naive = pc.and_(real, pc.invert(has_offset))
-    wall = pc.if_else(naive, good, _NO_TEXT).cast(WALL_TYPE)
+    walls = _all_wall_clocks(raw)
+    if walls is not None:  # every value a real wall-clock time without an offset
+        shaped = real = naive = pc.is_valid(raw)
+        good, wall = raw, walls
+        aware = pc.fill_null(pa.nulls(len(raw), pa.bool_()), False)  # no value has an offset
+        offset_ok = pc.invert(aware)
+    else:
+        shaped = pc.fill_null(pc.match_substring_regex(text, _ISO), False)
+        good = pc.if_else(shaped, text, _NO_TEXT)
+        ascii_ = good.cast(pa.binary())  # well-shaped text is ASCII: slice bytes, not code points
+        real = pc.fill_null(_real_date_time(ascii_), False)
+        has_offset, offset_ok = _offset(ascii_)
+        aware = pc.and_(real, has_offset)
+        naive = pc.and_(real, pc.invert(has_offset))
+        wall = pc.if_else(naive, good, _NO_TEXT).cast(WALL_TYPE)
     localize = pc.and_(naive, valid_zone_names(zone))
     local, gap, ambiguous, late = _by_zone(localize, zone, wall, _localize)
     utc = pc.if_else(pc.and_(aware, offset_ok), good, _NO_TEXT).cast(INSTANT_TYPE)
@@ -227,6 +238,20 @@ def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult,
     reasons = _explain(pc.and_(pc.invert(absent), pc.is_null(instants)), reason)
     notes = _explain(pc.or_(pc.or_(gap, ambiguous), late), note)
     return InstantResult(instants=instants, reasons=reasons, notes=notes), unzoned
+
+
+def _all_wall_clocks(raw: pa.Array) -> pa.Array | None:
+    """Likewise for values without an offset: every value (nulls aside) well-shaped without one,
+    and all real (Arrow's cast to wall-clock timestamps accepts them all): those timestamps, or
+    ``None``. Reading them in their zones is still the full parse's work."""
+    if raw.null_count == len(raw):
+        return None
+    if not pc.all(pc.match_substring_regex(raw, _ISO_WITHOUT_OFFSET)).as_py():
+        return None
+    try:
+        return raw.cast(WALL_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _all_with_offsets(raw: pa.Array) -> pa.Array | None:
