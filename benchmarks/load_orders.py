@@ -39,10 +39,8 @@ Exit code: 0, even when a speed target is missed; 1 when the correctness check f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing as mp
-import resource
 import sys
 import tempfile
 import time
@@ -54,11 +52,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from _memory import MIB, reset_rss_peak, rss_mib
+
 PAGE_SIZE = 500
 DEFAULT_ORDERS = 200_000
 QUICK_ORDERS = 20_000
 DEFAULT_BLOCK_SIZE = 1 << 24
-MIB = 1024 * 1024
 
 ORDER_MONEY = ["breakdown.totalAmount"]
 SERVICE_MONEY = [
@@ -191,29 +190,6 @@ class StepResult:
     error: str | None = None
 
 
-def _rss_mib() -> tuple[float, float]:
-    """(current, peak) resident set of this process in MiB.
-
-    Linux: ``VmRSS`` and ``VmHWM`` of ``/proc/self/status`` (the peak of this process's own memory;
-    ``ru_maxrss`` is not used there because it carries the parent's peak over fork + exec).
-    Elsewhere: ``ru_maxrss`` for both.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        if "VmRSS" in fields and "VmHWM" in fields:
-            return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    mib = peak / MIB if sys.platform == "darwin" else peak / 1024
-    return mib, mib
-
-
-def _reset_rss_peak() -> None:
-    """Reset the peak-RSS mark to the current RSS (Linux >= 4.0; a no-op where unsupported)."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def verify(frames: Any) -> dict[str, Any]:
     """Order count, problems, and the exact net total of a ``load_orders`` result."""
     import pyarrow as pa
@@ -255,12 +231,12 @@ def run_child(step: str, path: str, repeat: int, block_size: int, trace: bool) -
         out: Any = None
         for _ in range(repeat):
             out = None
-            before, _peak = _rss_mib()
-            _reset_rss_peak()
+            before, _peak = rss_mib()
+            reset_rss_peak()
             started = time.perf_counter()
             out = func(raw, pages, block_size)
             result.runs.append(time.perf_counter() - started)
-            _now, peak = _rss_mib()
+            _now, peak = rss_mib()
             if not result.runs[:-1]:
                 result.rss_before_mib = before
             result.rss_peak_mib = max(result.rss_peak_mib, peak)

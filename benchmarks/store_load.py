@@ -51,11 +51,9 @@ Exit code: 0, even when the speed target is missed; 1 when a correctness check f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import multiprocessing as mp
-import resource
 import shutil
 import statistics
 import sys
@@ -69,12 +67,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from _memory import MIB, reset_rss_peak, rss_mib
+
 PAGE_SIZE = 500
 DEFAULT_ORDERS = 1_000_000
 QUICK_ORDERS = 20_000
 WINDOWS = 8
 TARGET = 1.5
-MIB = 1024 * 1024
 DATA_TABLES = ("orders", "services", "adjustments", "tags", "problems")
 
 STEPS = {
@@ -277,23 +276,6 @@ class StepResult:
     error: str | None = None
 
 
-def _rss_mib() -> tuple[float, float]:
-    """(current, peak) resident set of this process in MiB (Linux ``VmRSS`` / ``VmHWM``)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        if "VmRSS" in fields and "VmHWM" in fields:
-            return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    mib = peak / MIB if sys.platform == "darwin" else peak / 1024
-    return mib, mib
-
-
-def _reset_rss_peak() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def verify(frames: Any) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -326,14 +308,14 @@ def run_child(step: str, path: str) -> StepResult:
         root = Path(path)
         files = data_files(root)
         func = STEP_FUNCS[step]
-        result.rss_before_mib, _peak = _rss_mib()
-        _reset_rss_peak()
+        result.rss_before_mib, _peak = rss_mib()
+        reset_rss_peak()
         out: Any = func(root, files)  # warm-up: lazy imports and first-touch memory
         out = None
         started = time.perf_counter()
         out = func(root, files)
         result.runs.append(time.perf_counter() - started)
-        _now, result.rss_peak_mib = _rss_mib()
+        _now, result.rss_peak_mib = rss_mib()
         result.best = result.runs[0]
         result.arrow_peak_mib = pa.default_memory_pool().max_memory() / MIB
         result.summary = verify(out) if step == "load" else dict(out)
