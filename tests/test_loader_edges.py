@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ht_analytics import OrderFrames, load_orders
+from ht_analytics import OrderFrames, PayloadError, load_orders
 from ht_analytics._loader import DataProblemWarning
 
 BASE = json.loads((Path(__file__).parent / "data" / "golden" / "camel_page.json").read_text())[
@@ -148,3 +148,120 @@ def test_secrets_in_unknown_fields_are_redacted_on_both_paths() -> None:
         assert "s-3" not in text
         assert '"name":"Ann"' in text
         assert "[redacted]" in text
+
+
+# -- found by a second adversarial review (hand-made payloads; expected values worked by hand) ----
+
+
+def _snake(order_id: int, **over: Any) -> dict[str, Any]:
+    """A snake_case order as the contract shows it (timestamps as objects)."""
+    order: dict[str, Any] = {
+        "id": order_id,
+        "status": 3,
+        "created_at": {"integer": 1711324800, "iso": "2024-03-25T00:00:00Z"},
+        "timezone": "America/Los_Angeles",
+        "breakdown": {
+            "services": [{"id": 5, "total_amount": "$50.00", "adjustments": []}],
+            "adjustments": [],
+            "total_amount": "$50.00",
+        },
+    }
+    order.update(over)
+    return order
+
+
+def _as_sources(orders: list[dict[str, Any]], tmp_path: Path) -> dict[str, Any]:
+    lines = "\n".join(json.dumps(o) for o in orders)
+    (tmp_path / "orders.jsonl").write_text(lines)
+    page = {"status": "success", "orders": orders, "next_cursor": None}
+    return {
+        "dicts": orders,
+        "page": json.dumps(page).encode(),
+        "lines": lines.encode(),
+        "jsonl file": tmp_path / "orders.jsonl",
+    }
+
+
+def test_snake_status_survives_every_source_form(tmp_path: Path) -> None:
+    """The snake flavour's ``status`` is the order's status id, also one order per line
+    (it was once dropped there with the page keys, silently)."""
+    orders = [_snake(1), _snake(2, status="5")]
+    for name, source in _as_sources(orders, tmp_path).items():
+        frames = load_orders(source)  # no problem, so no warning (warnings are errors here)
+        assert frames.orders["status_id"].tolist() == [3, 5], name
+        assert frames.orders["status"].astype(str).tolist() == ["COMPLETED", "PAID"], name
+
+
+def test_snake_appointment_as_a_timestamp_object(tmp_path: Path) -> None:
+    """``appointment_start`` as ``{"integer", "iso"}`` (snake timestamps are objects):
+    1711357200 is 2024-03-25T09:00:00Z, 02:00 in Los Angeles (PDT, UTC-7)."""
+    start = {"integer": 1711357200, "iso": "2024-03-25T09:00:00Z"}
+    for name, source in _as_sources([_snake(1, appointment_start=start)], tmp_path).items():
+        frames = load_orders(source)
+        got = frames.orders.iloc[0]
+        assert got["appointment_start"] == pd.Timestamp("2024-03-25T09:00:00Z"), name
+        assert got["appointment_start_local"] == pd.Timestamp("2024-03-25T02:00:00"), name
+
+
+def test_snake_iso_without_offset_is_read_in_the_orders_zone() -> None:
+    """``started_at: {"iso": "2024-03-26T09:05:00"}`` in America/New_York (EDT, UTC-4) is
+    13:05Z, as the camel flavour's ``startedAt`` with the same text."""
+    snake = load_orders(
+        [_snake(1, timezone="America/New_York", started_at={"iso": "2024-03-26T09:05:00"})]
+    )
+    camel = dict(BASE, id=2, timezone="America/New_York", startedAt="2024-03-26T09:05:00")
+    camel_frames = load(json.dumps({"status": "success", "orders": [camel]}).encode())
+    assert snake.orders["started_at"].iloc[0] == pd.Timestamp("2024-03-26T13:05:00Z")
+    assert camel_frames.orders["started_at"].iloc[0] == pd.Timestamp("2024-03-26T13:05:00Z")
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "0001-01-01T00:30:00+01:00"]
+)
+def test_instants_outside_years_1_to_9999_are_problems(text: str) -> None:
+    """An offset can push a year-9999 (or year-1) time out of what pandas and Python can show:
+    a problem and NA, and the frames and metrics still work."""
+    from ht_analytics import revenue_breakdown, tag_counts
+
+    frames = load(_as_page([dict(BASE, createdAt=text)]))
+    assert frames.orders["created_at"].isna().all()
+    mine = frames.problems[frames.problems["field"] == "createdAt"]
+    assert mine["reason"].tolist() == [f"'{text}' is outside the years 0001-9999 in UTC"]
+    repr(frames)
+    revenue_breakdown(frames, by="month", statuses="all")
+    tag_counts(frames, by="M")
+
+
+def test_the_last_instant_of_year_9999_is_kept() -> None:
+    frames = load_orders(_as_page([dict(BASE, createdAt="9999-12-31T23:59:59.999999Z")]))
+    assert frames.orders["created_at"].iloc[0] == pd.Timestamp("9999-12-31T23:59:59.999999Z")
+
+
+def _as_page(orders: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"status": "success", "orders": orders, "next_cursor": None}).encode()
+
+
+def test_notes_on_kept_values_are_not_called_unreadable_and_strict_accepts_them() -> None:
+    """An ambiguous local time (2026-11-01 01:30 in New York happens twice; the first, EDT, is
+    05:30Z) and an unknown status id are kept with a note: the warning says so, and strict mode
+    does not raise on them; an unreadable value is still raised in strict mode."""
+    order = dict(
+        BASE,
+        statusId=99,
+        timezone="America/New_York",
+        appointmentStart="2026-11-01T01:30:00",
+        appointmentStartDateTime=None,
+    )
+    with pytest.warns(DataProblemWarning) as caught:
+        frames = load_orders(_as_page([order]))
+    message = str(caught[0].message)
+    assert "could not be read" not in message
+    assert "2 note(s) on values kept as sent" in message
+    assert frames.orders["appointment_start"].iloc[0] == pd.Timestamp("2026-11-01T05:30:00Z")
+    assert frames.orders["status_id"].iloc[0] == 99
+    with pytest.warns(DataProblemWarning, match="kept as sent"):
+        strict = load_orders(_as_page([order]), strict=True)
+    assert len(strict.problems) == 2
+    bad = dict(order, createdAt="yesterday")
+    with pytest.raises(PayloadError, match=r"orders\.createdAt: 'yesterday'"):
+        load_orders(_as_page([bad]), strict=True)

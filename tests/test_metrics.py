@@ -206,7 +206,7 @@ def test_metrics_of_no_orders_and_of_odd_orders() -> None:
     assert len(at_risk_summary(nothing)) == 0
     assert len(at_risk_orders(nothing)) == 0
     assert list(status_funnel(nothing)["orders"]) == [0, 0, 0, 0, 0]
-    with pytest.warns(DataProblemWarning, match="could not be read"):
+    with pytest.warns(DataProblemWarning, match="kept as sent"):
         odd = load_orders(
             [
                 {

@@ -200,6 +200,12 @@ def _columns(struct: pa.StructArray | None, f: WireField, n: int) -> dict[str, p
     snake = _child(struct, f.snake) if f.snake != f.camel else None
     if f.kind == "instant":
         return _instant_columns(f.column, camel, snake, n)
+    if f.kind == "local":  # pinned as text here; a timestamp object takes the slow path
+        return {
+            f.column: _text_column(camel, snake, f, n),
+            f"{f.column}__unix": pa.nulls(n, _STR),
+            f"{f.column}__iso": pa.nulls(n, _STR),
+        }
     if f.kind == "tags":
         values = [v for v in (camel, snake) if v is not None]
         out = pa.nulls(n, _TAGS)
@@ -213,14 +219,18 @@ def _columns(struct: pa.StructArray | None, f: WireField, n: int) -> dict[str, p
                 raise NeedsSlowPath("tags is not a list of strings")
             out = pc.coalesce(out, v.cast(_TAGS))
         return {f.column: out}
+    return {f.column: _text_column(camel, snake, f, n)}
+
+
+def _text_column(camel: pa.Array | None, snake: pa.Array | None, f: WireField, n: int) -> pa.Array:
     texts = [_as_text(v, f) for v in (camel, snake) if v is not None]
     if not texts:
-        return {f.column: pa.nulls(n, _STR)}
+        return pa.nulls(n, _STR)
     if len(texts) == 1:
-        return {f.column: texts[0]}
+        return texts[0]
     if len({t.type for t in texts}) > 1:  # e.g. a typed int beside an all-null text column
         texts = [unify(t) for t in texts]
-    return {f.column: pc.coalesce(*texts)}
+    return pc.coalesce(*texts)
 
 
 def concat_raw(arrays: list[pa.Array]) -> pa.Array:

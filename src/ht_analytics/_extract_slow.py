@@ -114,11 +114,12 @@ def _get(obj: dict[str, Any], camel: str | None, snake: str | None) -> Any:
 
 def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
     value = _get(obj, f.camel, f.snake)
-    if f.kind == "instant":
+    if f.kind in ("instant", "local"):
+        # A local time may come as the snake flavour's timestamp object too.
         text = unix = iso = None
         if isinstance(value, dict):
             unix, iso = _text(value.get("integer")), _text(value.get("iso"))
-        elif isinstance(value, int) and not isinstance(value, bool):
+        elif f.kind == "instant" and isinstance(value, int) and not isinstance(value, bool):
             unix = str(value)
         else:
             text = _text(value)
@@ -219,7 +220,7 @@ def _arrays(
     for f in fields:
         names += (
             [f.column, f"{f.column}__unix", f"{f.column}__iso"]
-            if f.kind == "instant"
+            if f.kind in ("instant", "local")
             else [f.column]
         )
     for name in [*names, *others]:

@@ -25,8 +25,10 @@ class OrderFrames:
         services: one row per line item (``order_id``, ``line_no``).
         adjustments: order-level (``level == "order"``, ``service_id`` NA) and service-level ones.
         tags: ``order_id``, ``tag`` pairs.
-        problems: every value that could not be read: ``order_id``, ``table``, ``field``,
-            ``raw_value``, ``reason``.
+        problems: every value that could not be read (NA in the frames), and every note on a
+            value kept as sent (a DST rule applied, a duplicate order, an unknown status id,
+            totals that do not add up): ``order_id``, ``table``, ``field``, ``raw_value``,
+            ``reason``.
 
     The column names and dtypes are the contract of ``ht_analytics._schema.TYPED``: money is
     ``decimal128(18, 2)``, instants ``datetime64[us, UTC]``, flags ``boolean``.

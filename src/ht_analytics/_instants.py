@@ -169,7 +169,33 @@ def valid_zone_names(zones: _ArrayLike) -> pa.Array:
 # ----------------------------------------------------------------------------------- internals
 
 
+_FIRST_INSTANT: Final = pa.scalar(_UNIX_FIRST * 1_000_000, pa.int64()).cast(INSTANT_TYPE)
+_LAST_INSTANT: Final = pa.scalar(_UNIX_LAST * 1_000_000 + 999_999, pa.int64()).cast(INSTANT_TYPE)
+
+
 def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult, pa.Array]:
+    """:func:`_parse_any`, with instants outside the years 0001-9999 in UTC (an offset can push a
+    written year-9999 or year-0001 time there) turned into problems: no tool downstream (pandas,
+    Python's datetime, Excel) can show them."""
+    result, unzoned = _parse_any(values, zones)
+    moments = result.instants
+    outside = pc.or_(pc.less(moments, _FIRST_INSTANT), pc.greater(moments, _LAST_INSTANT))
+    if not pc.any(outside).as_py():
+        return result, unzoned
+    outside = pc.fill_null(outside, False)
+    raw = _strings(values, "instant values")
+    reason = _say("'{v}' is outside the years 0001-9999 in UTC", v=_shown(raw))
+    return (
+        InstantResult(
+            pc.if_else(outside, pa.scalar(None, INSTANT_TYPE), moments),
+            pc.if_else(outside, reason, result.reasons),
+            pc.if_else(outside, _NO_TEXT, result.notes),
+        ),
+        unzoned,
+    )
+
+
+def _parse_any(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult, pa.Array]:
     """:func:`parse_instants`, plus a mask of the offset-less values that had no zone at all.
 
     The regex only checks the shape; the calendar and the offset are checked on fixed character

@@ -42,7 +42,8 @@ _FAST_SCHEMA = fast_schema()
 
 
 class DataProblemWarning(UserWarning):
-    """Some values could not be read; they are NA in the frames and listed in ``problems``."""
+    """Some values could not be read (NA in the frames), or were kept with a note; all are listed
+    in ``problems``."""
 
 
 def load_orders(source: Source, *, strict: bool = False) -> OrderFrames:
@@ -63,9 +64,18 @@ def load_orders(source: Source, *, strict: bool = False) -> OrderFrames:
     problem_table = tables.problems
     frames = frames_from_tables(tables)
     if len(problem_table):
+        kept = len(problem_table) - tables.unreadable
+        said = [
+            f"{tables.unreadable:,} value(s) could not be read (NA in the frames)"
+            if tables.unreadable
+            else "",
+            f"{kept:,} note(s) on values kept as sent (a DST rule applied, a duplicate order, "
+            "an unknown status id, totals that do not add up …)"
+            if kept
+            else "",
+        ]
         warnings.warn(
-            f"{len(problem_table):,} value(s) could not be read; they are NA in the frames and "
-            "listed in .problems",
+            "; ".join(x for x in said if x) + ": listed in .problems",
             DataProblemWarning,
             stacklevel=2,
         )
@@ -81,6 +91,8 @@ class LoadedTables:
     adjustments: pa.Table
     tags: pa.Table
     problems: pa.Table
+    unreadable: int = 0
+    """How many of the problems are values that could not be read (the rest are notes)."""
 
 
 def load_tables(source: Source, *, strict: bool = False) -> LoadedTables:
@@ -90,17 +102,26 @@ def load_tables(source: Source, *, strict: bool = False) -> LoadedTables:
     typed = type_block(raw)
     problems = list(typed.problems)
     mismatch = reconcile(typed.orders, typed.services, typed.adjustments)
-    if mismatch is not None:
+    if mismatch is not None:  # the values are kept as sent: a note, not an unreadable value
         problems.append(mismatch)
     problem_table = pa.concat_tables(problems) if problems else PROBLEM_SCHEMA.empty_table()
-    if strict and len(problem_table):
-        first = problem_table.slice(0, 1).to_pylist()[0]
+    unreadable = sum(len(t) for t in typed.unreadable)
+    if strict and unreadable:
+        bad = pa.concat_tables(typed.unreadable)
+        first = bad.slice(0, 1).to_pylist()[0]
         who = f"order {first['order_id']}" if first["order_id"] is not None else "an order"
         raise PayloadError(
             f"{who} {first['table']}.{first['field']}: {first['raw_value']!r}: {first['reason']}"
-            + (f" (and {len(problem_table) - 1} more problems)" if len(problem_table) > 1 else "")
+            + (f" (and {unreadable - 1} more unreadable values)" if unreadable > 1 else "")
         )
-    return LoadedTables(typed.orders, typed.services, typed.adjustments, typed.tags, problem_table)
+    return LoadedTables(
+        typed.orders,
+        typed.services,
+        typed.adjustments,
+        typed.tags,
+        problem_table,
+        unreadable=unreadable,
+    )
 
 
 def frames_from_tables(tables: LoadedTables) -> OrderFrames:
@@ -248,8 +269,10 @@ def _fast(data: bytes) -> RawBlock:
     if is_page:
         table = table.drop_columns([n for n in table.column_names if n != "orders"])
     elif is_order:
+        # Page keys are not an order's fields; ``status``, though, is (the snake flavour's
+        # status id), so it stays.
         table = table.drop_columns(
-            [n for n in ("orders", "status", "next_cursor") if n in table.column_names]
+            [n for n in ("orders", "next_cursor") if n in table.column_names]
         )
     else:
         # Lines that are neither a page nor an order with an id (an `order` envelope, an error

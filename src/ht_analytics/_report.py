@@ -283,7 +283,7 @@ def build_report(
         "Open orders at risk": f"{int(risk['at_risk'].sum()):,}",
         "Orders needing attention": f"{len(attention):,}",
         "Unreconciled orders": f"{len(revenue.attrs['unreconciled_orders']):,}",
-        "Values that could not be read": f"{len(frames.problems):,}",
+        "Data problems (unreadable values and notes)": f"{len(frames.problems):,}",
     }
     first, last = (created.min(), created.max()) if len(created) else (None, None)
     provenance = {

@@ -411,7 +411,8 @@ class OrderStore:
                 )
             if len(new.problems):
                 warnings.append(
-                    f"{len(new.problems):,} value(s) could not be read (store.load().problems)"
+                    f"{len(new.problems):,} data problem(s): unreadable values or notes "
+                    "(store.load().problems)"
                 )
             checks = (
                 self._tag_checks(client, tag_list, start_d, end_d, warnings) if tag_list else ()

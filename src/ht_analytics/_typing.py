@@ -33,6 +33,7 @@ PROBLEM_SCHEMA = pa.schema(
     ]
 )
 WIRE_NAME = {f.column: f.camel or f.snake or f.column for f in ORDER_FIELDS}
+SNAKE_NAME = {f.column: f.snake or f.column for f in ORDER_FIELDS}  # timestamp objects are snake
 
 
 @dataclass(slots=True)
@@ -44,37 +45,51 @@ class TypedTables:
     adjustments: pa.Table
     tags: pa.Table
     problems: list[pa.Table] = field(default_factory=list)
+    unreadable: list[pa.Table] = field(default_factory=list)  # the problems that are NA
 
 
 class _Problems:
-    """Collects problem rows, vectorised."""
+    """Collects problem rows, vectorised: values that could not be read (NA in the frames), and
+    notes on values kept as sent (``kept=True``: a DST rule applied, a duplicate, an unknown
+    status id kept, a disagreeing duplicate field)."""
 
     def __init__(self) -> None:
         self.tables: list[pa.Table] = []
+        self.unreadable: list[pa.Table] = []
 
     def add(
-        self, table: str, name: str, order_ids: pa.Array, raw: pa.Array, reasons: pa.Array
+        self,
+        table: str,
+        name: str,
+        order_ids: pa.Array,
+        raw: pa.Array,
+        reasons: pa.Array,
+        *,
+        kept: bool = False,
     ) -> None:
         mask = pc.is_valid(reasons)
         if not pc.any(mask).as_py():
             return
         count = pc.sum(mask.cast(pa.int64())).as_py()
-        self.tables.append(
-            pa.table(
-                {
-                    "order_id": pc.filter(order_ids, mask),
-                    "table": pa.array([table] * count, pa.string()),
-                    "field": pa.array([name] * count, pa.string()),
-                    "raw_value": pc.filter(raw.cast(pa.string()), mask),
-                    "reason": pc.filter(reasons, mask),
-                },
-                schema=PROBLEM_SCHEMA,
-            )
+        rows = pa.table(
+            {
+                "order_id": pc.filter(order_ids, mask),
+                "table": pa.array([table] * count, pa.string()),
+                "field": pa.array([name] * count, pa.string()),
+                "raw_value": pc.filter(raw.cast(pa.string()), mask),
+                "reason": pc.filter(reasons, mask),
+            },
+            schema=PROBLEM_SCHEMA,
         )
+        self.tables.append(rows)
+        if not kept:
+            self.unreadable.append(rows)
 
     def add_rows(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.tables.append(pa.Table.from_pylist(rows, schema=PROBLEM_SCHEMA))
+            table = pa.Table.from_pylist(rows, schema=PROBLEM_SCHEMA)
+            self.tables.append(table)
+            self.unreadable.append(table)
 
 
 def _ints(values: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -132,14 +147,15 @@ def _instant(
     problems.add(table, WIRE_NAME.get(column, column), ids, text, parsed.reasons)
     notes = getattr(parsed, "notes", None)
     if notes is not None:
-        problems.add(table, WIRE_NAME.get(column, column), ids, text, notes)
+        problems.add(table, WIRE_NAME.get(column, column), ids, text, notes, kept=True)
     result = parsed.instants
     unix_raw, iso = raw[f"{column}__unix"], raw[f"{column}__iso"]
     if pc.any(pc.or_(pc.is_valid(unix_raw), pc.is_valid(iso))).as_py():
         unix, unix_reasons = _ints(unix_raw)
-        problems.add(table, f"{column}.integer", ids, unix_raw, unix_reasons)
-        pair = parse_unix_iso(unix, iso)
-        problems.add(table, f"{column}.iso", ids, iso, pair.reasons)
+        snake = SNAKE_NAME.get(column, column)
+        problems.add(table, f"{snake}.integer", ids, unix_raw, unix_reasons)
+        pair = parse_unix_iso(unix, iso, zones=zones)
+        problems.add(table, f"{snake}.iso", ids, iso, pair.reasons)
         result = pc.coalesce(result, pair.instants)
     return result.cast(UTC_US)
 
@@ -217,6 +233,7 @@ def type_block(raw: RawBlock) -> TypedTables:
                 ["the order appears more than once; its last occurrence was kept"] * len(dupes),
                 pa.string(),
             ),
+            kept=True,
         )
         keep = pc.and_(keep, pc.is_in(rows, value_set=last["row_max"].combine_chunks()))
     kept_rows = pc.filter(rows, keep)
@@ -237,6 +254,7 @@ def type_block(raw: RawBlock) -> TypedTables:
         adjustments=adjustments,
         tags=tags,
         problems=problems.tables + child_problems.tables,
+        unreadable=problems.unreadable + child_problems.unreadable,
     )
 
 
@@ -273,23 +291,18 @@ def _orders_table(
             pa.scalar("unknown status id (kept; label left empty)"),
             pa.scalar(None, pa.string()),
         ),
+        kept=True,
     )
 
     created = _instant(o, "created_at", None, "orders", order_ids, problems)
     started = _instant(o, "started_at", zones, "orders", order_ids, problems)
     completed = _instant(o, "completed_at", zones, "orders", order_ids, problems)
     with_offset = _instant(o, "appointment_start_offset", zones, "orders", order_ids, problems)
-    local_sent = parse_instants(o["appointment_start_sent"], zones=zones)
-    problems.add(
-        "orders", "appointmentStart", order_ids, o["appointment_start_sent"], local_sent.reasons
-    )
-    local_notes = getattr(local_sent, "notes", None)
-    if local_notes is not None:
-        problems.add(
-            "orders", "appointmentStart", order_ids, o["appointment_start_sent"], local_notes
-        )
-    both = pc.and_(pc.is_valid(with_offset), pc.is_valid(local_sent.instants))
-    disagree = pc.and_(both, pc.not_equal(with_offset, local_sent.instants.cast(UTC_US)))
+    # The local appointment time: text read in the order's zone, or (snake flavour) a timestamp
+    # object, read as the other instants.
+    local_instants = _instant(o, "appointment_start_sent", zones, "orders", order_ids, problems)
+    both = pc.and_(pc.is_valid(with_offset), pc.is_valid(local_instants))
+    disagree = pc.and_(both, pc.not_equal(with_offset, local_instants))
     problems.add(
         "orders",
         "appointmentStart",
@@ -300,8 +313,9 @@ def _orders_table(
             pa.scalar("disagrees with appointmentStartDateTime (which was kept)"),
             pa.scalar(None, pa.string()),
         ),
+        kept=True,
     )
-    appointment = pc.coalesce(with_offset, local_sent.instants.cast(UTC_US))
+    appointment = pc.coalesce(with_offset, local_instants)
 
     orders = {
         "order_id": order_ids,
