@@ -265,3 +265,145 @@ def test_notes_on_kept_values_are_not_called_unreadable_and_strict_accepts_them(
     bad = dict(order, createdAt="yesterday")
     with pytest.raises(PayloadError, match=r"orders\.createdAt: 'yesterday'"):
         load_orders(_as_page([bad]), strict=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            {"status": "error", "message": "Invalid API key"},
+            "an API response without orders (status 'error': Invalid API key)",
+        ),
+        (
+            {"status": "success", "orders": None, "next_cursor": None},
+            "a page whose 'orders' is null, not a list of orders",
+        ),
+        (
+            {"status": "success", "orders": {}},
+            "a page whose 'orders' is dict, not a list of orders",
+        ),
+    ],
+)
+def test_responses_without_orders_are_named_not_taken_for_orders(
+    body: dict[str, Any], reason: str
+) -> None:
+    """An error body or a page without an orders list is one problem saying so (not "an order
+    without id"), beside the orders of a good page."""
+    for source in (json.dumps(body).encode() + b"\n" + PAGE, [body, json.loads(PAGE)]):
+        frames = load(source)
+        assert frames.orders["order_id"].tolist() == [BASE["id"]]
+        assert frames.problems["reason"].tolist()[:1] == [reason]
+    with pytest.raises(PayloadError, match=r"^the source orders: .*" + reason[:20]):
+        load_orders(json.dumps(body).encode(), strict=True)
+
+
+@pytest.mark.parametrize(
+    ("tags", "kept", "problems"),
+    [
+        (["a", "b"], ["a", "b"], 0),
+        (["a", 5], ["a"], 1),
+        (["a", None], ["a"], 1),
+        (["a", ""], ["a"], 1),
+        ("a", [], 1),
+        ({"t": 1}, [], 1),
+    ],
+)
+def test_tags_that_are_not_texts_are_named(tags: Any, kept: list[str], problems: int) -> None:
+    """Whatever the path (dicts, a page), a tag that is not a non-empty text is a problem."""
+    order = dict(BASE, tags=tags)
+    for source in ([order], _as_page([order])):
+        frames = load(source)
+        assert sorted(frames.tags["tag"]) == kept
+        mine = frames.problems[frames.problems["field"] == "tags"]
+        assert len(mine) == problems, (source if isinstance(source, list) else "page", mine)
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("score", "12.5"),
+        ("updatedAt", '"2024-03-25T10:00:00"'),
+        ("updatedAt", '"2024-03-25"'),
+        ("when", '{"integer": 1711324800, "iso": "2024-03-25T00:00:00+05:30"}'),
+        ("nested", '{"a": [1, 0.25, "2024-01-01 00:00"]}'),
+    ],
+)
+def test_unknown_fields_are_kept_as_sent_on_every_path(key: str, raw: str) -> None:
+    """``extra`` holds the value as sent: Arrow's guesses (text that looks like a date became a
+    timestamp, losing its form and offset) and the slow path's exact decimals (a number became
+    text) do not show through."""
+    order = json.dumps(BASE)[:-1] + f', "{key}": {raw}}}'
+    page = f'{{"status":"success","orders":[{order}]}}'.encode()
+    sent = json.loads(raw)
+    for source in (page, order.encode(), json.dumps(json.loads(page), indent=1).encode()):
+        extra = json.loads(load(source).orders["extra"].iloc[0])
+        assert extra[key] == sent
+        assert json.dumps(extra[key]) == json.dumps(sent)  # same types (12.5 is no "12.5")
+
+
+def test_the_last_occurrence_wins_in_source_order_across_dicts_and_bytes() -> None:
+    older = dict(BASE, clientName="OLDER")
+    newer = dict(BASE, clientName="NEWER")
+    for source in ([older, _as_page([newer])], [_as_page([older]), newer]):
+        frames = load(source)
+        assert frames.orders["client_name"].tolist() == ["NEWER"]
+
+
+def test_json_text_given_as_a_str_is_read() -> None:
+    assert load(PAGE.decode()).orders["order_id"].tolist() == [BASE["id"]]
+    assert load(json.dumps(BASE)).orders["order_id"].tolist() == [BASE["id"]]
+
+
+def test_a_byte_order_mark_on_any_page_is_ignored() -> None:
+    second = dict(BASE, id=BASE["id"] + 1)
+    frames = load([PAGE, b"\xef\xbb\xbf" + _as_page([second])])
+    assert frames.orders["order_id"].tolist() == [BASE["id"], BASE["id"] + 1]
+    assert len(frames.problems) == len(load(PAGE).problems)
+
+
+DEEP = "[" * 30_000 + "]" * 30_000  # Arrow's parser overflows its stack some 20,000 levels down
+
+
+def test_deep_nesting_is_an_error_or_a_problem_never_a_crash() -> None:
+    """Run in a child process: a regression would kill the interpreter, not fail an assert."""
+    import subprocess
+    import sys
+
+    script = f"""
+import json, warnings
+from ht_analytics import PayloadError, load_orders
+from ht_analytics._pagination import parse_page_light
+base = json.loads({json.dumps(json.dumps(BASE))})
+deep_order = json.dumps(base)[:-1] + ', "deep": {DEEP}}}'
+good = dict(base, id=base["id"] + 1)
+page = ('{{"status":"success","orders":[' + deep_order + ']}}').encode()
+try:
+    load_orders(page)
+    print("page: loaded")
+except PayloadError as exc:
+    print("page:", exc)
+warnings.simplefilter("ignore")
+lines = load_orders(deep_order.encode() + b"\\n" + json.dumps(good).encode())
+print("lines:", lines.orders["order_id"].tolist(), len(lines.problems))
+deep = x = []
+for _ in range(5000):
+    y = []; x.append(y); x = y
+dicts = load_orders([dict(base, deep=deep), good])
+print("dicts:", dicts.orders["order_id"].tolist(), dicts.problems["reason"].tolist()[-1])
+try:
+    parse_page_light(page, what="page 1")
+except PayloadError as exc:
+    print("client:", str(exc).replace(str(len(page)), "N"))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout.splitlines()
+    good_id = BASE["id"] + 1
+    assert out == [
+        "page: load_orders: document 1 of the source is nested too deeply to read",
+        f"lines: [{good_id}] 1",
+        f"dicts: [{good_id}] the order holds a value nested too deeply to read; it was left out",
+        "client: page 1: the response is nested too deeply to read (N bytes)",
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +28,16 @@ from ._schema import (
 )
 from ._secrets import scrub
 
-__all__ = ["from_dicts"]
+__all__ = ["NotOrders", "from_dicts"]
+
+
+@dataclass(frozen=True, slots=True)
+class NotOrders:
+    """Something in a source that holds no order (an API error response, a page whose
+    ``orders`` is not a list): :func:`from_dicts` names it as a problem."""
+
+    raw: Any
+    reason: str
 
 
 def from_dicts(orders: Iterable[Any]) -> RawBlock:
@@ -37,61 +47,24 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
     s_cols: dict[str, list[Any]] = {}
     a_cols: dict[str, list[Any]] = {}
     for index, order in enumerate(orders):
-        if not isinstance(order, dict):
+        lengths = [{k: len(v) for k, v in cols.items()} for cols in (o_cols, s_cols, a_cols)]
+        problems = len(block.problems)
+        try:
+            _one(index, order, block, o_cols, s_cols, a_cols)
+        except RecursionError:  # a value nested too deeply: the order is left out, named
+            for cols, before in zip((o_cols, s_cols, a_cols), lengths, strict=True):
+                for key, values in cols.items():
+                    del values[before.get(key, 0) :]
+            del block.problems[problems:]
             block.problems.append(
-                _problem(None, "orders", "", order, f"item {index} is not an order object")
-            )
-            continue
-        breakdown = _get(order, "breakdown", "breakdown")
-        if not isinstance(breakdown, dict):
-            if breakdown is not None:
-                block.problems.append(
-                    _problem(
-                        order.get("id"),
-                        "orders",
-                        "breakdown",
-                        breakdown,
-                        "breakdown is not an object",
-                    )
+                _problem(
+                    order.get("id"),
+                    "orders",
+                    "",
+                    "(not shown)",
+                    "the order holds a value nested too deeply to read; it was left out",
                 )
-            breakdown = {}
-        for f in ORDER_FIELDS:
-            _put(o_cols, f, breakdown if f.in_breakdown else order)
-        o_cols.setdefault("flavour", []).append(
-            "camel"
-            if order.get("createdAt") is not None
-            else "snake"
-            if order.get("created_at") is not None
-            else None
-        )
-        extra = {k: v for k, v in order.items() if k not in ORDER_KEYS_HANDLED and v is not None}
-        extra |= {
-            f"breakdown.{k}": v
-            for k, v in breakdown.items()
-            if k not in BREAKDOWN_KEYS_HANDLED and v is not None
-        }
-        o_cols.setdefault("extra", []).append(_dump(extra))
-        order_id = o_cols["order_id"][-1]
-        services = _items(breakdown, "services", block, order_id)
-        for line_no, service in services:
-            for f in SERVICE_FIELDS:
-                _put(s_cols, f, service)
-            s_cols.setdefault("extra", []).append(
-                _dump({k: v for k, v in service.items() if k not in SERVICE_KEYS_HANDLED})
             )
-            s_cols.setdefault("order_id", []).append(order_id)
-            s_cols.setdefault("line_no", []).append(line_no)
-            s_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
-            for position, adj in _items(
-                service, "adjustments", block, order_id, f"breakdown.services[{line_no}]"
-            ):
-                _put_adjustment(
-                    a_cols, adj, order_id, s_cols["service_id"][-1], line_no, position, "service"
-                )
-                a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
-        for position, adj in _items(breakdown, "adjustments", block, order_id):
-            _put_adjustment(a_cols, adj, order_id, None, None, position, "order")
-            a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
     block.orders = _arrays(o_cols, ORDER_FIELDS, ("flavour", "extra"))
     block.services = _arrays(s_cols, SERVICE_FIELDS, ("extra", "order_id"))
     block.services["line_no"] = pa.array(s_cols.get("line_no", []), pa.int64())
@@ -103,6 +76,88 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
     block.adjustments["position"] = pa.array(a_cols.get("position", []), pa.int64())
     block.adjustments["order_row"] = pa.array(a_cols.get("order_row", []), pa.int64())
     return block
+
+
+def _one(
+    index: int,
+    order: Any,
+    block: RawBlock,
+    o_cols: dict[str, list[Any]],
+    s_cols: dict[str, list[Any]],
+    a_cols: dict[str, list[Any]],
+) -> None:
+    """One item of :func:`from_dicts` into the columns (or a problem)."""
+    if isinstance(order, NotOrders):
+        block.problems.append(_problem(None, "orders", "", scrub(order.raw), order.reason))
+        return
+    if not isinstance(order, dict):
+        block.problems.append(
+            _problem(None, "orders", "", order, f"item {index} is not an order object")
+        )
+        return
+    breakdown = _get(order, "breakdown", "breakdown")
+    if not isinstance(breakdown, dict):
+        if breakdown is not None:
+            block.problems.append(
+                _problem(
+                    order.get("id"),
+                    "orders",
+                    "breakdown",
+                    breakdown,
+                    "breakdown is not an object",
+                )
+            )
+        breakdown = {}
+    for f in ORDER_FIELDS:
+        _put(o_cols, f, breakdown if f.in_breakdown else order)
+    tags = _get(order, "tags", "tags")
+    if tags is not None and not (
+        isinstance(tags, list) and all(isinstance(t, str) or t is None for t in tags)
+    ):
+        block.problems.append(
+            _problem(
+                order.get("id"),
+                "orders",
+                "tags",
+                scrub(tags),
+                "tags is not a list of texts (only its texts were kept)",
+            )
+        )
+    o_cols.setdefault("flavour", []).append(
+        "camel"
+        if order.get("createdAt") is not None
+        else "snake"
+        if order.get("created_at") is not None
+        else None
+    )
+    extra = {k: v for k, v in order.items() if k not in ORDER_KEYS_HANDLED and v is not None}
+    extra |= {
+        f"breakdown.{k}": v
+        for k, v in breakdown.items()
+        if k not in BREAKDOWN_KEYS_HANDLED and v is not None
+    }
+    o_cols.setdefault("extra", []).append(_dump(extra))
+    order_id = o_cols["order_id"][-1]
+    services = _items(breakdown, "services", block, order_id)
+    for line_no, service in services:
+        for f in SERVICE_FIELDS:
+            _put(s_cols, f, service)
+        s_cols.setdefault("extra", []).append(
+            _dump({k: v for k, v in service.items() if k not in SERVICE_KEYS_HANDLED})
+        )
+        s_cols.setdefault("order_id", []).append(order_id)
+        s_cols.setdefault("line_no", []).append(line_no)
+        s_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
+        for position, adj in _items(
+            service, "adjustments", block, order_id, f"breakdown.services[{line_no}]"
+        ):
+            _put_adjustment(
+                a_cols, adj, order_id, s_cols["service_id"][-1], line_no, position, "service"
+            )
+            a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
+    for position, adj in _items(breakdown, "adjustments", block, order_id):
+        _put_adjustment(a_cols, adj, order_id, None, None, position, "order")
+        a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
 
 
 def _get(obj: dict[str, Any], camel: str | None, snake: str | None) -> Any:
@@ -127,14 +182,18 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
         cols.setdefault(f"{f.column}__unix", []).append(unix)
         cols.setdefault(f"{f.column}__iso", []).append(iso)
         return
-    if f.kind == "tags":
-        tags = [t for t in value if isinstance(t, str)] if isinstance(value, list) else None
+    if f.kind == "tags":  # texts and empty items (the typing names the empty ones)
+        tags = (
+            [t for t in value if isinstance(t, str) or t is None]
+            if isinstance(value, list)
+            else None
+        )
         cols.setdefault(f.column, []).append(tags)
         return
     if f.column == "client_phone" and isinstance(value, dict):
         value = value.get("value")
     cols.setdefault(f.column, []).append(
-        json.dumps(value, separators=(",", ":"), default=str)
+        json.dumps(value, separators=(",", ":"), default=_plain)
         if f.kind == "json" and value is not None
         else _text(value)
     )
@@ -206,10 +265,16 @@ def _plain_number(value: float | Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _plain(value: Any) -> Any:
+    """JSON for what ``json`` cannot write: a number read as ``Decimal`` (to keep money exact)
+    is written back as a number, as the fast path writes it; anything else as text."""
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
 def _dump(value: Any) -> str | None:
     if value is None or value == {}:
         return None
-    return json.dumps(scrub(value), separators=(",", ":"), default=str)
+    return json.dumps(scrub(value), separators=(",", ":"), default=_plain)
 
 
 def _arrays(

@@ -27,8 +27,9 @@ import pyarrow.json as pj
 
 from ._exceptions import PayloadError
 from ._extract import NeedsSlowPath, RawBlock, concat_raw, fast_schema, from_struct
-from ._extract_slow import from_dicts
+from ._extract_slow import NotOrders, from_dicts
 from ._frames import OrderFrames
+from ._nesting import MAX_DEPTH, too_deep
 from ._reconcile import reconcile
 from ._schema import MONEY, TYPED
 from ._typing import PROBLEM_SCHEMA, type_block
@@ -109,9 +110,10 @@ def load_tables(source: Source, *, strict: bool = False) -> LoadedTables:
     if strict and unreadable:
         bad = pa.concat_tables(typed.unreadable)
         first = bad.slice(0, 1).to_pylist()[0]
-        who = f"order {first['order_id']}" if first["order_id"] is not None else "an order"
+        who = f"order {first['order_id']}" if first["order_id"] is not None else "the source"
+        where = first["table"] + (f".{first['field']}" if first["field"] else "")
         raise PayloadError(
-            f"{who} {first['table']}.{first['field']}: {first['raw_value']!r}: {first['reason']}"
+            f"{who} {where}: {first['raw_value']!r}: {first['reason']}"
             + (f" (and {unreadable - 1} more unreadable values)" if unreadable > 1 else "")
         )
     return LoadedTables(
@@ -139,7 +141,20 @@ def frames_from_tables(tables: LoadedTables) -> OrderFrames:
 
 
 def _blocks(source: Source) -> Iterator[RawBlock]:
-    if isinstance(source, str | os.PathLike):
+    if isinstance(source, str) and source.lstrip()[:1] in ("{", "[") and "\n" in source.strip():
+        yield from _from_bytes(source.encode("utf-8", errors="surrogatepass"))
+    elif isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        # JSON text rather than a path (a path to a file of that name is still read)
+        path = Path(source)
+        try:
+            is_file = path.is_file()
+        except OSError:  # e.g. a name too long to be a file
+            is_file = False
+        if is_file:
+            yield from _from_bytes(_read_path(path))
+        else:
+            yield from _from_bytes(source.encode("utf-8", errors="surrogatepass"))
+    elif isinstance(source, str | os.PathLike):
         yield from _from_bytes(_read_path(Path(source)))
     elif isinstance(source, bytes | bytearray | memoryview):
         yield from _from_bytes(bytes(source))
@@ -155,30 +170,46 @@ def _blocks(source: Source) -> Iterator[RawBlock]:
 
 
 def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
-    pending: list[bytes] = []
+    """Blocks in the order of the items (the last occurrence of an order wins): runs of one-line
+    pages are read together by Arrow, a pretty-printed page on its own, runs of dicts together."""
+    run: list[bytes] = []
     dicts: list[Any] = []
+
+    def flush_run() -> Iterator[RawBlock]:
+        if run:
+            yield from _from_bytes(b"\n".join(run))
+            run.clear()
+
+    def flush_dicts() -> Iterator[RawBlock]:
+        if dicts:
+            yield from_dicts(_orders_of(list(dicts)))
+            dicts.clear()
+
     for item in items:
         raw = getattr(item, "raw", item)
         if isinstance(raw, bytes | bytearray | memoryview):
-            pending.append(bytes(raw))
+            piece = bytes(raw)
         elif isinstance(raw, os.PathLike) or (isinstance(raw, str) and raw.endswith(_SUFFIXES)):
-            pending.append(_read_path(Path(raw)))
+            piece = _read_path(Path(raw))
         else:
+            yield from flush_run()
             dicts.append(raw)
-    # Runs of one-line pages are read together by Arrow; a pretty-printed page on its own.
-    run: list[bytes] = []
-    for piece in (p if p[:1] == b"{" and p[-1:] == b"}" else p.strip() for p in pending):
+            continue
+        yield from flush_dicts()
+        piece = piece if piece[:1] == b"{" and piece[-1:] == b"}" else _unmarked(piece)
         if b"\n" in piece:
-            if run:
-                yield from _from_bytes(b"\n".join(run))
-                run = []
+            yield from flush_run()
             yield from _from_bytes(piece)
         else:
             run.append(piece)
-    if run:
-        yield from _from_bytes(b"\n".join(run))
-    if dicts:
-        yield from_dicts(_orders_of(dicts))
+    yield from flush_run()
+    yield from flush_dicts()
+
+
+def _unmarked(piece: bytes) -> bytes:
+    """A piece without surrounding space and without a UTF-8 byte-order mark."""
+    piece = piece.strip()
+    return piece[3:].strip() if piece[:3] == b"\xef\xbb\xbf" else piece
 
 
 def _read_path(path: Path) -> bytes:
@@ -250,6 +281,8 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
 
 
 def _fast(data: bytes) -> RawBlock:
+    if too_deep(data):  # Arrow would crash the process; Python's parser says what is wrong
+        raise NeedsSlowPath(f"nested deeper than {MAX_DEPTH} levels")
     parse = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="infer")
     try:
         options = pj.ReadOptions(block_size=_MIN_BLOCK, use_threads=True)
@@ -260,6 +293,13 @@ def _fast(data: bytes) -> RawBlock:
         # A line longer than the block: give the reader blocks as large as the longest line.
         options = pj.ReadOptions(block_size=_longest_line(data) + 1, use_threads=True)
         table = pj.read_json(pa.BufferReader(data), read_options=options, parse_options=parse)
+    if _has_timestamps(table.schema):
+        # Arrow took text of an unknown field for timestamps (dropping its form and offset):
+        # read again with those fields pinned as text, so that ``extra`` keeps what was sent.
+        pinned = pj.ParseOptions(
+            explicit_schema=_text_for_timestamps(table.schema), unexpected_field_behavior="infer"
+        )
+        table = pj.read_json(pa.BufferReader(data), read_options=options, parse_options=pinned)
     if not data.isascii():
         table.validate(full=True)  # invalid UTF-8 raises here, and Python names the bad line
     pages = table.column("orders").is_valid() if "orders" in table.column_names else None
@@ -302,6 +342,25 @@ def _fast(data: bytes) -> RawBlock:
     return from_struct(orders)
 
 
+def _has_timestamps(schema: pa.Schema) -> bool:
+    return any(_with_text(f.type) != f.type for f in schema)
+
+
+def _with_text(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with every timestamp in it (in structs and lists too) made a string."""
+    if pa.types.is_timestamp(kind):
+        return pa.string()
+    if pa.types.is_struct(kind):
+        return pa.struct([f.with_type(_with_text(f.type)) for f in kind])
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(_with_text(kind.value_type)))
+    return kind
+
+
+def _text_for_timestamps(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f.with_type(_with_text(f.type)) for f in schema])
+
+
 def _longest_line(data: bytes) -> int:
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     if len(ends) == 0:
@@ -337,20 +396,55 @@ def _documents(data: bytes) -> list[Any]:
             raise PayloadError(
                 f"load_orders: document {number} of the source is not JSON ({exc})"
             ) from None
+        except RecursionError:
+            number = len(documents) + 1
+            raise PayloadError(
+                f"load_orders: document {number} of the source is nested too deeply to read"
+            ) from None
         documents.append(document)
 
 
 def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
-    """Orders from a mix of orders, pages and lists of them."""
+    """Orders from a mix of orders, pages and lists of them; what holds no order (an error
+    response, a page whose ``orders`` is not a list) as :class:`NotOrders`."""
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("orders"), list):
             yield from item["orders"]
         elif isinstance(item, dict) and isinstance(item.get("order"), dict):
             yield item["order"]
+        elif isinstance(item, dict) and "orders" in item:
+            kind = "null" if item["orders"] is None else type(item["orders"]).__name__
+            yield NotOrders(item, f"a page whose 'orders' is {kind}, not a list of orders")
+        elif isinstance(item, dict) and _is_envelope(item):
+            status, message = item.get("status"), _message(item)
+            said = f"status {status!r}" + (f": {message}" if message else "")
+            yield NotOrders(item, f"an API response without orders ({said})")
         elif isinstance(item, list):
             yield from _orders_of(item)
         else:
             yield item
+
+
+_ORDER_KEYS = frozenset({"id", "breakdown", "createdAt", "created_at"})
+
+
+def _is_envelope(item: dict[str, Any]) -> bool:
+    """A response body rather than an order: no order key, and a text status (an order's
+    status is a number) or an error message."""
+    if _ORDER_KEYS & item.keys():
+        return False
+    status = item.get("status")
+    textual = isinstance(status, str) and not status.strip().lstrip("-").isdigit()
+    return textual or any(k in item for k in ("message", "error", "errors"))
+
+
+def _message(item: dict[str, Any]) -> str:
+    for key in ("message", "error", "errors"):
+        value = item.get(key)
+        if value:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            return text[:200]
+    return ""
 
 
 def _concat(blocks: list[RawBlock]) -> RawBlock:

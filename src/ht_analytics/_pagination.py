@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ._exceptions import PaginationError, PayloadError
+from ._nesting import too_deep
 from ._responses import parse_json
 
 __all__ = ["CursorPaginator", "Page", "parse_page_light"]
@@ -219,6 +220,8 @@ def parse_page_light(content: bytes, *, what: str) -> Any:
     Anything unusual (not one compact JSON object, an id that is not an integer, no ``orders``
     list …) falls back to the full parse, so checks and messages are exactly the usual ones.
     """
+    if too_deep(content):  # Arrow would crash the process; the full parse says what is wrong
+        return parse_json(content, what=what)
     try:
         table = pj.read_json(
             pa.BufferReader(content),

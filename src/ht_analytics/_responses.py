@@ -34,6 +34,10 @@ def parse_json(content: bytes, *, what: str) -> Any:
         raise PayloadError(
             f"{what}: the response is not valid JSON ({exc}; {len(content)} bytes)"
         ) from None
+    except RecursionError:
+        raise PayloadError(
+            f"{what}: the response is nested too deeply to read ({len(content)} bytes)"
+        ) from None
 
 
 def unwrap(body: Any, key: str | None, *, what: str) -> Any:

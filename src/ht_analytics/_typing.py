@@ -337,7 +337,7 @@ def _orders_table(
     orders["flavour"] = o["flavour"]
     orders["extra"] = o["extra"]
 
-    return pa.table(orders), _tags(order_ids, o["tags"])
+    return pa.table(orders), _tags(order_ids, o["tags"], problems)
 
 
 def _children(
@@ -381,7 +381,7 @@ def _children(
     return services, adjustments
 
 
-def _tags(order_ids: pa.Array, tags: pa.Array) -> pa.Table:
+def _tags(order_ids: pa.Array, tags: pa.Array, problems: _Problems) -> pa.Table:
     lists = (
         tags
         if isinstance(tags, pa.ListArray)
@@ -390,7 +390,17 @@ def _tags(order_ids: pa.Array, tags: pa.Array) -> pa.Table:
     flat = lists.flatten()
     parents = pc.list_parent_indices(lists)
     table = pa.table({"order_id": order_ids.take(parents), "tag": flat})
-    table = table.filter(pc.and_(pc.is_valid(table["tag"]), pc.not_equal(table["tag"], "")))
+    usable = pc.fill_null(pc.not_equal(table["tag"], ""), False)
+    if not pc.all(usable).as_py():
+        empty = pc.invert(usable)
+        problems.add(
+            "orders",
+            "tags",
+            table["order_id"].combine_chunks(),
+            pc.fill_null(table["tag"].combine_chunks(), "null"),
+            pc.if_else(empty, pa.scalar("an empty tag was left out"), pa.scalar(None, pa.string())),
+        )
+    table = table.filter(usable)
     if len(table):
         table = table.group_by(["order_id", "tag"], use_threads=False).aggregate([])
     return table

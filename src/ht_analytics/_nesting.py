@@ -1,0 +1,38 @@
+"""A guard against JSON nested too deeply for the parsers: Arrow's JSON reader recurses on the C
+stack and kills the process (a segmentation fault, not an exception) some 20,000 levels down;
+Python's ``json`` raises ``RecursionError`` near its recursion limit."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+
+__all__ = ["CHECKED_BYTES", "MAX_DEPTH", "too_deep"]
+
+MAX_DEPTH: Final = 512
+"""Deeper than this, bytes go to Python's parser (which fails cleanly) instead of Arrow's. Orders
+are some ten levels deep."""
+
+CHECKED_BYTES: Final = 8 << 20
+"""Bytes are checked up to this size (about 1 ms per MiB): every API page, hand-made payloads and
+small files. Larger blocks (many pages read at once) are not checked."""
+
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP: Final = np.zeros(256, np.int8)
+_STEP[list(b"[{")] = 1
+_STEP[list(b"]}")] = -1
+
+
+def too_deep(data: bytes) -> bool:
+    """Whether ``data`` (up to :data:`CHECKED_BYTES`) may nest deeper than :data:`MAX_DEPTH`.
+
+    Brackets inside strings are counted too, so the estimate errs on the deep side: such bytes
+    only take the slower path."""
+    if len(data) > CHECKED_BYTES:
+        return False
+    brackets = data.translate(None, _NOT_BRACKETS)
+    if len(brackets) <= MAX_DEPTH:
+        return False
+    steps = _STEP[np.frombuffer(brackets, np.uint8)]
+    return int(np.cumsum(steps, dtype=np.int32).max(initial=0)) > MAX_DEPTH
