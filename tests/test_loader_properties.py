@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,6 +71,28 @@ def test_garbage_anywhere_never_crashes(path: tuple[Any, ...], value: Any, as_by
         assert list(frames.orders["order_id"]) == [int(value)]  # a readable id is the id
     else:
         assert list(frames.orders["order_id"]) == [501]
+
+
+BIG_INTEGERS = [2**53 + 1, -(2**53) - 1, 2**63 - 1, -(2**63), 2**64, 10**20]
+
+
+@pytest.mark.parametrize("value", BIG_INTEGERS)
+@pytest.mark.parametrize("field", ["createdAt", "startedAt", "completedAt", "appointmentStart"])
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_integers_beyond_float_precision_in_time_fields(
+    field: str, value: int, as_bytes: bool
+) -> None:
+    """Integers where a time belongs, just past 2**53 (where a float64 cast fails) and beyond
+    64 bits: the order loads, the value is NA and named (once found only by chance by the
+    property test above)."""
+    order = dict(copy.deepcopy(BASE), **{field: value})
+    source: Any = (
+        json.dumps({"status": "success", "orders": [order]}).encode() if as_bytes else [order]
+    )
+    with pytest.warns(DataProblemWarning):
+        frames = load_orders(source)
+    assert list(frames.orders["order_id"]) == [501]
+    assert any(str(value) in reason for reason in frames.problems["reason"])
 
 
 def fmt(cents: int, style: int) -> Any:

@@ -115,7 +115,9 @@ def parse_unix_iso(
     iso_text = _strings(isos, "isos", len(number))
     iso, unzoned = _parse(iso_text, zones)
     usable = pc.and_(pc.greater_equal(number, _UNIX_FIRST), pc.less_equal(number, _UNIX_LAST))
-    usable = pc.fill_null(pc.and_(usable, pc.equal(pc.floor(number), number)), False)
+    if pa.types.is_floating(number.type):  # whole seconds only (floor of an int64 would go
+        usable = pc.and_(usable, pc.equal(pc.floor(number), number))  # through float64 and fail)
+    usable = pc.fill_null(usable, False)
     seconds = pc.cast(pc.if_else(usable, number, pa.scalar(None, number.type)), pa.int64())
     from_integer = pc.multiply(seconds, 1_000_000).cast(WALL_TYPE).cast(INSTANT_TYPE)
     differs = pc.not_equal(pc.floor_temporal(iso.instants, unit="second"), from_integer)
