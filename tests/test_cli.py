@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import httpx
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -93,6 +94,11 @@ def test_sync_cache_and_counts_against_the_sandbox(tmp_path: Path) -> None:
         counted = runner.invoke(main, ["counts", "--tags", "channel_web"], env=env)
         assert counted.exit_code == 0, counted.output
         assert re.search(rf"channel_web\s+{want:,}\s+{want:,}", counted.output)
+        assert "The API counts every order" not in counted.output  # they agree: no footnote
+        other = next(t for o in srv.data.orders for t in o["tags"] if t != "channel_web")
+        partial = runner.invoke(main, ["counts", "--tags", "channel_web", "--tags", other], env=env)
+        assert partial.exit_code == 0, partial.output
+        assert "The API counts every order the key can see" in partial.output
         info = runner.invoke(main, ["cache", "info"], env=env)
         assert "orders 800" in info.output
         cleared = runner.invoke(main, ["cache", "clear", "--yes"], env=env)
@@ -152,6 +158,31 @@ def test_sandbox_serve_answers_like_the_contract() -> None:
         output = proc.communicate(timeout=20)[0].decode()
     assert str(port) in output
     assert "Traceback" not in output
+    assert f"HT_BASE_URL=http://127.0.0.1:{port} " in output  # what a client needs, as it is
+
+
+def test_report_at_the_sandbox_clock_agrees_with_the_demo(tmp_path: Path) -> None:
+    """Sandbox data describes its own clock: `report --now <that clock>` counts the orders that
+    need attention as the demo does, and says which clock it used."""
+    from ht_analytics.sandbox import DEFAULT_NOW
+
+    cache, runner = tmp_path / "c", CliRunner()
+    demo = runner.invoke(
+        main, ["demo", "--orders", "1200", "--cache", str(cache), "--out", str(tmp_path / "d")]
+    )
+    assert demo.exit_code == 0, demo.output
+    match = re.search(r"([\d,]+) need attention", demo.output)
+    assert match, demo.output
+    clock = DEFAULT_NOW.isoformat()
+    out = tmp_path / "r"
+    result = runner.invoke(
+        main,
+        ["report", "--cache", str(cache), "--out", str(out), "--format", "html", "--now", clock],
+    )
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text()
+    assert f"<th>Orders needing attention</th><td>{match.group(1)}</td>" in page
+    assert f"at risk measured at: {pd.Timestamp(clock).isoformat(timespec='seconds')}" in page
 
 
 @pytest.mark.parametrize("args", [["sandbox", "serve", "--port", "-5"], ["nope"]])
@@ -221,6 +252,7 @@ def test_report_command_from_the_store(tmp_path: Path) -> None:
     empty = runner.invoke(main, ["report", "--cache", str(tmp_path / "none")])
     assert empty.exit_code != 0
     assert "is empty" in empty.output
+    assert "--cache data/demo-cache" in empty.output
     bad = runner.invoke(main, ["report", "--cache", str(cache), "--format", "docx"])
     assert bad.exit_code != 0
     assert "unknown format docx" in bad.output
@@ -228,6 +260,7 @@ def test_report_command_from_the_store(tmp_path: Path) -> None:
         (["--start", "2026-05-01", "--end", "2025-01-01"], "is after --end"),
         (["--tags", "no-such-tag"], "no stored order matches"),
         (["--start", "not-a-date"], ""),
+        (["--now", "yesterday-ish"], "is not an ISO date-time"),
         (["--out", "/proc/no-such-dir/x"], ""),
     ):
         failed = runner.invoke(main, ["report", "--cache", str(cache), *args])

@@ -85,6 +85,30 @@ def test_html_is_self_contained_and_escaped(report: Report, tmp_path: Path) -> N
     assert "Save $10 on $20" in text
 
 
+def test_html_cells_read_as_a_person_would(frames: OrderFrames, tmp_path: Path) -> None:
+    """Money with $ and thousands, rates as percentages, overdue in hours, instants to the
+    minute (a month after the data, so that appointments have passed) — checked against the
+    report's own tables."""
+    from decimal import Decimal
+
+    import pandas as pd
+
+    report = build_report(frames, now="2026-12-01")
+    text = report.to_html(tmp_path / "r.html").read_text()
+    net = report.tables["revenue_by_month"]["net"].iloc[0]
+    assert isinstance(net, Decimal)
+    assert f"<td>${net:,.2f}</td>" in text
+    attention = report.tables["at_risk_orders"]
+    overdue = attention["overdue"].dropna()
+    assert len(overdue)
+    assert f"<td>{overdue.iloc[0].total_seconds() / 3600:,.1f} h</td>" in text
+    created = pd.Timestamp(attention["created_at"].iloc[0])
+    assert f"<td>{created.strftime('%Y-%m-%d %H:%M')} UTC</td>" in text
+    rate = report.tables["at_risk_by_week"]["at_risk_rate"].dropna().iloc[0]
+    assert f"<td>{rate:.1%}</td>" in text
+    assert re.search(r"<td>-?\d+\.\d{3,}</td>", text) is None  # no raw float left
+
+
 def test_personal_data_only_when_asked(frames: OrderFrames, report: Report, tmp_path: Path) -> None:
     """Emails, phones and addresses appear in no file by default, and in the at-risk list with
     include_pii=True."""

@@ -13,6 +13,7 @@ import html
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -288,7 +289,8 @@ def build_report(
     first, last = (created.min(), created.max()) if len(created) else (None, None)
     provenance = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data as of": str(as_of if as_of is not None else last),
+        "data as of": _instant_text(as_of if as_of is not None else last),
+        "at risk measured at": _instant_text(now) if now is not None else "the time generated",
         "orders created": f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
         if first is not None and pd.notna(first)
         else "—",
@@ -345,17 +347,37 @@ def _kind(series: pd.Series) -> str:
     return "text"
 
 
-def _display(value: Any) -> str:
+def _shown(value: Any, kind: str, rate: bool) -> str:
+    """A cell as a person reads it: $1,234.50, 12.5%, 27.3 h, 2026-10-31 23:29 UTC, 1,234."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
+    if isinstance(value, Decimal):
+        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+    if isinstance(value, pd.Timedelta):
+        return f"{value.total_seconds() / 3600:,.1f} h"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.tzinfo is not None else "")
+    if isinstance(value, bool) or kind != "number":
+        return str(value)
+    if rate and isinstance(value, float):
+        return f"{value:.1%}"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
     return str(value)
 
 
 def _html_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    kinds = [_kind(frame[c]) for c in frame.columns]
+    rates = [str(c).endswith("_rate") or str(c).startswith("share") for c in frame.columns]
     rows = []
     for values in frame.head(200).itertuples(index=False):
-        cells = "".join(f"<td>{html.escape(_display(v))}</td>" for v in values)
+        cells = "".join(
+            f"<td>{html.escape(_shown(v, k, r))}</td>"
+            for v, k, r in zip(values, kinds, rates, strict=True)
+        )
         rows.append(f"<tr>{cells}</tr>")
     more = f"<p>… {len(frame) - 200:,} more rows</p>" if len(frame) > 200 else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
@@ -415,15 +437,17 @@ def _for_parquet(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
-    shown = frame.head(30).copy()
-    for column in shown.columns:
-        if _kind(shown[column]) == "number" and pd.api.types.is_float_dtype(shown[column].dtype):
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+    shown = frame.head(30)
+    kinds = [_kind(shown[c]) for c in shown.columns]
+    rates = [str(c).endswith("_rate") or str(c).startswith("share") for c in shown.columns]
     figure = Figure(figsize=(11.69, 8.27))
     ax = figure.add_subplot()
     ax.axis("off")
     ax.set_title(name.replace("_", " "))
-    cells = [[_display(v) for v in row] for row in shown.itertuples(index=False)]
+    cells = [
+        [_shown(v, k, r) for v, k, r in zip(row, kinds, rates, strict=True)]
+        for row in shown.itertuples(index=False)
+    ]
     if cells:
         table = ax.table(
             cellText=cells, colLabels=[str(c) for c in shown.columns], loc="upper center"
@@ -431,3 +455,12 @@ def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
         table.auto_set_font_size(False)
         table.set_fontsize(6)
     return figure
+
+
+def _instant_text(value: Any) -> str:
+    """An instant as ISO-8601 UTC to the second (``—`` when there is none)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    moment = pd.Timestamp(value)
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return moment.isoformat(timespec="seconds")

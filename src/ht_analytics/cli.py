@@ -43,11 +43,16 @@ def main() -> None:
 CACHE_HELP = "Store directory (default: $HT_CACHE_DIR, else ./data/cache)."
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``1 request``, ``2 requests``."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
 def _print_report(report: Any) -> None:
     click.echo(
         f"{'Synced' if report.ok else 'Sync FAILED'} ({report.kind}): {report.fetched:,} orders "
         f"fetched — {report.new:,} new, {report.changed:,} changed, {report.unchanged:,} "
-        f"unchanged — {report.requests:,} requests, {report.retries:,} retries, "
+        f"unchanged — {_n(report.requests, 'request')}, {_n(report.retries, 'retry', 'retries')}, "
         f"{report.elapsed:.1f} s; {report.orders_in_store:,} orders in the store"
     )
     for check in report.tag_checks:
@@ -206,6 +211,11 @@ def sync(
 )
 @click.option("--out", type=click.Path(file_okay=False), default="reports", show_default=True)
 @click.option("--include-pii", is_flag=True, help="Add client names, emails, phones, addresses.")
+@click.option(
+    "--now",
+    help="The instant at-risk and overdue figures are measured from (ISO date-time; default: the "
+    "current time). Sandbox data describes its own clock: pass it to match the demo.",
+)
 @click.option("--cache", type=click.Path(file_okay=False), help=CACHE_HELP)
 @_user_errors
 def report(
@@ -215,6 +225,7 @@ def report(
     formats: str,
     out: str,
     include_pii: bool,
+    now: str | None,
     cache: str | None,
 ) -> None:
     """Write the report of the stored orders (no network needed)."""
@@ -233,7 +244,8 @@ def report(
     info = store.info()
     if not info["exists"] or not info["rows"]["orders"]:
         raise click.ClickException(
-            f"the store at {store.path} is empty: run `ht-analytics sync` (or the demo) first"
+            f"the store at {store.path} is empty: run `ht-analytics sync` first (the demo's "
+            "store is another one: --cache data/demo-cache)"
         )
     if start and end and pd.Timestamp(start) > pd.Timestamp(end):
         raise click.ClickException(f"--start {start} is after --end {end}")
@@ -253,9 +265,19 @@ def report(
     described = ", ".join(
         f"{k} {v}" for k, v in (("start", start), ("end", end), ("tags", "/".join(tags))) if v
     )
+    if start or end:  # periods below are in each order's local time: a row may straddle
+        described += " (creation dates in UTC)"
+    clock = None
+    if now:
+        try:
+            clock = pd.Timestamp(now)
+        except ValueError:
+            raise click.ClickException(f"--now {now!r} is not an ISO date-time") from None
+        clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock.tz_convert("UTC")
     built = build_report(
         frames,
         include_pii=include_pii,
+        now=clock,
         base_url=info.get("base_url"),
         as_of=(info.get("last_sync") or {}).get("started"),
         filters=described,
@@ -282,9 +304,16 @@ def counts(tags: tuple[str, ...], cache: str | None) -> None:
     with PartnerClient() as client:
         server = client.count_by_tag(list(tags))
     click.echo(f"{'tag':<32} {'API':>10} {'store':>10}")
+    differ = False
     for tag in tags:
         local = int((stored["tag"] == tag).sum())
+        differ |= local != server.get(tag, 0)
         click.echo(f"{tag:<32} {server.get(tag, 0):>10,} {local:>10,}")
+    if differ:
+        click.echo(
+            "The API counts every order the key can see; the store, the orders synced so far "
+            "(a tag is learnt by `sync --tags`, over the dates synced): see `ht-analytics cache info`."
+        )
 
 
 @main.group()

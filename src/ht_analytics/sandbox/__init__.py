@@ -21,10 +21,11 @@ from ._app import create_app
 from ._connect import Connection, connect
 from ._faults import FaultConfig, FaultStats
 from ._generate import generate_dataset, generate_orders
-from ._model import SandboxData
+from ._model import DEFAULT_NOW, SandboxData
 from ._server import SandboxServer, serve
 
 __all__ = [
+    "DEFAULT_NOW",
     "Connection",
     "FaultConfig",
     "FaultStats",

@@ -210,7 +210,14 @@ def serve(
         expose_tags=expose_tags,
     )
     server.start()
-    print(f"Sandbox serving the HT Partner API at {server.url}/api/partners/", flush=True)
-    print("Send the header 'Api-Key' with the key you chose; Ctrl-C stops.", flush=True)
+    print(
+        f"Sandbox serving the HT Partner API at {server.url} (endpoints under /api/partners/)",
+        flush=True,
+    )
+    print(
+        f"Point a client at it with HT_BASE_URL={server.url} and HT_API_KEY set to the key you "
+        "chose (default: sandbox); Ctrl-C stops.",
+        flush=True,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
