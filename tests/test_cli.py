@@ -112,8 +112,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_sandbox_serve_answers_like_the_contract() -> None:
-    """`ht-analytics sandbox serve` runs as a process; ?limit=2 gives 2 camelCase orders and a cursor."""
+@pytest.mark.parametrize("expose_tags", [False, True])
+def test_sandbox_serve_answers_like_the_contract(expose_tags: bool) -> None:
+    """`ht-analytics sandbox serve` runs as a process; ?limit=2 gives 2 camelCase orders and a
+    cursor; with --expose-tags the orders carry their tags."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -126,6 +128,7 @@ def test_sandbox_serve_answers_like_the_contract() -> None:
             str(port),
             "--orders",
             "500",
+            *(["--expose-tags"] if expose_tags else []),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -149,6 +152,7 @@ def test_sandbox_serve_answers_like_the_contract() -> None:
         assert isinstance(body["next_cursor"], int)
         assert body["next_cursor"] == body["orders"][1]["id"]
         assert {"id", "statusId", "createdAt", "breakdown", "clientId"} <= set(body["orders"][0])
+        assert ("tags" in body["orders"][0]) is expose_tags
         assert re.fullmatch(
             r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["orders"][0]["createdAt"]
         )

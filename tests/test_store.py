@@ -397,6 +397,11 @@ def test_duckdb_and_polars_read_the_directory(tmp_path: Path, client: PartnerCli
         "SELECT count(*) FROM services JOIN orders USING (order_id)"
     ).fetchone()[0]
     assert n_services == len(frames.services)
+    names = {"orders", "services", "adjustments", "tags", "problems", "snapshots"}
+    assert {row[0] for row in views.execute("SHOW TABLES").fetchall()} == names
+    empty = OrderStore(tmp_path / "never-synced").duckdb()  # every table empty, nothing else
+    assert {row[0] for row in empty.execute("SHOW TABLES").fetchall()} == names
+    assert empty.execute("SELECT count(*) FROM orders").fetchone() == (0,)
 
 
 def test_progress_bar_in_the_terminal(

@@ -249,8 +249,10 @@ class OrderStore:
                 con.execute(sql)
             else:
                 schema = SNAPSHOT_SCHEMA if table == "snapshots" else ARROW_SCHEMAS[table]
+                # An empty table of the same columns (in memory), nothing else left in the catalog.
                 con.register(f"_empty_{table}", schema.empty_table())
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")  # noqa: S608
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM _empty_{table}")  # noqa: S608
+                con.unregister(f"_empty_{table}")
         return con
 
     # -- syncing ------------------------------------------------------------------------------

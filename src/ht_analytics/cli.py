@@ -389,6 +389,12 @@ def sandbox() -> None:
     "--error-rate", default=0.0, show_default=True, help="Share of requests answered 5xx."
 )
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to every response.")
+@click.option(
+    "--expose-tags",
+    is_flag=True,
+    help="Orders carry their 'tags' (the documented Order has none: tags are then learnt by "
+    "`sync --tags`).",
+)
 @_user_errors
 def serve(
     port: int,
@@ -398,6 +404,7 @@ def serve(
     flavour: str,
     error_rate: float,
     latency: float,
+    expose_tags: bool,
 ) -> None:
     """Serve the sandbox API on 127.0.0.1 until interrupted (Ctrl-C)."""
     from .sandbox import FaultConfig
@@ -406,7 +413,13 @@ def serve(
     faults = FaultConfig(error_rate=error_rate, latency=latency) if error_rate or latency else None
     try:
         serve_sandbox(
-            port=port, orders=n_orders, seed=seed, api_key=api_key, faults=faults, flavour=flavour
+            port=port,
+            orders=n_orders,
+            seed=seed,
+            api_key=api_key,
+            faults=faults,
+            flavour=flavour,
+            expose_tags=expose_tags,
         )
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(
