@@ -67,7 +67,8 @@ def test_user_error_is_one_line_without_traceback() -> None:
     result = CliRunner().invoke(main, ["sync"])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
-    assert "no API key" in result.output
+    assert "no API key: set HT_API_KEY" in result.output
+    assert "api_key=" not in result.output  # nothing to pass on a command line
     bad = CliRunner().invoke(main, ["sync", "--start", "31-31-2025"], env={"HT_API_KEY": "k"})
     assert bad.exit_code != 0
     assert "Traceback" not in bad.output

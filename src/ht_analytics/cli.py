@@ -26,7 +26,10 @@ def _user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (HTError, ValueError) as exc:
-            raise click.ClickException(" ".join(str(exc).split())) from None
+            message = " ".join(str(exc).split())
+            # On the command line there is no api_key= to pass.
+            message = message.replace("no API key: pass api_key=..., set", "no API key: set")
+            raise click.ClickException(message) from None
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
