@@ -89,3 +89,35 @@ def test_shared_by_threads_in_real_time() -> None:
     assert min(gaps) >= 0.025 - 0.005  # the interval, less scheduler jitter
     # 20 requests at 40/s: in no window of one second do more than 41 start.
     assert stamps[-1] - stamps[0] >= 19 / 40 - 0.01
+
+
+def test_late_wakeups_do_not_bunch_requests_over_the_limit() -> None:
+    """Threads that wake late from their sleep (a busy machine) would go out together with the
+    ones after them; the limiter still lets at most ``rate`` go in any one-second window."""
+    import bisect
+
+    rate = 20
+    calls = itertools.count()
+
+    def oversleeping(seconds: float) -> None:  # every 5th sleep wakes 0.3 s late
+        time.sleep(seconds + (0.3 if next(calls) % 5 == 0 else 0.0))
+
+    limiter = RateLimiter(rate, sleep=oversleeping)
+    granted: list[float] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(15):
+            limiter.acquire()
+            with lock:
+                granted.append(time.monotonic())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times = sorted(granted)
+    peak = max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times))
+    assert len(times) == 60
+    assert peak <= rate + 1

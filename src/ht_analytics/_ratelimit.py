@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 __all__ = ["RateLimiter"]
@@ -13,11 +15,14 @@ class RateLimiter:
     """Spaces requests at least ``1 / rate`` seconds apart, across all threads that share it.
 
     Each caller reserves the next free slot under a lock and sleeps outside it, so threads queue
-    fairly and the limit holds in any one-second window. :meth:`defer` pushes every future slot back,
-    which is how a server's ``Retry-After`` pauses all threads at once.
+    fairly. A thread that wakes late (a busy machine) would bunch with the ones after it, so the
+    instants requests are let go are also kept, and none goes while ``rate`` others went in the
+    last second: the limit holds in any one-second window of real time, not only of slots.
+    :meth:`defer` pushes every future slot back, which is how a server's ``Retry-After`` pauses
+    all threads at once.
     """
 
-    __slots__ = ("_clock", "_interval", "_lock", "_next", "_sleep")
+    __slots__ = ("_clock", "_gone", "_interval", "_lock", "_next", "_sleep")
 
     def __init__(
         self,
@@ -35,6 +40,8 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next = 0.0
+        # When the last ``rate`` requests were let go (none kept when unlimited).
+        self._gone: deque[float] = deque(maxlen=max(1, math.floor(rate)) if rate else 0)
 
     @property
     def rate(self) -> float | None:
@@ -42,15 +49,25 @@ class RateLimiter:
         return None if self._interval == 0 else 1.0 / self._interval
 
     def acquire(self) -> float:
-        """Wait for the next slot; return the seconds waited."""
+        """Wait for the next slot (and until fewer than ``rate`` requests went in the last
+        second); return the seconds waited."""
+        if self._interval == 0:
+            return 0.0
         with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
+            start = self._clock()
+            slot = max(start, self._next)
             self._next = slot + self._interval
-        wait = slot - now
-        if wait > 0:
+        if slot > start:
+            self._sleep(slot - start)
+        while True:
+            with self._lock:
+                now = self._clock()
+                full = len(self._gone) == self._gone.maxlen
+                wait = self._gone[0] + 1.0 - now if full else 0.0
+                if wait <= 0:
+                    self._gone.append(now)
+                    return max(now - start, 0.0)
             self._sleep(wait)
-        return max(wait, 0.0)
 
     def defer(self, seconds: float) -> None:
         """Let no request start for ``seconds`` from now (e.g. a server's ``Retry-After``)."""
