@@ -407,3 +407,109 @@ except PayloadError as exc:
         f"dicts: [{good_id}] the order holds a value nested too deeply to read; it was left out",
         "client: page 1: the response is nested too deeply to read (N bytes)",
     ]
+
+
+# -- from a review of the fixes above ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "error", "error": {"api_key": "SEKRET-1"}},
+        {"status": "error", "errors": [{"authentication_token": "SEKRET-1"}]},
+    ],
+)
+def test_no_secret_in_the_problems_of_an_error_body(body: dict[str, Any]) -> None:
+    for source in ([body], json.dumps(body).encode()):
+        frames = load(source)
+        assert "SEKRET-1" not in frames.problems.to_csv()
+        with pytest.raises(PayloadError) as caught:
+            load_orders(source, strict=True)
+        assert "SEKRET-1" not in str(caught.value)
+
+
+def test_deep_lists_and_bodies_are_problems_not_crashes() -> None:
+    """Deep nesting where no order is (a list of lists, an error body's errors) is named."""
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(3000):
+        inner.append([])
+        inner = inner[0]
+    lists = load([deep, BASE])
+    assert lists.orders["order_id"].tolist() == [BASE["id"]]
+    assert "lists nested more than 512 deep" in lists.problems["reason"].tolist()
+    body = load([{"status": "error", "errors": deep}, BASE])
+    assert body.orders["order_id"].tolist() == [BASE["id"]]
+    assert len(body.problems) == 1
+
+
+def test_a_kept_snake_timestamp_with_a_note_is_not_unreadable() -> None:
+    """The integer wins over a disagreeing iso: the value is there, so the problem is a note
+    (no "could not be read", and strict mode loads)."""
+    order = _snake(1, started_at={"integer": 1711357200, "iso": "2024-03-26T09:00:00Z"})
+    with pytest.warns(DataProblemWarning, match=r"^1 note\(s\) on values kept as sent"):
+        frames = load_orders([order])
+    assert frames.orders["started_at"].iloc[0] == pd.Timestamp("2024-03-25T09:00:00Z")
+    assert frames.problems["field"].tolist() == ["started_at.iso"]
+    with pytest.warns(DataProblemWarning):
+        load_orders([order], strict=True)
+
+
+def test_the_dst_rule_is_noted_for_snake_isos_too() -> None:
+    """2026-11-01 01:30 happens twice in New York: read as the first (EDT, 05:30Z), and said,
+    whether it came as camel text or as a snake iso."""
+    snake = _snake(1, timezone="America/New_York", started_at={"iso": "2026-11-01T01:30:00"})
+    with pytest.warns(DataProblemWarning, match="note"):
+        frames = load_orders([snake])
+    assert frames.orders["started_at"].iloc[0] == pd.Timestamp("2026-11-01T05:30:00Z")
+    assert frames.problems["field"].tolist() == ["started_at.iso"]
+    assert "ambiguous in America/New_York" in frames.problems["reason"].iloc[0]
+
+
+def test_an_order_with_an_unknown_orders_field_is_an_order() -> None:
+    order = dict(BASE, orders=None)
+    for source in ([order], _as_page([order])):
+        frames = load(source)
+        assert frames.orders["order_id"].tolist() == [BASE["id"]]
+
+
+def test_a_number_beyond_floats_in_an_unknown_field_is_kept_as_written() -> None:
+    order = json.dumps(BASE)[:-1] + ', "score": 1E+400}'
+    for source in (order.encode(), f'{{"status":"success","orders":[{order}]}}'.encode()):
+        extra = json.loads(load(source).orders["extra"].iloc[0])  # valid JSON: no Infinity
+        assert extra["score"] == "1E+400"
+
+
+def test_a_file_name_that_starts_like_json_is_a_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"\[2024\] orders\.json"):
+        load_orders("[2024] orders.json")
+    (tmp_path / "[2024] orders.json").write_bytes(PAGE)
+    assert load(str(tmp_path / "[2024] orders.json")).orders["order_id"].tolist() == [BASE["id"]]
+
+
+def test_a_deep_page_among_many_is_a_problem_even_past_the_checked_size() -> None:
+    """Pages given as a list are checked one by one, so a run of pages larger than the size
+    checked at once still never reaches Arrow's parser with the deep one (child process: a
+    regression would kill the interpreter)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import json, warnings
+warnings.simplefilter("ignore")
+from ht_analytics import load_orders
+base = json.loads({json.dumps(json.dumps(BASE))})
+filler = json.dumps({{"status": "success", "orders": [dict(base, id=i) for i in range(1, 5001)]}})
+deep = json.dumps(base)[:-1] + ', "deep": {DEEP}}}'
+pages = [filler.encode(), ('{{"status":"success","orders":[' + deep + ']}}').encode()]
+assert sum(map(len, pages)) > 8 << 20, sum(map(len, pages))
+frames = load_orders(pages)
+print(len(frames.orders), frames.problems["reason"].tolist()[-1])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == (
+        "5000 load_orders: document 1 of the source is nested too deeply to read"
+    )

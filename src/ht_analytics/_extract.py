@@ -310,6 +310,15 @@ def _flavour(orders: pa.StructArray, n: int) -> pa.Array:
     return out
 
 
+def _dumps(value: Any) -> str:
+    """JSON text of what Arrow read; a number Arrow could only hold as infinite (beyond any
+    float, e.g. ``1E+400``) sends the block to the slow path, which keeps it as written."""
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
+    except ValueError:
+        raise NeedsSlowPath("a number beyond the range of floats") from None
+
+
 def _json_text(values: pa.Array) -> pa.Array:
     """JSON text of nested values; Python only for the non-empty ones."""
     t = values.type
@@ -326,10 +335,7 @@ def _json_text(values: pa.Array) -> pa.Array:
     rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
     if len(rows) == 0:
         return out
-    texts = [
-        json.dumps(value, separators=(",", ":"), default=str)
-        for value in values.take(pa.array(rows)).to_pylist()
-    ]
+    texts = [_dumps(value) for value in values.take(pa.array(rows)).to_pylist()]
     return pc.replace_with_mask(out, mask, pa.array(texts, _STR))
 
 
@@ -358,7 +364,5 @@ def _extra(
     texts: list[str | None] = []
     for i in range(n):
         present = {k: values[i] for k, values in columns if values[i] is not None}
-        texts.append(
-            json.dumps(scrub(present), separators=(",", ":"), default=str) if present else None
-        )
+        texts.append(_dumps(scrub(present)) if present else None)
     return pa.array(texts, _STR)

@@ -8,6 +8,7 @@ floats as money, objects where text belongs, null items in lists — and produce
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,18 +48,19 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
     s_cols: dict[str, list[Any]] = {}
     a_cols: dict[str, list[Any]] = {}
     for index, order in enumerate(orders):
-        lengths = [{k: len(v) for k, v in cols.items()} for cols in (o_cols, s_cols, a_cols)]
+        # Every column of a table gets one value per row: a row count per table is the state.
+        rows = [len(cols.get("extra", ())) for cols in (o_cols, s_cols, a_cols)]
         problems = len(block.problems)
         try:
             _one(index, order, block, o_cols, s_cols, a_cols)
         except RecursionError:  # a value nested too deeply: the order is left out, named
-            for cols, before in zip((o_cols, s_cols, a_cols), lengths, strict=True):
-                for key, values in cols.items():
-                    del values[before.get(key, 0) :]
+            for cols, before in zip((o_cols, s_cols, a_cols), rows, strict=True):
+                for values in cols.values():
+                    del values[before:]
             del block.problems[problems:]
             block.problems.append(
                 _problem(
-                    order.get("id"),
+                    order.get("id") if isinstance(order, dict) else None,
                     "orders",
                     "",
                     "(not shown)",
@@ -268,7 +270,10 @@ def _plain_number(value: float | Decimal) -> str:
 def _plain(value: Any) -> Any:
     """JSON for what ``json`` cannot write: a number read as ``Decimal`` (to keep money exact)
     is written back as a number, as the fast path writes it; anything else as text."""
-    return float(value) if isinstance(value, Decimal) else str(value)
+    if isinstance(value, Decimal):
+        number = float(value)
+        return number if math.isfinite(number) else str(value)  # no Infinity: not JSON
+    return str(value)
 
 
 def _dump(value: Any) -> str | None:

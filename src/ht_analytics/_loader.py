@@ -32,6 +32,7 @@ from ._frames import OrderFrames
 from ._nesting import MAX_DEPTH, too_deep
 from ._reconcile import reconcile
 from ._schema import MONEY, TYPED
+from ._secrets import scrub
 from ._typing import PROBLEM_SCHEMA, type_block
 
 __all__ = ["DataProblemWarning", "load_orders"]
@@ -141,9 +142,14 @@ def frames_from_tables(tables: LoadedTables) -> OrderFrames:
 
 
 def _blocks(source: Source) -> Iterator[RawBlock]:
-    if isinstance(source, str) and source.lstrip()[:1] in ("{", "[") and "\n" in source.strip():
+    looks_json = (
+        isinstance(source, str)
+        and source.lstrip()[:1] in ("{", "[")
+        and not source.rstrip().endswith(_SUFFIXES)  # "[2024] orders.json" is a file name
+    )
+    if looks_json and isinstance(source, str) and "\n" in source.strip():
         yield from _from_bytes(source.encode("utf-8", errors="surrogatepass"))
-    elif isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+    elif looks_json and isinstance(source, str):
         # JSON text rather than a path (a path to a file of that name is still read)
         path = Path(source)
         try:
@@ -174,11 +180,13 @@ def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
     pages are read together by Arrow, a pretty-printed page on its own, runs of dicts together."""
     run: list[bytes] = []
     dicts: list[Any] = []
+    deep = [False]  # whether a page of the run nests too deeply for Arrow (each page is checked)
 
     def flush_run() -> Iterator[RawBlock]:
         if run:
-            yield from _from_bytes(b"\n".join(run))
+            yield from _from_bytes(b"\n".join(run), deep=deep[0])
             run.clear()
+            deep[0] = False
 
     def flush_dicts() -> Iterator[RawBlock]:
         if dicts:
@@ -201,6 +209,7 @@ def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
             yield from flush_run()
             yield from _from_bytes(piece)
         else:
+            deep[0] = deep[0] or too_deep(piece)
             run.append(piece)
     yield from flush_run()
     yield from flush_dicts()
@@ -224,9 +233,10 @@ def _read_path(path: Path) -> bytes:
     return data
 
 
-def _from_bytes(data: bytes) -> Iterator[RawBlock]:
+def _from_bytes(data: bytes, *, deep: bool = False) -> Iterator[RawBlock]:
     """Fast path over all the bytes; on failure, line by line; a line that still fails is read
-    value by value, and a line that is not JSON at all becomes a problem (the other lines load)."""
+    value by value, and a line that is not JSON at all becomes a problem (the other lines load).
+    ``deep``: a line is known to nest too deeply for Arrow: straight to line by line."""
     data = data.strip()
     if data[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte-order mark
         data = data[3:].strip()
@@ -235,7 +245,7 @@ def _from_bytes(data: bytes) -> Iterator[RawBlock]:
     if data[:1] == b"[":  # a JSON array (of orders or pages): not Arrow's newline-delimited form
         yield from_dicts(_orders_of(_documents(data)))
         return
-    if data[:1] == b"{":  # Arrow is only given objects (a bare `null` crashes pyarrow 26)
+    if data[:1] == b"{" and not deep:  # Arrow is only given objects (a bare `null` crashes it)
         try:
             yield _fast(data)
             return
@@ -412,7 +422,7 @@ def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
             yield from item["orders"]
         elif isinstance(item, dict) and isinstance(item.get("order"), dict):
             yield item["order"]
-        elif isinstance(item, dict) and "orders" in item:
+        elif isinstance(item, dict) and "orders" in item and not _ORDER_KEYS & item.keys():
             kind = "null" if item["orders"] is None else type(item["orders"]).__name__
             yield NotOrders(item, f"a page whose 'orders' is {kind}, not a list of orders")
         elif isinstance(item, dict) and _is_envelope(item):
@@ -420,9 +430,28 @@ def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
             said = f"status {status!r}" + (f": {message}" if message else "")
             yield NotOrders(item, f"an API response without orders ({said})")
         elif isinstance(item, list):
-            yield from _orders_of(item)
+            yield from _orders_of_list(item)
         else:
             yield item
+
+
+def _orders_of_list(items: list[Any]) -> Iterator[Any]:
+    """:func:`_orders_of` of a list, whose lists inside are flattened without recursion (a list
+    nested thousands deep is one problem, not a ``RecursionError``)."""
+    stack: list[tuple[list[Any], int]] = [(items, 0)]
+    while stack:
+        current, position = stack.pop()
+        if position >= len(current):
+            continue
+        stack.append((current, position + 1))
+        item = current[position]
+        if isinstance(item, list):
+            if len(stack) > MAX_DEPTH:
+                yield NotOrders("[…]", f"lists nested more than {MAX_DEPTH} deep")
+            else:
+                stack.append((item, 0))
+        else:
+            yield from _orders_of([item])
 
 
 _ORDER_KEYS = frozenset({"id", "breakdown", "createdAt", "created_at"})
@@ -439,10 +468,14 @@ def _is_envelope(item: dict[str, Any]) -> bool:
 
 
 def _message(item: dict[str, Any]) -> str:
+    """The error message of a response body, secrets redacted (as in every problem row)."""
     for key in ("message", "error", "errors"):
         value = item.get(key)
         if value:
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            try:
+                text = value if isinstance(value, str) else json.dumps(scrub(value), default=str)
+            except RecursionError:
+                return "(a message nested too deeply to show)"
             return text[:200]
     return ""
 

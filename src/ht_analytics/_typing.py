@@ -34,6 +34,7 @@ PROBLEM_SCHEMA = pa.schema(
 )
 WIRE_NAME = {f.column: f.camel or f.snake or f.column for f in ORDER_FIELDS}
 SNAKE_NAME = {f.column: f.snake or f.column for f in ORDER_FIELDS}  # timestamp objects are snake
+_NONE = pa.scalar(None, pa.string())
 
 
 @dataclass(slots=True)
@@ -144,19 +145,29 @@ def _instant(
 ) -> pa.Array:
     text = raw[column]
     parsed = parse_instants(text, zones=zones)
-    problems.add(table, WIRE_NAME.get(column, column), ids, text, parsed.reasons)
-    notes = getattr(parsed, "notes", None)
-    if notes is not None:
-        problems.add(table, WIRE_NAME.get(column, column), ids, text, notes, kept=True)
     result = parsed.instants
+    # (field, raw values, reasons, notes) of each part, added once the result is known.
+    found: list[tuple[str, pa.Array, pa.Array, pa.Array | None]] = [
+        (WIRE_NAME.get(column, column), text, parsed.reasons, parsed.notes)
+    ]
     unix_raw, iso = raw[f"{column}__unix"], raw[f"{column}__iso"]
     if pc.any(pc.or_(pc.is_valid(unix_raw), pc.is_valid(iso))).as_py():
         unix, unix_reasons = _ints(unix_raw)
         snake = SNAKE_NAME.get(column, column)
-        problems.add(table, f"{snake}.integer", ids, unix_raw, unix_reasons)
         pair = parse_unix_iso(unix, iso, zones=zones)
-        problems.add(table, f"{snake}.iso", ids, iso, pair.reasons)
+        found += [
+            (f"{snake}.integer", unix_raw, unix_reasons, None),
+            (f"{snake}.iso", iso, pair.reasons, pair.notes),
+        ]
         result = pc.coalesce(result, pair.instants)
+    # A problem where the column still got a value (e.g. an iso that disagrees with the integer,
+    # which wins) is a note on a kept value; where it did not, the value could not be read.
+    has_value = pc.is_valid(result)
+    for name, values, reasons, notes in found:
+        problems.add(table, name, ids, values, pc.if_else(has_value, _NONE, reasons), kept=False)
+        problems.add(table, name, ids, values, pc.if_else(has_value, reasons, _NONE), kept=True)
+        if notes is not None:
+            problems.add(table, name, ids, values, notes, kept=True)
     return result.cast(UTC_US)
 
 
