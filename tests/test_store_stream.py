@@ -178,7 +178,7 @@ def test_a_typing_failure_stops_the_requests(
     once (not after every window was read) and the report carries the typing error."""
     import ht_analytics._sync as sync_module
 
-    def broken(source: Any) -> Any:
+    def broken(source: Any, **_: Any) -> Any:
         raise PayloadError("typing failed on purpose")
 
     monkeypatch.setattr(sync_module, "PAGE_SIZE", 20)  # 1,500 orders: 75+ pages in 2 windows

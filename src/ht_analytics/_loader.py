@@ -97,9 +97,14 @@ class LoadedTables:
     """How many of the problems are values that could not be read (the rest are notes)."""
 
 
-def load_tables(source: Source, *, strict: bool = False) -> LoadedTables:
-    """What :func:`load_orders` does, up to (not including) the conversion to pandas."""
-    blocks = list(_blocks(source))
+def load_tables(
+    source: Source, *, strict: bool = False, depth_checked: bool = False
+) -> LoadedTables:
+    """What :func:`load_orders` does, up to (not including) the conversion to pandas.
+
+    ``depth_checked``: the pages of an iterable source were already checked for nesting (the
+    client checks every page it reads), so they are not checked again."""
+    blocks = list(_blocks(source, depth_checked=depth_checked))
     raw = _concat(blocks)
     typed = type_block(raw)
     problems = list(typed.problems)
@@ -141,7 +146,7 @@ def frames_from_tables(tables: LoadedTables) -> OrderFrames:
 # -- sources ---------------------------------------------------------------------------------------
 
 
-def _blocks(source: Source) -> Iterator[RawBlock]:
+def _blocks(source: Source, *, depth_checked: bool = False) -> Iterator[RawBlock]:
     looks_json = (
         isinstance(source, str)
         and source.lstrip()[:1] in ("{", "[")
@@ -167,7 +172,7 @@ def _blocks(source: Source) -> Iterator[RawBlock]:
     elif isinstance(source, dict):
         yield from_dicts(_orders_of([source]))
     elif isinstance(source, Iterable):
-        yield from _from_iterable(source)
+        yield from _from_iterable(source, depth_checked=depth_checked)
     else:
         raise TypeError(
             f"load_orders() cannot read a {type(source).__name__}: pass order dicts, page bytes, "
@@ -175,7 +180,7 @@ def _blocks(source: Source) -> Iterator[RawBlock]:
         )
 
 
-def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
+def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iterator[RawBlock]:
     """Blocks in the order of the items (the last occurrence of an order wins): runs of one-line
     pages are read together by Arrow, a pretty-printed page on its own, runs of dicts together."""
     run: list[bytes] = []
@@ -209,7 +214,7 @@ def _from_iterable(items: Iterable[Any]) -> Iterator[RawBlock]:
             yield from flush_run()
             yield from _from_bytes(piece)
         else:
-            deep[0] = deep[0] or too_deep(piece)
+            deep[0] = deep[0] or (not depth_checked and too_deep(piece))
             run.append(piece)
     yield from flush_run()
     yield from flush_dicts()

@@ -342,7 +342,7 @@ def _typed(
     source: list[bytes] | list[dict[str, Any]],
     sink: Callable[[LoadedTables], None] | None = None,
 ) -> LoadedTables:
-    tables = conform_all(load_tables(source))
+    tables = conform_all(load_tables(source, depth_checked=True))  # checked by the client
     if sink is not None:
         sink(tables)
     return tables
