@@ -147,24 +147,8 @@ def frames_from_tables(tables: LoadedTables) -> OrderFrames:
 
 
 def _blocks(source: Source, *, depth_checked: bool = False) -> Iterator[RawBlock]:
-    looks_json = (
-        isinstance(source, str)
-        and source.lstrip()[:1] in ("{", "[")
-        and not source.rstrip().endswith(_SUFFIXES)  # "[2024] orders.json" is a file name
-    )
-    if looks_json and isinstance(source, str) and "\n" in source.strip():
+    if isinstance(source, str) and _is_json_text(source):
         yield from _from_bytes(source.encode("utf-8", errors="surrogatepass"))
-    elif looks_json and isinstance(source, str):
-        # JSON text rather than a path (a path to a file of that name is still read)
-        path = Path(source)
-        try:
-            is_file = path.is_file()
-        except OSError:  # e.g. a name too long to be a file
-            is_file = False
-        if is_file:
-            yield from _from_bytes(_read_path(path))
-        else:
-            yield from _from_bytes(source.encode("utf-8", errors="surrogatepass"))
     elif isinstance(source, str | os.PathLike):
         yield from _from_bytes(_read_path(Path(source)))
     elif isinstance(source, bytes | bytearray | memoryview):
@@ -178,6 +162,19 @@ def _blocks(source: Source, *, depth_checked: bool = False) -> Iterator[RawBlock
             f"load_orders() cannot read a {type(source).__name__}: pass order dicts, page bytes, "
             "Page objects or a path to a .json/.jsonl/.ndjson(.gz) file"
         )
+
+
+def _is_json_text(text: str) -> bool:
+    """A str that is JSON text rather than a path: it starts like JSON, does not end like one of
+    the files read ("[2024] orders.json" is a file name), and is no existing file."""
+    if text.lstrip()[:1] not in ("{", "[") or text.rstrip().endswith(_SUFFIXES):
+        return False
+    if "\n" in text.strip():
+        return True
+    try:
+        return not Path(text).is_file()
+    except OSError:  # e.g. a name too long to be a file
+        return True
 
 
 def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iterator[RawBlock]:
