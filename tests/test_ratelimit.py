@@ -66,24 +66,28 @@ def test_bad_rate_is_refused(rate: float) -> None:
         RateLimiter(rate)
 
 
-def test_shared_by_threads_in_real_time() -> None:
-    """Four threads sharing a 40/s limiter never start two requests closer than the interval."""
-    limiter = RateLimiter(40)
+def acquired_by_threads(limiter: RateLimiter, *, threads: int, each: int) -> list[float]:
+    """The instants (sorted) at which ``threads`` threads, ``each`` times, got through."""
     stamps: list[float] = []
     lock = threading.Lock()
 
     def work() -> None:
-        for _ in range(5):
+        for _ in range(each):
             limiter.acquire()
             with lock:
                 stamps.append(time.monotonic())
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
         t.start()
-    for t in threads:
+    for t in workers:
         t.join()
-    stamps.sort()
+    return sorted(stamps)
+
+
+def test_shared_by_threads_in_real_time() -> None:
+    """Four threads sharing a 40/s limiter never start two requests closer than the interval."""
+    stamps = acquired_by_threads(RateLimiter(40), threads=4, each=5)
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) == 20
     assert min(gaps) >= 0.025 - 0.005  # the interval, less scheduler jitter
@@ -102,22 +106,7 @@ def test_late_wakeups_do_not_bunch_requests_over_the_limit() -> None:
     def oversleeping(seconds: float) -> None:  # every 5th sleep wakes 0.3 s late
         time.sleep(seconds + (0.3 if next(calls) % 5 == 0 else 0.0))
 
-    limiter = RateLimiter(rate, sleep=oversleeping)
-    granted: list[float] = []
-    lock = threading.Lock()
-
-    def work() -> None:
-        for _ in range(15):
-            limiter.acquire()
-            with lock:
-                granted.append(time.monotonic())
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    times = sorted(granted)
+    times = acquired_by_threads(RateLimiter(rate, sleep=oversleeping), threads=4, each=15)
     peak = max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times))
     assert len(times) == 60
     assert peak <= rate + 1
