@@ -8,11 +8,12 @@ import stat
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -449,3 +450,95 @@ def test_readers_see_whole_states_while_syncs_replace_files(
         reader.join()
     assert not errors, errors
     assert sizes == {len(server.data.orders)}
+
+
+class Recording(httpx.BaseTransport):
+    """Passes requests to the sandbox and records each list request's query; with ``swap``,
+    the first page of all orders (no ``from``) has its 251st order replaced by ``swap``."""
+
+    def __init__(self, swap: dict[str, Any] | None = None) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.swap = swap
+        self.queries: list[dict[str, str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        self.queries.append(params)
+        response = self.inner.handle_request(request)
+        if self.swap is not None and "from" not in params and "cursor" not in params:
+            body = json.loads(response.read())
+            body["orders"][250] = self.swap
+            return httpx.Response(
+                response.status_code, json=body, headers={"content-type": "application/json"}
+            )
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _wire_day(day: str) -> str:
+    return f"{day[5:7]}-{day[8:10]}-{day[:4]}"
+
+
+def _days_in_creation_order(srv: SandboxServer) -> list[str]:
+    return [c[:10] for c, _ in sorted((o["createdAt"], o["id"]) for o in srv.data.orders)]
+
+
+def test_backfill_keeps_its_first_page_and_starts_the_windows_on_its_last_day(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    """The first request of a backfill (all orders, 500 a page, no date) is also data: the
+    windows start on the day of its last order (the 500th in creation order), so no request is
+    spent only on finding the first order's date; the store still equals what the API serves."""
+    days = _days_in_creation_order(server)
+    transport = Recording()
+    with PartnerClient(
+        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
+    ) as c:
+        store = OrderStore(tmp_path / "cache")
+        report = store.sync(c, progress=False)
+    assert report.ok, report.error
+    head, *windows = transport.queries
+    assert "from" not in head
+    assert head["limit"] == "500"
+    assert windows
+    assert all("from" in q for q in windows)
+    assert min({q["from"] for q in windows}, key=lambda d: (d[6:], d)) == _wire_day(days[499])
+    assert report.windows[0] == (days[0], str(date.fromisoformat(days[499]) - timedelta(days=1)))
+    assert report.requests == len(transport.queries)
+    assert_same_frames(store.load(), served(server))
+
+
+def test_backfill_of_one_page_is_one_request(tmp_path: Path) -> None:
+    with (
+        SandboxServer(orders=300, seed=3) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        report = store.sync(c, progress=False)
+        assert report.ok, report.error
+        assert report.requests == 1
+        assert report.new == 300
+        assert_same_frames(store.load(), served(srv))
+
+
+def test_first_page_out_of_creation_order_is_read_again(tmp_path: Path) -> None:
+    """A first page that is not in creation order (here its 251st order is a later one, so an
+    early order is missing from it) says nothing about which orders came before its last day:
+    the windows then start on its first order's day and read everything again."""
+    with SandboxServer(orders=1500, seed=11) as srv:
+        in_order = sorted(srv.data.orders, key=lambda o: (o["createdAt"], o["id"]))
+        days = [o["createdAt"][:10] for o in in_order]
+        assert days[250] < days[499]  # the missing order is before the page's last day
+        transport = Recording(swap=in_order[900])
+        with PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
+        ) as c:
+            store = OrderStore(tmp_path / "cache")
+            report = store.sync(c, progress=False)
+        assert report.ok, report.error
+        windows = transport.queries[1:]
+        assert min({q["from"] for q in windows}, key=lambda d: (d[6:], d)) == _wire_day(days[0])
+        assert report.windows[0][0] == days[0]
+        assert_same_frames(store.load(), served(srv))

@@ -118,8 +118,8 @@ def test_streamed_backfill_equals_the_commit_writing_everything(
 
 
 class FailOldestWindow(httpx.BaseTransport):
-    """Passes requests through, except those of the oldest window (``from`` = the first order's
-    day): those wait until the other windows' months are on disk, then answer 500."""
+    """Passes requests through, except those of the oldest window (``from`` = ``first_day``):
+    those wait until the other windows' months are on disk, then answer 500."""
 
     def __init__(self, inner: httpx.BaseTransport, first_day: str, root: Path) -> None:
         self.inner = inner
@@ -143,7 +143,9 @@ class FailOldestWindow(httpx.BaseTransport):
 
 def test_backfill_failing_part_way_removes_the_months_it_wrote(tmp_path: Path) -> None:
     path = tmp_path / "cache"
-    first = min(o["createdAt"][:10] for o in DATA.orders)
+    # The backfill reads the first page (500 orders) before the windows; the oldest window
+    # starts on the day of that page's last order.
+    first = sorted((o["createdAt"], o["id"]) for o in DATA.orders)[499][0][:10]
     wire = f"{first[5:7]}-{first[8:10]}-{first[:4]}"
     with SandboxServer(DATA) as srv:
         transport = FailOldestWindow(httpx.HTTPTransport(), wire, path)

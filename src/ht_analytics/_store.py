@@ -13,8 +13,9 @@ import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ from ._store_tables import (
     SNAPSHOT_SCHEMA,
     UNKNOWN_MONTH,
     changed_ids,
+    conform_all,
     dedupe_last,
     empty,
     merge,
@@ -60,8 +62,10 @@ from ._store_tables import (
     only,
     snapshot_rows,
     split_by_month,
+    without,
 )
 from ._sync import OPEN_IDS, Held, fetch, today_utc
+from ._sync_plan import PAGE_SIZE
 from ._sync_report import SyncReport, TagCheck
 from ._version import toolkit_version
 
@@ -340,11 +344,21 @@ class OrderStore:
                 else None
             )
             try:
-                ranges = self._ranges(client, kind, known, tag_list, start_d, end_d, lookback_days)
+                ranges, head = self._ranges(
+                    client, kind, known, tag_list, start_d, end_d, lookback_days
+                )
+                preread = None
+                windows = ranges
+                if head is not None and head.tables is not None:
+                    last = ranges[0][1]
+                    read_to = last if head.rest is None else head.rest - timedelta(days=1)
+                    preread = ((head.first, min(read_to, last)), head.tables)
+                    windows = [] if head.rest is None or head.rest > last else [(head.rest, last)]
                 fetched = fetch(
                     client,
                     held,
-                    ranges=ranges,
+                    ranges=windows,
+                    preread=preread,
                     tags=tag_list,
                     recheck_open=kind == "incremental",
                     recheck_bounds=(start_d, end_d),
@@ -467,11 +481,18 @@ class OrderStore:
         start: date | None,
         end: date | None,
         lookback_days: int,
-    ) -> list[tuple[date, date]]:
+    ) -> tuple[list[tuple[date, date]], _Head | None]:
+        """The creation-date ranges the sync covers, and (a backfill of all orders from the
+        first one) the first page, already read."""
         last = end or today_utc()
         if kind in ("backfill", "full"):
+            if start is None and tags is None:
+                head = _head(client, end)
+                if head is None or head.first > last:
+                    return [], None
+                return [(head.first, last)], head
             first = start or _earliest(client, tags)
-            return [(first, last)] if first is not None and first <= last else []
+            return ([(first, last)] if first is not None and first <= last else []), None
         covered_first = min(date.fromisoformat(k["first"]) for k in known if k)
         high_water = min(datetime.fromisoformat(k["high_water"]) for k in known if k)
         ranges = []
@@ -480,7 +501,7 @@ class OrderStore:
         lo = max(high_water.date() - timedelta(days=lookback_days), covered_first)
         if lo <= last:
             ranges.append((lo, last))
-        return ranges
+        return ranges, None
 
     def _commit(
         self,
@@ -748,6 +769,55 @@ def _earliest(client: PartnerClient, tags: tuple[str, ...] | None) -> date | Non
         if first is not None:
             firsts.append(first.date())
     return min(firsts) if firsts else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The first page of all orders, read as data (a backfill of all orders needs no separate
+    request for the first order's date).
+
+    ``first``: the first order's creation day. ``rest``: the first day the windows must still
+    read, or ``None`` when the page held every order. ``tables``: the page's orders created
+    before ``rest`` (all of them when ``rest`` is ``None``), typed and conformed."""
+
+    first: date
+    rest: date | None
+    tables: LoadedTables | None
+
+
+def _head(client: PartnerClient, end: date | None) -> _Head | None:
+    """Read the first page of all orders (up to ``end``) in the API's default order.
+
+    In that order (creation time ascending: the contract's keyset paging, see
+    :mod:`._pagination`) the page holds every order created before the day of its last order, so
+    the windows start on that day. A page that is not in that order is used only for the first
+    order's date; its orders are read again by the windows."""
+    pages = client._iter_raw_pages(page_size=PAGE_SIZE, **({"end": end} if end else {}))
+    try:
+        page = next(pages, None)
+    finally:
+        pages.close()  # type: ignore[attr-defined]
+    if page is None or not page.orders:
+        return None
+    tables = conform_all(load_tables([page.raw], depth_checked=True))
+    created = tables.orders["created_at"].combine_chunks()
+    days = pc.drop_null(created).to_numpy().astype("datetime64[D]")
+    if not len(days):
+        return None
+    first = days.min().astype(object)
+    if page.next_cursor is None:
+        return _Head(first, None, tables)
+    if bool((days[1:] < days[:-1]).any()):
+        log.info("the first page is not in creation order: its orders are read again")
+        return _Head(first, first, None)
+    rest = days[-1].astype(object)
+    if rest == first:  # every order of the page on one day: the windows read that day again
+        return _Head(first, first, None)
+    later = pc.greater_equal(
+        created, pa.scalar(datetime.combine(rest, time_of_day(0), UTC), UTC_US)
+    )
+    drop = tables.orders["order_id"].combine_chunks().filter(pc.fill_null(later, False))
+    return _Head(first, rest, without(tables, drop))
 
 
 def _as_of(tables: LoadedTables, snapshots: pa.Table, when: datetime) -> LoadedTables:

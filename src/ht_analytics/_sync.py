@@ -123,17 +123,23 @@ def fetch(
     concurrency: int,
     progress: bool,
     stream: MonthStream | None = None,
+    preread: tuple[tuple[date, date], LoadedTables] | None = None,
 ) -> Fetched:
     """Read the ``ranges`` of creation dates (per tag when ``tags``), and, with
     ``recheck_open``, every order the store holds as open that the ranges do not cover.
 
     ``stream`` (for a sync of all orders that reads nothing but the windows) is told the windows,
-    then given each window's tables as soon as they are typed."""
+    then given each window's tables as soon as they are typed. ``preread``: a window already read
+    (the backfill's first page), which comes first."""
     if tags is not None or recheck_open:
         stream = None
     out = Fetched()
+    if preread is not None:
+        out.windows.append(preread[0])
     stop = threading.Event()
     bar = _Progress(progress)
+    if preread is not None:
+        bar.add(len(preread[1].orders))
     try:
         with _pool(concurrency, stop) as pool, _pool(TYPING_THREADS, stop) as typer:
             run = _Runner(pool, typer, stop)
@@ -150,9 +156,11 @@ def fetch(
                 out.windows += split_range(first, last, max(1, pieces // max(1, len(ranges))))
             if stream is not None:
                 stream.plan(out.windows)
+                if preread is not None:
+                    stream.add(*preread)
             # Newest first: orders pile up towards the present, so the biggest windows start
             # first and the small old ones fill the threads' gaps at the end.
-            for a, b in reversed(out.windows):
+            for a, b in reversed(out.windows[1:] if preread is not None else out.windows):
                 for tag_filter in [None] if tags is None else [(t,) for t in tags]:
                     run.submit(
                         _pages,
@@ -231,6 +239,8 @@ def fetch(
     finally:
         stop.set()
         bar.close()
+    if preread is not None:
+        out.groups.append(preread[1])
     for tables, tag_rows in (*phase1, *phase2):
         out.groups.append(tables)
         if tag_rows is not None:
