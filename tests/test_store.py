@@ -7,6 +7,7 @@ import os
 import stat
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -523,22 +524,167 @@ def test_backfill_of_one_page_is_one_request(tmp_path: Path) -> None:
         assert_same_frames(store.load(), served(srv))
 
 
-def test_first_page_out_of_creation_order_is_read_again(tmp_path: Path) -> None:
-    """A first page that is not in creation order (here its 251st order is a later one, so an
-    early order is missing from it) says nothing about which orders came before its last day:
-    the windows then start on its first order's day and read everything again."""
+def test_first_page_with_a_later_order_swapped_in_stops_on_the_repeat(tmp_path: Path) -> None:
+    """A first page that is not in creation order (its 251st order is a later one, which comes
+    again on its own page) says nothing about the orders before its last day: every page is read
+    in turn, the repeated order is caught, and the sync stops saying so, storing nothing."""
     with SandboxServer(orders=1500, seed=11) as srv:
         in_order = sorted(srv.data.orders, key=lambda o: (o["createdAt"], o["id"]))
-        days = [o["createdAt"][:10] for o in in_order]
-        assert days[250] < days[499]  # the missing order is before the page's last day
         transport = Recording(swap=in_order[900])
         with PartnerClient(
             base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
         ) as c:
             store = OrderStore(tmp_path / "cache")
             report = store.sync(c, progress=False)
-        assert report.ok, report.error
-        windows = transport.queries[1:]
-        assert min({q["from"] for q in windows}, key=lambda d: (d[6:], d)) == _wire_day(days[0])
-        assert report.windows[0][0] == days[0]
-        assert_same_frames(store.load(), served(srv))
+        assert not report.ok
+        assert f"({in_order[900]['id']})" in (report.error or "")
+        assert "already seen" in (report.error or "")
+        assert all("from" not in q for q in transport.queries)  # no window: page after page
+        assert len(store.load().orders) == 0
+
+
+# -- backfills and re-reads against a server that follows the contract to the letter ------------
+
+T0 = datetime(2026, 1, 1, 10, tzinfo=UTC)
+
+
+def mini(order_id: int, created: datetime | None, status: int = 3, total: str = "10.00") -> dict:
+    """An order with only what these tests need (its other fields are problems; not checked)."""
+    stamp = None if created is None else created.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "id": order_id,
+        "statusId": status,
+        "createdAt": stamp,
+        "timezone": "UTC",
+        "breakdown": {"services": [], "adjustments": [], "totalAmount": total},
+    }
+
+
+def contract_server(orders: list[dict], *, sort_key: Any = None) -> Any:
+    """``GET /orders`` (from/to as inclusive UTC days, status[], limit, keyset cursor) and
+    ``GET /orders/{id}`` over ``orders`` (read at each request, so tests can change them), pages
+    sorted by ``(createdAt, id)`` — or by ``sort_key``, for a server that ignores the sort."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        q = request.url.params
+        if request.url.path != "/api/partners/orders":
+            order_id = int(request.url.path.rsplit("/", 1)[1])
+            found = [o for o in orders if o["id"] == order_id]
+            if not found:
+                return json_response(404, {"status": "error", "message": "not found"})
+            return json_response(200, {"status": "success", "order": found[0]})
+        items = sorted(orders, key=sort_key or (lambda o: (o["createdAt"] or "", o["id"])))
+        if "from" in q or "to" in q:
+
+            def iso(wire: str) -> str:
+                return f"{wire[6:]}-{wire[:2]}-{wire[3:5]}"
+
+            lo, hi = iso(q.get("from", "01-01-1900")), iso(q.get("to", "12-31-2999"))
+            items = [o for o in items if o["createdAt"] and lo <= o["createdAt"][:10] <= hi]
+        if q.get_list("status[]"):
+            wanted = {int(s) for s in q.get_list("status[]")}
+            items = [o for o in items if o["statusId"] in wanted]
+        if "cursor" in q:
+            ids = [o["id"] for o in items]
+            items = items[ids.index(int(q["cursor"])) + 1 :]
+        n = int(q.get("limit", 100))
+        more = len(items) > n
+        body = {
+            "status": "success",
+            "orders": items[:n],
+            "next_cursor": items[n - 1]["id"] if more else None,
+        }
+        return json_response(200, body)
+
+    return handle
+
+
+def synced(store: OrderStore, orders: list[dict], **kwargs: Any) -> SyncReport:
+    with (
+        client_for(contract_server(orders, sort_key=kwargs.pop("sort_key", None))) as c,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", DataProblemWarning)
+        report = store.sync(c, progress=False, **kwargs)
+    assert report.ok, report.error
+    return report
+
+
+def stored_ids(store: OrderStore) -> list[int]:
+    return sorted(int(x) for x in store.load().orders["order_id"])
+
+
+def test_backfill_leaves_out_orders_created_after_today(tmp_path: Path) -> None:
+    """A backfill covers the first order to today: an order dated 45 days ahead on its one page is
+    not stored (no window would read it), the high-water mark stays today, and the next sync
+    still reads the orders created since."""
+    now = datetime.now(UTC)
+    orders = [mini(1000 + i, T0 + timedelta(days=i)) for i in range(5)]
+    orders.append(mini(2000, now + timedelta(days=45)))
+    store = OrderStore(tmp_path / "cache")
+    report = synced(store, orders)
+    assert report.requests == 1
+    assert stored_ids(store) == [1000, 1001, 1002, 1003, 1004]
+    state = json.loads((store.path / "state.json").read_text())
+    assert datetime.fromisoformat(state["scopes"]["*"]["high_water"]) < now
+    orders.append(mini(3000, now - timedelta(hours=1)))
+    synced(store, orders)
+    assert 3000 in stored_ids(store)
+    assert 2000 not in stored_ids(store)
+
+
+def test_backfill_reads_every_page_when_the_first_is_not_sorted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that ignores ``sort=ASC`` (newest first): the first page says nothing about the
+    orders before it, so every page is read in turn, and every order is stored."""
+    orders = [mini(1000 + i, T0 + timedelta(hours=5 * i)) for i in range(1200)]
+    store = OrderStore(tmp_path / "cache")
+    with caplog.at_level("WARNING", logger="ht_analytics.store"):
+        report = synced(store, orders, sort_key=lambda o: (-o["id"],))
+    assert "not sorted by creation time" in caplog.text
+    assert report.requests == 3  # 500 + 500 + 200
+    assert stored_ids(store) == [o["id"] for o in orders]
+
+
+def test_backfill_reads_every_page_when_the_first_has_no_creation_time(tmp_path: Path) -> None:
+    """500 orders without a creation time come first: no window can be planned from them (nor
+    return them), so every page is read in turn."""
+    orders = [mini(1000 + i, None) for i in range(500)]
+    orders += [mini(2000 + i, T0 + timedelta(days=i % 200)) for i in range(300)]
+    store = OrderStore(tmp_path / "cache")
+    report = synced(store, orders)
+    assert report.requests == 2
+    assert stored_ids(store) == sorted(o["id"] for o in orders)
+
+
+def test_an_undated_order_on_a_first_page_of_one_day_is_kept(tmp_path: Path) -> None:
+    """The first page is all one day but for an order without a creation time: the windows read
+    that day again, and the undated order (which no window returns) is kept from the page."""
+    orders = [mini(1, None)] + [mini(1000 + i, T0 + timedelta(seconds=3 * i)) for i in range(700)]
+    store = OrderStore(tmp_path / "cache")
+    synced(store, orders)
+    assert stored_ids(store) == sorted(o["id"] for o in orders)
+
+
+def test_incremental_sync_rereads_undated_and_vanished_open_orders_by_id(tmp_path: Path) -> None:
+    """Open orders a window cannot return (no creation time) or no longer returns (their creation
+    date was corrected to before the window; deleted) are read by id: the store gets their new
+    state, and a deleted one is named in the warnings."""
+    orders = [mini(1, None, status=1, total="1.00")]
+    orders += [mini(1000 + i, datetime.now(UTC) - timedelta(hours=7 * i)) for i in range(600)]
+    orders[1] = mini(2099, datetime.now(UTC) - timedelta(days=2), status=1)  # open, in the window
+    orders[2] = mini(2098, datetime.now(UTC) - timedelta(days=3), status=1)  # open, in the window
+    store = OrderStore(tmp_path / "cache")
+    synced(store, orders)
+    orders[0] = mini(1, None, status=3, total="999.99")  # completed
+    orders[1] = mini(2099, T0 - timedelta(days=30), status=4)  # moved before the window; cancelled
+    del orders[2]  # deleted
+    report = synced(store, orders)
+    assert report.kind == "incremental"
+    got = store.load().orders.set_index("order_id")
+    assert got.loc[1, "status_id"] == 3
+    assert got.loc[1, "total_amount"] == Decimal("999.99")
+    assert got.loc[2099, "status_id"] == 4
+    assert got.loc[2099, "created_at"] == pd.Timestamp(T0 - timedelta(days=30))
+    assert any("2098" in w and "404" in w for w in report.warnings)

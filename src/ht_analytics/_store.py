@@ -15,7 +15,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -349,11 +348,15 @@ class OrderStore:
                 )
                 preread = None
                 windows = ranges
-                if head is not None and head.tables is not None:
-                    last = ranges[0][1]
+                if head is not None and (len(head.tables.orders) or len(head.tables.problems)):
+                    last = end_d or today_utc()
+                    first = head.first or last
                     read_to = last if head.rest is None else head.rest - timedelta(days=1)
-                    preread = ((head.first, min(read_to, last)), head.tables)
+                    preread = ((first, max(first, min(read_to, last))), head.tables)
                     windows = [] if head.rest is None or head.rest > last else [(head.rest, last)]
+                    if head.every_page and stream is not None:  # no window plan to stream by
+                        stream.close()
+                        stream = None
                 fetched = fetch(
                     client,
                     held,
@@ -487,9 +490,11 @@ class OrderStore:
         last = end or today_utc()
         if kind in ("backfill", "full"):
             if start is None and tags is None:
-                head = _head(client, end)
-                if head is None or head.first > last:
+                head = _head(client, end, last)
+                if head is None:
                     return [], None
+                if head.first is None or head.first > last:
+                    return [], head
                 return [(head.first, last)], head
             first = start or _earliest(client, tags)
             return ([(first, last)] if first is not None and first <= last else []), None
@@ -651,6 +656,10 @@ def _next_state(
     """The sync state after this sync: each scope's first date and high-water mark."""
     state = {**state, "scopes": dict(state.get("scopes", {}))}
     top = pc.max(new.orders["created_at"]).as_py()
+    if top is not None and ranges:  # never past the end of what was asked for
+        top = min(
+            top, _midnight(max(b for _, b in ranges) + timedelta(days=1)) - timedelta.resolution
+        )
     for scope in scopes:
         old = state["scopes"].get(scope) if kind != "full" else None
         firsts = [a for a, _ in ranges] + ([date.fromisoformat(old["first"])] if old else [])
@@ -776,48 +785,66 @@ class _Head:
     """The first page of all orders, read as data (a backfill of all orders needs no separate
     request for the first order's date).
 
-    ``first``: the first order's creation day. ``rest``: the first day the windows must still
-    read, or ``None`` when the page held every order. ``tables``: the page's orders created
-    before ``rest`` (all of them when ``rest`` is ``None``), typed and conformed."""
+    ``first``: the first order's creation day (``None``: no order has a readable one).
+    ``rest``: the first day the windows must still read, or ``None`` when nothing is left to
+    read. ``tables``: the orders read, typed and conformed: those created before ``rest`` (all
+    when ``rest`` is ``None``) and those with no readable creation time (no window returns
+    them); none created after ``last``, the backfill's end."""
 
-    first: date
+    first: date | None
     rest: date | None
-    tables: LoadedTables | None
+    tables: LoadedTables
+    every_page: bool = False  # the whole listing was read in turn (no windows)
 
 
-def _head(client: PartnerClient, end: date | None) -> _Head | None:
-    """Read the first page of all orders (up to ``end``) in the API's default order.
+def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
+    """Read the first page of all orders (up to ``end``), sorted by creation time (the
+    ``order_by=created_at&sort=ASC`` the client sends).
 
-    In that order (creation time ascending: the contract's keyset paging, see
-    :mod:`._pagination`) the page holds every order created before the day of its last order, so
-    the windows start on that day. A page that is not in that order is used only for the first
-    order's date; its orders are read again by the windows."""
+    Sorted, the page holds every order created before the day of its last order, so the windows
+    start on that day. A page that is not sorted (a server that ignores the sort) or has no
+    readable creation time says nothing about the orders before it: then every page of the
+    listing is read in turn, with the cursor, and no window is needed."""
     pages = client._iter_raw_pages(page_size=PAGE_SIZE, **({"end": end} if end else {}))
     try:
         page = next(pages, None)
+        if page is None or not page.orders:
+            return None
+        tables = _typed([page.raw])
+        created = tables.orders["created_at"].combine_chunks()
+        days = pc.drop_null(created).to_numpy().astype("datetime64[D]")
+        if page.next_cursor is not None and (not len(days) or bool((days[1:] < days[:-1]).any())):
+            log.warning(
+                "the first page of orders is not sorted by creation time (or has none): "
+                "reading every page in turn instead of in date windows"
+            )
+            tables = _typed([page.raw, *(p.raw for p in pages)])
+            created = tables.orders["created_at"].combine_chunks()
+            first = pc.min(created).as_py()
+            return _Head(first and first.date(), None, _not_after(tables, last), every_page=True)
     finally:
         pages.close()  # type: ignore[attr-defined]
-    if page is None or not page.orders:
-        return None
-    tables = conform_all(load_tables([page.raw], depth_checked=True))
-    created = tables.orders["created_at"].combine_chunks()
-    days = pc.drop_null(created).to_numpy().astype("datetime64[D]")
-    if not len(days):
-        return None
     first = days.min().astype(object)
     if page.next_cursor is None:
-        return _Head(first, None, tables)
-    if bool((days[1:] < days[:-1]).any()):
-        log.info("the first page is not in creation order: its orders are read again")
-        return _Head(first, first, None)
+        return _Head(first, None, _not_after(tables, last))
     rest = days[-1].astype(object)
-    if rest == first:  # every order of the page on one day: the windows read that day again
-        return _Head(first, first, None)
-    later = pc.greater_equal(
-        created, pa.scalar(datetime.combine(rest, time_of_day(0), UTC), UTC_US)
+    later = pc.fill_null(pc.greater_equal(created, pa.scalar(_midnight(rest), UTC_US)), False)
+    before = without(tables, tables.orders["order_id"].combine_chunks().filter(later))
+    return _Head(first, rest, _not_after(before, last))
+
+
+def _typed(raws: list[bytes]) -> LoadedTables:
+    return conform_all(load_tables(raws, depth_checked=True))  # checked by the client
+
+
+def _not_after(tables: LoadedTables, last: date) -> LoadedTables:
+    """Without the orders created after the day ``last`` (those a window up to ``last`` would
+    not return either)."""
+    created = tables.orders["created_at"]
+    after = pc.fill_null(
+        pc.greater_equal(created, pa.scalar(_midnight(last + timedelta(days=1)), UTC_US)), False
     )
-    drop = tables.orders["order_id"].combine_chunks().filter(pc.fill_null(later, False))
-    return _Head(first, rest, without(tables, drop))
+    return without(tables, tables.orders["order_id"].filter(after).combine_chunks())
 
 
 def _as_of(tables: LoadedTables, snapshots: pa.Table, when: datetime) -> LoadedTables:

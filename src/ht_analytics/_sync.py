@@ -192,12 +192,27 @@ def fetch(
                     )
             run.wait()
             phase1 = run.results()
-            # Phase 2: open orders the status query no longer returned.
+            # Phase 2: open orders the status query no longer returned, and open orders the
+            # windows should have returned but did not (their creation date changed, or they
+            # are gone) or cannot return (no creation date): each by id.
             run.futures = []
+            got = [g.orders["order_id"].combine_chunks() for g, _ in phase1]
+            returned = pa.concat_arrays(got).to_numpy() if got else np.array([], np.int64)
+            if recheck_open and len(held.ids):
+                unseen = _open_unseen(held, ranges, tags, recheck_bounds, returned)
+                if len(unseen):
+                    log.info(
+                        "%d open order(s) the windows did not return: %d get_order call(s)",
+                        len(unseen),
+                        len(unseen),
+                    )
+                    for chunk in np.array_split(unseen, concurrency):
+                        if len(chunk):
+                            run.submit(
+                                _singles, client, bar, stop, run, [int(x) for x in chunk], out
+                            )
+                    out.one_by_one += len(unseen)
             if open_future is not None:
-                returned = pa.concat_arrays(
-                    [g.orders["order_id"].combine_chunks() for g, _ in phase1]
-                ).to_numpy()
                 out.rechecked_open = len(wanted)
                 departed = wanted[~np.isin(wanted, returned)]
                 if len(departed):
@@ -221,7 +236,7 @@ def fetch(
                             run.submit(
                                 _singles, client, bar, stop, run, [int(x) for x in chunk], out
                             )
-                    out.one_by_one = len(plan.singles)
+                    out.one_by_one += len(plan.singles)
             run.wait()
             phase2 = run.results()
             if tags and open_future is not None and len(departed):
@@ -272,6 +287,25 @@ def _open_before(
     first = days.min().astype(object)
     last = days.max().astype(object)
     return wanted, first, last
+
+
+def _open_unseen(
+    held: Held,
+    ranges: list[tuple[date, date]],
+    tags: tuple[str, ...] | None,
+    bounds: tuple[date | None, date | None],
+    returned: np.ndarray,
+) -> np.ndarray:
+    """Open orders the windows should have returned (created within them, as the store holds
+    them) or can never return (no creation date; only for a sync without ``start``/``end``), but
+    which did not come back."""
+    mask = held.open_mask(tags)
+    inside = np.zeros(len(held.ids), dtype=bool)
+    for a, b in ranges:
+        inside |= (held.days >= np.datetime64(a)) & (held.days <= np.datetime64(b))
+    undated = np.isnat(held.days) if bounds == (None, None) else np.zeros(len(held.ids), bool)
+    candidates = held.ids[mask & (inside | undated)]
+    return np.sort(candidates[~np.isin(candidates, returned)])
 
 
 @contextlib.contextmanager
