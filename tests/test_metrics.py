@@ -187,10 +187,14 @@ def test_operations_summary(frames: OrderFrames) -> None:
 
 
 def test_status_funnel(frames: OrderFrames) -> None:
-    """6 created; 3 with an appointment (1, 4, 5); 1 started and completed (1); 1 paid (2)."""
+    """An order counts up to the furthest stage it reached. 6 created; paid: status PAID (2);
+    completed: a completion time (1) or status COMPLETED/PAID (1, 2, 6) → 1, 2, 6; started: a
+    start time (1) or completed → 1, 2, 6; scheduled: an appointment (1, 4, 5) or started →
+    1, 2, 4, 5, 6. Each stage within the one before."""
     df = status_funnel(frames)
     assert list(df["stage"]) == ["created", "scheduled", "started", "completed", "paid"]
-    assert list(df["orders"]) == [6, 3, 1, 1, 1]
+    assert list(df["orders"]) == [6, 5, 3, 3, 1]
+    assert list(df["share_of_previous"]) == pytest.approx([1.0, 5 / 6, 3 / 5, 1.0, 1 / 3])
     assert df.attrs["cancelled"] == 1
 
 

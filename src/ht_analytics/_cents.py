@@ -40,7 +40,22 @@ def cents(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, missing
 
 
+MAX_CENTS = 10**18 - 1
+"""The largest amount ``decimal128(18, 2)`` holds, in cents."""
+
+
 def money_array(values: Iterable[int | None]) -> pd.api.extensions.ExtensionArray:
-    """Cents (``None`` for NA) as an exact money array (``decimal128(18, 2)``)."""
-    decimals = [None if v is None else Decimal(int(v)).scaleb(-2) for v in values]
+    """Cents (``None`` for NA) as an exact money array (``decimal128(18, 2)``); ``ValueError``
+    for an amount that does not fit."""
+    decimals: list[Decimal | None] = []
+    for v in values:
+        if v is None:
+            decimals.append(None)
+            continue
+        if abs(int(v)) > MAX_CENTS:
+            raise ValueError(
+                f"a sum of {Decimal(int(v)).scaleb(-2):,} does not fit the money type "
+                "DECIMAL(18, 2) (at most 9,999,999,999,999,999.99)"
+            )
+        decimals.append(Decimal(int(v)).scaleb(-2))
     return pd.array(pa.array(decimals, MONEY), dtype=MONEY_DTYPE)

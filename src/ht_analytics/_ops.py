@@ -38,12 +38,15 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
     """Per period of the orders' creation: ``orders``, ``completed`` (COMPLETED or PAID),
     ``cancelled`` (CANCELLED or CANCELLED_BY_GEEK), their rates, and the median and 90th
     percentile, in hours, of ``lead_time`` (created → appointment), ``time_to_complete``
-    (started → completed) and ``lateness`` (appointment → started).
+    (started → completed) and ``lateness`` (appointment → started). An order completed before
+    it started is left out of ``time_to_complete`` and counted in
+    ``df.attrs["completed_before_started"]``.
 
     Example:
         >>> operations_summary(frames, freq="W")  # doctest: +SKIP
     """
     o = frames.orders
+    clock = clock_note(tz)
     name, ordinals, code = period_codes(o, freq, tz)
     table = pd.DataFrame(
         {
@@ -55,6 +58,9 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
     )
     for dname, (a, b) in DURATIONS.items():
         table[dname] = (o[b] - o[a]).dt.total_seconds().to_numpy() / 3600.0
+    # Completed before it started: a data error, not a duration; left out and counted.
+    backwards = table["time_to_complete"].to_numpy() < 0
+    table.loc[backwards, "time_to_complete"] = np.nan
     grouped = table.groupby(name, sort=True, observed=True)
     result = grouped[["orders", "completed", "cancelled"]].sum()
     result["completion_rate"] = result["completed"] / result["orders"]
@@ -64,25 +70,44 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
         result[f"{dname}_p90_h"] = grouped[dname].quantile(0.9)
     result = result.reset_index()
     result[name] = np.asarray(period_labels(result[name].to_numpy(), code).astype(object))
-    result.attrs.update({"clock": clock_note(tz), "period_of": "created_at", "unit": "hours"})
+    result.attrs.update(
+        {
+            "clock": clock,
+            "period_of": "created_at",
+            "unit": "hours",
+            "completed_before_started": int(backwards.sum()),
+        }
+    )
     return result
 
 
 def status_funnel(frames: OrderFrames) -> pd.DataFrame:
     """How far orders got: ``created`` (all), ``scheduled`` (an appointment), ``started``,
-    ``completed``, ``paid`` (status PAID); with the share of created orders and of the stage
-    before. Cancelled orders are counted beside the funnel in ``df.attrs["cancelled"]``.
+    ``completed`` (a completion time, or status COMPLETED or PAID, as in
+    :func:`operations_summary`), ``paid`` (status PAID); with the share of created orders and of
+    the stage before. An order counts at every stage up to the furthest it reached (a PAID order
+    without a completion time was still completed, started and scheduled), so each stage holds
+    at most the orders of the one before. Cancelled orders are counted beside the funnel in
+    ``df.attrs["cancelled"]``.
 
     Example:
         >>> status_funnel(frames)  # doctest: +SKIP
     """
     o = frames.orders
+    paid = (o["status"] == "PAID").fillna(False).to_numpy(dtype=bool)
+    completed = (
+        o["completed_at"].notna().to_numpy()
+        | o["status"].isin(COMPLETED).fillna(False).to_numpy(dtype=bool)
+        | paid
+    )
+    started = o["started_at"].notna().to_numpy() | completed
+    scheduled = o["appointment_start"].notna().to_numpy() | started
     stages = {
         "created": np.ones(len(o), dtype=bool),
-        "scheduled": o["appointment_start"].notna().to_numpy(),
-        "started": o["started_at"].notna().to_numpy(),
-        "completed": o["completed_at"].notna().to_numpy(),
-        "paid": (o["status"] == "PAID").fillna(False).to_numpy(dtype=bool),
+        "scheduled": scheduled,
+        "started": started,
+        "completed": completed,
+        "paid": paid,
     }
     counts = [int(v.sum()) for v in stages.values()]
     result = pd.DataFrame({"stage": list(stages), "orders": counts})

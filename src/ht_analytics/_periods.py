@@ -3,6 +3,7 @@ which period an instant falls in (weeks start on Monday)."""
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,7 +12,15 @@ import pandas as pd
 
 from ._statuses import BILLABLE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, OrderStatus
 
-__all__ = ["PERIODS", "local_micros", "period_codes", "period_labels", "select_statuses"]
+__all__ = [
+    "PERIODS",
+    "check_tz",
+    "includes_unknown",
+    "local_micros",
+    "period_codes",
+    "period_labels",
+    "select_statuses",
+]
 
 PERIODS: dict[str, str] = {
     "D": "D",
@@ -76,8 +85,34 @@ def _period_code(freq: str) -> str:
         ) from None
 
 
+def includes_unknown(statuses: str | Iterable[Any] | None) -> bool:
+    """Whether ``statuses`` asks for every order (``"all"``, alone or in a list, or ``None``):
+    then orders whose status id is unknown count too."""
+    if statuses is None:
+        return True
+    items = [statuses] if isinstance(statuses, str | int | OrderStatus) else list(statuses)
+    return any(isinstance(item, str) and item.lower() == "all" for item in items)
+
+
+def check_tz(tz: Any) -> str:
+    """``tz`` if it is ``"local"`` or a time zone this machine knows; otherwise ``ValueError``."""
+    if isinstance(tz, str) and (tz == "local" or tz.upper() == "UTC"):
+        return tz
+    try:
+        if not isinstance(tz, str) or not tz:
+            raise ValueError
+        zoneinfo.ZoneInfo(tz)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ValueError(
+            f"unknown time zone {tz!r}: use 'local' (each order's own zone), 'UTC' or an IANA "
+            "zone such as 'America/New_York'"
+        ) from None
+    return tz
+
+
 def clock_note(tz: str) -> str:
-    return "each order's local time" if tz == "local" else f"{tz} time"
+    """How the periods were counted (``tz`` checked: :func:`check_tz`)."""
+    return "each order's local time" if check_tz(tz) == "local" else f"{tz} time"
 
 
 _US_PER_DAY = 86_400_000_000
@@ -88,6 +123,7 @@ def local_micros(orders: pd.DataFrame, column: str, tz: str = "local") -> np.nda
     """Wall-clock times of ``orders[column]`` as int64 microseconds since the epoch (``NAT``
     where missing): in each order's own ``timezone`` (``tz="local"``; no usable zone: UTC) or in
     one zone for all. Vectorised per zone."""
+    check_tz(tz)
     utc = pd.DatetimeIndex(orders[column]).as_unit("us")
     values = utc.asi8.copy()
     if tz == "local":

@@ -14,7 +14,14 @@ import pandas as pd
 
 from ._cents import cents, money_array
 from ._frames import OrderFrames
-from ._periods import PERIODS, clock_note, period_codes, period_labels, select_statuses
+from ._periods import (
+    PERIODS,
+    clock_note,
+    includes_unknown,
+    period_codes,
+    period_labels,
+    select_statuses,
+)
 
 __all__ = ["revenue_breakdown"]
 
@@ -62,24 +69,27 @@ def revenue_breakdown(
     Every column of the ``Total`` row is the sum of the rows above it. Where an order falls in
     several rows (several tags; several SKUs, for ``orders``), a ``(counted in several rows)``
     row takes the excess back out; with ``"sku"``/``"service"`` the order-level adjustments
-    are a row of their own. ``df.attrs`` also says which statuses and which clock were used.
+    are a row of their own, ``(order-level adjustments)``, which also counts the orders that
+    have no service line. ``df.attrs`` also says which statuses and which clock were used.
 
     Example:
         >>> revenue_breakdown(frames, by="month")  # doctest: +SKIP
         >>> revenue_breakdown(frames, by=["quarter", "sku"], statuses="all", tz="UTC")  # doctest: +SKIP
     """
     dims = [by] if isinstance(by, str) else list(by)
-    if not dims or len(set(dims)) != len(dims):
-        raise ValueError("by needs one or more different dimensions")
     for d in dims:
         if d not in PERIODS and d not in ORDER_DIMS and d not in SERVICE_DIMS and d != TAG:
             raise ValueError(
                 f"unknown dimension {d!r}: use a period (day, week, month, quarter), sku, "
                 "service, status, partner, tag, state or zip"
             )
+    same = [PERIODS.get(d, d) for d in dims]  # "M" and "month" are one dimension
+    if not dims or len(set(same)) != len(same):
+        raise ValueError("by needs one or more different dimensions")
+    clock = clock_note(tz)
     labels, described = select_statuses(statuses)
     chosen = frames.orders["status"].isin(labels).fillna(False).to_numpy(dtype=bool)
-    if isinstance(statuses, str) and statuses.lower() == "all":  # unknown status ids too
+    if includes_unknown(statuses):  # unknown status ids too
         chosen = np.ones(len(frames.orders), dtype=bool)
         described += " and unknown status ids"
     needed = ["order_id", "total_amount", "created_at", "timezone", "status"]
@@ -137,7 +147,7 @@ def revenue_breakdown(
     result.attrs.update(
         {
             "statuses": described,
-            "clock": clock_note(tz),
+            "clock": clock,
             "period_of": "created_at",
             "identity": "gross + service_adjustments + order adjustments - prepaid = net",
             "unreconciled_orders": [int(x) for x in bad],
@@ -165,12 +175,29 @@ def _factorize(values: pd.Series, missing: str, special: str = "") -> tuple[np.n
     return codes.astype(np.int64), name
 
 
+EXACT_IN_FLOAT = 2**53
+"""Integers of float64 are exact below this: a bincount of cents is exact while the sum of
+their absolute values stays below it (90 trillion dollars)."""
+
+
 def _sum_per(positions: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Σ ``values`` (int64 cents) per position ``0..n-1`` (positions < 0 are skipped). Exact:
-    the float64 partial sums stay integers below 2**53 cents (90 trillion dollars)."""
+    """Σ ``values`` (int64 cents) per position ``0..n-1`` (positions < 0 are skipped), exact:
+    in float64 when no partial sum can reach 2**53 cents, else in int64 (slower). Sums that
+    would not fit in int64 raise ``ValueError``."""
     keep = positions >= 0
-    summed = np.bincount(positions[keep], weights=values[keep], minlength=n)
-    return np.rint(summed).astype(np.int64)
+    values = values[keep]
+    bound = float(np.abs(values.astype(np.float64)).sum())
+    if bound >= 2.0**63:
+        raise ValueError(
+            f"money sums reach {bound / 100:.3g} dollars: beyond exact cents (int64); "
+            "narrow the frames down first"
+        )
+    if bound < EXACT_IN_FLOAT:
+        summed = np.bincount(positions[keep], weights=values, minlength=n)
+        return np.rint(summed).astype(np.int64)
+    exact = np.zeros(n, dtype=np.int64)
+    np.add.at(exact, positions[keep], values)
+    return exact
 
 
 NONE = np.False_
@@ -270,7 +297,10 @@ def _service_facts(
         if d in dims:
             rest[d] = ORDER_ADJ_CODE
     parts = ["gross", "service_adjustments", "prepaid", "net", *adj_cols]
-    rest = rest[(rest[parts] != 0).any(axis=1).to_numpy() | (rest["unreconciled"] > 0).to_numpy()]
+    lineless = per_order["services"].to_numpy() == 0  # counted here, or in no row at all
+    rest = rest[
+        (rest[parts] != 0).any(axis=1).to_numpy() | (rest["unreconciled"] > 0).to_numpy() | lineless
+    ]
     return pd.concat([lines, rest[lines.columns]], ignore_index=True), namers
 
 

@@ -23,7 +23,23 @@ REASONS = ("flag", "late_tech", "auth_error", "appointment_passed", "long_stand_
 
 
 def _now(now: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    """``now`` as a UTC instant (``None``: the current one); numbers and missing values are a
+    ``ValueError`` (is 1717243200 seconds, milliseconds or nanoseconds?)."""
+    if now is None:
+        return pd.Timestamp.now(tz="UTC")
+    if isinstance(now, bool | int | float | np.number):
+        raise ValueError(
+            f"now={now!r} is a number; give an instant: an ISO-8601 string, a datetime or a "
+            "pandas Timestamp"
+        )
+    try:
+        stamp = pd.Timestamp(now)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"now={now!r} is not an instant (an ISO-8601 string or a datetime)"
+        ) from None
+    if pd.isna(stamp):
+        raise ValueError(f"now={now!r} is missing (NaT): give an instant")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -41,8 +57,9 @@ def _open(frames: OrderFrames) -> pd.DataFrame:
 
 
 def _open_stand_by_since(text: Any) -> datetime | None:
-    """The start of a stand-by that has not ended, from the ``stand_by_times`` JSON text."""
-    if not isinstance(text, str) or "null" not in text:
+    """The start of a stand-by that has not ended (``end`` null or absent), from the
+    ``stand_by_times`` JSON text."""
+    if not isinstance(text, str) or '"start"' not in text:  # most hold "[]": no parse
         return None
     try:
         items = json.loads(text)

@@ -75,6 +75,20 @@ def _period_key(df: pd.DataFrame) -> str:
     raise ValueError(f"no period column ({', '.join(PERIOD_COLUMNS)}) in {list(df.columns)}")
 
 
+def _only_key(df: pd.DataFrame, keys: tuple[str, ...], chart: str) -> str:
+    """The one key column of a ``revenue_breakdown`` frame (the columns before ``orders``),
+    which must be one of ``keys``; ``ValueError`` otherwise (a chart of several dimensions
+    would draw several points per x)."""
+    columns = list(df.columns)
+    found = columns[: columns.index("orders")] if "orders" in columns else []
+    if len(found) != 1 or found[0] not in keys:
+        raise ValueError(
+            f"{chart} draws revenue_breakdown(frames, by=...) of one of {', '.join(keys)}; "
+            f"this frame is by {found or 'nothing'}"
+        )
+    return str(found[0])
+
+
 def _period_x(values: pd.Series) -> np.ndarray:
     """Periods (or their labels) as the timestamps of their start, for a date axis."""
     return np.array([pd.Period(v).start_time for v in values], dtype="datetime64[ns]")
@@ -82,10 +96,12 @@ def _period_x(values: pd.Series) -> np.ndarray:
 
 def revenue_over_time(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Gross, adjustments (service and order level together) and net per period, from
-    ``revenue_breakdown(frames, by=<period>)``."""
+    ``revenue_breakdown(frames, by=<period>)`` (orders with no creation time have no period
+    and are not drawn)."""
+    key = _only_key(df, PERIOD_COLUMNS, "revenue_over_time")
     ax = _axes(ax)
-    key = _period_key(df)
     body = _body(df, key)
+    body = body[body[key].notna().to_numpy(dtype=bool)]  # no creation time: no place in time
     x = _period_x(body[key])
     adj_cols = ["service_adjustments", *[c for c in body.columns if c.startswith("order_")]]
     adjustments = sum((_floats(body[c]) for c in adj_cols), np.zeros(len(body)))
@@ -117,8 +133,8 @@ def _date_axis(ax: Axes) -> None:
 def revenue_by_sku(df: pd.DataFrame, *, top: int = 10, ax: Axes | None = None) -> Axes:
     """The ``top`` SKUs (or services) by net, horizontal bars, from
     ``revenue_breakdown(frames, by="sku")`` (or ``by="service"``)."""
+    key = _only_key(df, ("sku", "service"), "revenue_by_sku")
     ax = _axes(ax, (8.0, 0.4 * top + 1.5))
-    key = "service" if "service" in df.columns else "sku"
     body = _body(df, key)
     body = body[(body[key].astype("object") != "(order-level adjustments)").to_numpy(dtype=bool)]
     net = _floats(body["net"])

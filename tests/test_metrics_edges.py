@@ -1,0 +1,197 @@
+"""Metrics on small hand-made orders at the edges: huge amounts, odd arguments, missing times,
+stages reached out of order. Every expected value is worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from ht_analytics import (
+    DataProblemWarning,
+    OrderFrames,
+    at_risk_orders,
+    at_risk_summary,
+    load_orders,
+    operations_summary,
+    plots,
+    revenue_breakdown,
+    status_funnel,
+    tag_counts,
+)
+
+matplotlib.use("Agg")
+
+D = Decimal
+
+
+def order(order_id: int, status: int = 3, total: str = "5.00", **fields: Any) -> dict[str, Any]:
+    """A camelCase order created 2024-05-01 12:00 UTC, with ``fields`` on top."""
+    base: dict[str, Any] = {
+        "id": order_id,
+        "statusId": status,
+        "createdAt": "2024-05-01T12:00:00.000Z",
+        "timezone": "UTC",
+        "breakdown": {"services": [], "adjustments": [], "totalAmount": total},
+    }
+    return base | fields
+
+
+def service(amount: str, sku: int = 7) -> dict[str, Any]:
+    return {
+        "id": 1,
+        "skuId": sku,
+        "name": "Mount",
+        "originalTotalAmount": amount,
+        "prepaid": "0",
+        "totalAmount": amount,
+        "adjustments": [],
+    }
+
+
+def load(*orders: dict[str, Any]) -> OrderFrames:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataProblemWarning)
+        return load_orders(list(orders))
+
+
+def total_row(df: pd.DataFrame) -> pd.Series:
+    return df.iloc[-1]
+
+
+def test_sums_stay_exact_beyond_float_precision() -> None:
+    """One order of $99,999,999,999,999.99 (9,999,999,999,999,999 cents, past 2**53): gross and
+    net are that amount to the cent and the order reconciles, by month and by SKU (where the
+    order-level row would show the float error as a cent)."""
+    amount = "99999999999999.99"
+    frames = load(
+        order(
+            1,
+            total=amount,
+            breakdown={"services": [service(amount)], "adjustments": [], "totalAmount": amount},
+        )
+    )
+    month = revenue_breakdown(frames)
+    assert total_row(month)["gross"] == D(amount)
+    assert total_row(month)["net"] == D(amount)
+    assert total_row(month)["unreconciled"] == 0
+    sku = revenue_breakdown(frames, by="sku")
+    assert list(sku["sku"]) == ["7", "Total"]  # no order-level or overlap row: nothing left over
+    assert list(sku["gross"]) == [D(amount), D(amount)]
+
+
+def test_a_total_beyond_the_money_type_is_a_clear_error() -> None:
+    """Two orders of $9,999,999,999,999,999.99 each load (each fits DECIMAL(18, 2)); their sum
+    does not, which is said in a ValueError, not an Arrow error."""
+    frames = load(order(1, total="9999999999999999.99"), order(2, total="9999999999999999.99"))
+    with pytest.raises(ValueError, match=r"DECIMAL\(18, 2\)"):
+        revenue_breakdown(frames)
+
+
+def test_revenue_over_time_leaves_out_orders_without_a_period() -> None:
+    """Order 2 has no creation time: its row has no period (NaT) and is not drawn; the one
+    drawn point is May 2024, net $5.00."""
+    frames = load(order(1), order(2, createdAt=None))
+    df = revenue_breakdown(frames, by="month")
+    assert df["month"].isna().sum() == 1
+    ax = plots.revenue_over_time(df)
+    net_line = next(line for line in ax.get_lines() if line.get_label() == "Net")
+    assert list(net_line.get_ydata()) == [5.0]
+
+
+@pytest.mark.parametrize("by", [["sku", "month"], ["month", "sku"], ["month", "status"]])
+def test_revenue_over_time_of_several_dimensions_is_a_clear_error(by: list[str]) -> None:
+    frames = load(order(1, breakdown={"services": [service("5.00")], "adjustments": []}))
+    with pytest.raises(ValueError, match="revenue_over_time draws"):
+        plots.revenue_over_time(revenue_breakdown(frames, by=by))
+    with pytest.raises(ValueError, match="revenue_by_sku draws"):
+        plots.revenue_by_sku(revenue_breakdown(frames, by=by))
+
+
+def test_funnel_stages_hold_the_orders_that_got_further() -> None:
+    """Orders 1 and 2 are PAID with no times; order 3 is COMPLETED with a completion time. All
+    three were scheduled, started and completed; two paid: 3, 3, 3, 3, 2, and "completed" is
+    what operations_summary counts too."""
+    frames = load(order(1, 5), order(2, 5), order(3, 3, completedAt="2024-05-02T00:00:00.000Z"))
+    funnel = status_funnel(frames)
+    assert list(funnel["orders"]) == [3, 3, 3, 3, 2]
+    assert (funnel["share_of_previous"] <= 1).all()
+    assert operations_summary(frames)["completed"].sum() == 3
+
+
+@pytest.mark.parametrize("statuses", ["all", None, ["all"], ["ALL", "billable"]])
+def test_all_statuses_include_unknown_status_ids(statuses: Any) -> None:
+    """Order 2 has status id 99 (unknown): asking for all statuses, in any spelling, counts it."""
+    frames = load(order(1, 3), order(2, 99))
+    df = revenue_breakdown(frames, statuses=statuses)
+    assert total_row(df)["orders"] == 2
+    assert "unknown status ids" in df.attrs["statuses"]
+
+
+@pytest.mark.parametrize("by", [["M", "month"], ["W", "week"], ["quarter", "Q", "sku"]])
+def test_two_names_of_one_period_are_one_dimension(by: list[str]) -> None:
+    with pytest.raises(ValueError, match="different dimensions"):
+        revenue_breakdown(load(order(1)), by=by)
+
+
+def test_an_order_without_service_lines_is_counted_in_the_order_level_row() -> None:
+    """By SKU, an order with no line and $0 total is in no SKU row: it is counted in the
+    order-level row (1 order, $0), not as a positive "counted in several rows" correction."""
+    df = revenue_breakdown(load(order(1, total="0")), by="sku")
+    assert list(df["sku"]) == ["(order-level adjustments)", "Total"]
+    assert list(df["orders"]) == [1, 1]
+    assert list(df["net"]) == [D("0.00"), D("0.00")]
+
+
+def test_a_stand_by_without_an_end_is_open() -> None:
+    """Orders 1 (no ``end`` key) and 2 (``end: null``), PAUSED, on stand-by since May 1st: a
+    month later both are long stand-bys."""
+    frames = load(
+        order(1, 10, standByTimes=[{"start": "2024-05-01T12:00:00Z"}]),
+        order(2, 10, standByTimes=[{"start": "2024-05-01T12:00:00Z", "end": None}]),
+        order(3, 10, standByTimes=[{"start": "2024-05-01T12:00:00Z", "end": "2024-05-01T13:00Z"}]),
+    )
+    got = at_risk_orders(frames, now="2024-06-01T00:00:00Z")
+    assert sorted(got["order_id"]) == [1, 2]
+    assert list(got["reasons"]) == ["long_stand_by", "long_stand_by"]
+
+
+@pytest.mark.parametrize("now", [1717243200, 1717243200.0, float("nan"), pd.NaT, "not a time"])
+def test_now_must_be_an_instant(now: Any) -> None:
+    frames = load(order(1, 2, appointmentStart="2024-05-02T10:00:00"))
+    with pytest.raises(ValueError, match="now="):
+        at_risk_orders(frames, now=now)
+    with pytest.raises(ValueError, match="now="):
+        at_risk_summary(frames, now=now)
+
+
+@pytest.mark.parametrize("tz", ["Mars/Olympus", None, "", 5])
+def test_an_unknown_time_zone_is_a_clear_error(tz: Any) -> None:
+    frames = load(order(1))
+    for call in (
+        lambda: revenue_breakdown(frames, tz=tz),
+        lambda: revenue_breakdown(frames, by="sku", tz=tz),
+        lambda: tag_counts(frames, by="M", tz=tz),
+        lambda: at_risk_summary(frames, tz=tz, now="2024-06-01"),
+        lambda: operations_summary(frames, tz=tz),
+    ):
+        with pytest.raises(ValueError, match="unknown time zone"):
+            call()
+
+
+def test_completed_before_started_is_left_out_of_time_to_complete() -> None:
+    """Order 1 completed an hour before it started (a data error); order 2 took 2 hours. The
+    median time to complete is order 2's 2.0 h, and the one left out is counted."""
+    frames = load(
+        order(1, startedAt="2024-05-02T18:00:00.000Z", completedAt="2024-05-02T17:00:00.000Z"),
+        order(2, startedAt="2024-05-02T18:00:00.000Z", completedAt="2024-05-02T20:00:00.000Z"),
+    )
+    df = operations_summary(frames)
+    assert df["time_to_complete_median_h"].tolist() == [2.0]
+    assert df.attrs["completed_before_started"] == 1
+    assert np.isnan(df["lateness_median_h"]).all()  # no appointment: no lateness
