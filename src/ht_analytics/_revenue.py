@@ -186,15 +186,18 @@ def _sum_per(positions: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     would not fit in int64 raise ``ValueError``."""
     keep = positions >= 0
     values = values[keep]
+    if not len(values):
+        return np.zeros(n, dtype=np.int64)
+    peak = max(int(values.max()), -int(values.min()))
+    if peak * len(values) < EXACT_IN_FLOAT:  # no partial sum can reach 2**53: float64 is exact
+        summed = np.bincount(positions[keep], weights=values, minlength=n)
+        return np.rint(summed).astype(np.int64)
     bound = float(np.abs(values.astype(np.float64)).sum())
     if bound >= 2.0**63:
         raise ValueError(
             f"money sums reach {bound / 100:.3g} dollars: beyond exact cents (int64); "
             "narrow the frames down first"
         )
-    if bound < EXACT_IN_FLOAT:
-        summed = np.bincount(positions[keep], weights=values, minlength=n)
-        return np.rint(summed).astype(np.int64)
     exact = np.zeros(n, dtype=np.int64)
     np.add.at(exact, positions[keep], values)
     return exact
