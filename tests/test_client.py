@@ -679,3 +679,39 @@ def test_stamina_warnings_for_own_retries_are_replaced_by_ours(
     with pytest.raises(ValueError, match="x"):
         flaky()
     assert [r for r in caplog.records if r.name == "stamina"]
+
+
+def test_get_order_refuses_the_answer_for_another_order() -> None:
+    """``GET /orders/7`` answered with order 8 (a proxy mixing answers up) is a bad body: retried,
+    and when it stays wrong, an error naming both ids — never order 8 returned as order 7."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        wrong = len(calls) == 1
+        return json_response(200, {"status": "success", "order": {"id": 8 if wrong else 7}})
+
+    with client_for(handler) as c:
+        assert c.get_order(7) == {"id": 7}
+        assert len(calls) == 2
+    with (
+        client_for(lambda r: json_response(200, {"status": "success", "order": {"id": 8}})) as c,
+        pytest.raises(PayloadError, match="the answer is order 8, not 7"),
+    ):
+        c.get_order(7)
+
+
+def test_a_wait_longer_than_the_retry_timeout_gives_up_at_once() -> None:
+    """A 429 asking to wait a day (capped to 120 s) when only 5 s of ``retry_timeout`` are left:
+    no wait, one attempt, a RateLimitError that says why."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(429, headers={"Retry-After": "86400"}, json={"message": "later"})
+
+    with client_for(handler, retry_timeout=5) as c, pytest.raises(RateLimitError) as caught:
+        c.get_order(7)
+    assert len(calls) == 1
+    assert "asks to wait 120 s" in str(caught.value)
+    assert caught.value.retry_after == 86400

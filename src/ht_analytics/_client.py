@@ -12,7 +12,7 @@ from ._config import resolve_api_key, resolve_base_url
 from ._endpoints import ENDPOINTS
 from ._exceptions import PayloadError
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
-from ._pagination import CursorPaginator, Page, parse_page_light
+from ._pagination import CursorPaginator, Page, _order_id, parse_page_light
 from ._params import DateLike, OrderFilters, StatusLike, check_page_size
 from ._ratelimit import RateLimiter
 from ._responses import parse_json, unwrap
@@ -204,7 +204,16 @@ class PartnerClient:
     def get_order(self, order_id: int) -> dict[str, Any]:
         """One order by id (``NotFoundError`` when unknown)."""
         key = ENDPOINTS["get_order"].key
-        order, _, _ = self._call("get_order", id=_int_id(order_id), read=_unwrapper(key, dict))
+        wanted = _int_id(order_id)
+        unwrapped = _unwrapper(key, dict)
+
+        def read(body: Any, what: str) -> Any:
+            order = unwrapped(body, what)
+            if _order_id(order) != wanted:  # another order's answer: retried, then an error
+                raise PayloadError(f"{what}: the answer is order {order.get('id')!r}, not {wanted}")
+            return order
+
+        order, _, _ = self._call("get_order", id=wanted, read=read)
         return cast(dict[str, Any], order)
 
     def count_by_tag(

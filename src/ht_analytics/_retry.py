@@ -43,6 +43,8 @@ class TransientError(Exception):
         self.reached_server = reached_server
         self.attempt = 0
         """Which attempt failed (1-based); set by the requester."""
+        self.final = False
+        """No retry: the wait asked for would end after the retry timeout."""
         super().__init__(reason)
 
     def __repr__(self) -> str:
@@ -80,7 +82,7 @@ class RetryPolicy:
     def should_retry(self, error: Exception, *, idempotent: bool) -> bool | float:
         """The stamina back-off hook: False to give up, True for the default back-off, or the
         seconds to wait (a server's ``Retry-After``)."""
-        if not isinstance(error, TransientError):
+        if not isinstance(error, TransientError) or error.final:
             return False
         if not idempotent and error.reached_server and error.status != 429:
             return False

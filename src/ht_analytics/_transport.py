@@ -90,7 +90,16 @@ class _Counter:
 class _Call:
     """The state of one logical request across its attempts."""
 
-    __slots__ = ("attempts", "endpoint", "idempotent", "last", "parse", "request", "what")
+    __slots__ = (
+        "attempts",
+        "endpoint",
+        "idempotent",
+        "last",
+        "parse",
+        "request",
+        "started",
+        "what",
+    )
 
     def __init__(
         self,
@@ -106,6 +115,7 @@ class _Call:
         self.what = f"{endpoint.method} {safe_url(request.url)}"
         self.attempts = 0
         self.last: TransientError | None = None
+        self.started = time.monotonic()
 
     def __repr__(self) -> str:  # shown in stamina's retry records
         return f"<{self.what}>"
@@ -194,13 +204,18 @@ class Requester:
         except TransientError as exc:
             exc.attempt = call.attempts
             call.last = exc
-            if (
-                exc.retry_after
-                and call.attempts < self.policy.attempts
-                and not stamina.is_testing()
-            ):
-                # Everyone sharing this client waits, not just this thread.
-                self.limiter.defer(min(exc.retry_after, self.policy.max_retry_after))
+            if exc.retry_after and call.attempts < self.policy.attempts:
+                wait = min(exc.retry_after, self.policy.max_retry_after)
+                left = self.policy.total_timeout - (time.monotonic() - call.started)
+                if wait > left:  # no attempt may start after total_timeout: give up now
+                    exc.final = True
+                    exc.reason += (
+                        f" (the server asks to wait {wait:.0f} s; {max(left, 0):.0f} s were left "
+                        "of the retry timeout)"
+                    )
+                elif not stamina.is_testing():
+                    # Everyone sharing this client waits, not just this thread.
+                    self.limiter.defer(wait)
             raise
         return response, result
 
