@@ -513,3 +513,112 @@ print(len(frames.orders), frames.problems["reason"].tolist()[-1])
     assert done.stdout.strip() == (
         "5000 load_orders: document 1 of the source is nested too deeply to read"
     )
+
+
+# -- a second adversarial review ------------------------------------------------------------------
+
+C = "2024-01-01T00:00:00Z"
+
+
+def as_sources(*orders: dict[str, Any]) -> list[Any]:
+    """The same orders as dicts, as one page of bytes, and as one order a line (JSONL)."""
+    page = json.dumps({"status": "success", "orders": list(orders), "next_cursor": None})
+    lines = "\n".join(json.dumps(o) for o in orders)
+    return [list(orders), page.encode(), lines.encode()]
+
+
+def test_nested_secrets_never_reach_frames_or_problems() -> None:
+    """A token inside an object column, and inside a value that is not what the field should
+    be (a problem's raw value), is redacted on every path."""
+    order = {
+        "id": 1,
+        "createdAt": C,
+        "treatments": {"authentication_token": "SECRET-1", "ok": 1},
+        "standByTimes": [{"start": C, "session_secret": "SECRET-2"}],
+        "breakdown": {"services": {"authentication_token": "SECRET-3"}, "totalAmount": "1.00"},
+    }
+    for source in as_sources(order):
+        frames = load(source)
+        text = "".join(
+            getattr(frames, t).astype(str).to_csv()
+            for t in ("orders", "services", "adjustments", "problems")
+        )
+        assert "SECRET" not in text
+        assert json.loads(frames.orders["treatments"].iloc[0]) == {
+            "authentication_token": "[redacted]",
+            "ok": 1,
+        }
+
+
+def test_object_columns_are_the_same_text_from_every_source() -> None:
+    """Objects whose keys differ from order to order, numbers that are integers in one order and
+    not in another, text where an object may come: the same JSON text from dicts and bytes."""
+    a = {"id": 1, "createdAt": C, "treatments": {"a": 1}, "events": "x", "extra1": {"v": 1}}
+    b = {"id": 2, "createdAt": C, "treatments": {"b": 2.5}, "extra1": {"v": 1.5}}
+    frames = [load(s).orders for s in as_sources(a, b)]
+    for other in frames[1:]:
+        pd.testing.assert_frame_equal(frames[0], other)
+    assert list(frames[0]["treatments"]) == ['{"a":1}', '{"b":2.5}']
+    assert frames[0]["events"].iloc[0] == '"x"'
+    assert json.loads(frames[0]["extra"].iloc[0]) == {"extra1": {"v": 1}}
+
+
+def test_many_different_keys_in_an_object_column_stay_linear() -> None:
+    """2,000 orders each with their own key: Arrow would read them as one struct of 2,000 fields
+    per order; the loader reads such a block value by value instead (same frames as dicts)."""
+    orders = [{"id": i, "createdAt": C, "treatments": {f"k{i}": i}} for i in range(1, 2001)]
+    got = load(json.dumps({"orders": orders}).encode()).orders
+    assert got["treatments"].iloc[6] == '{"k7":7}'
+    pd.testing.assert_frame_equal(got, load(orders).orders)
+
+
+def test_a_value_nested_deep_in_an_unknown_field_keeps_its_order() -> None:
+    """600 levels of lists in an unknown field (past Python's recursion limit for a naive walk):
+    the order and its other values are kept, the field too."""
+    deep = "[" * 600 + "]" * 600
+    text = f'{{"id":1,"createdAt":"{C}","x":{deep},"breakdown":{{"totalAmount":"$5.00"}}}}'
+    for source in (text.encode(), [json.loads(text)]):
+        frames = load(source)
+        assert list(frames.orders["order_id"]) == [1]
+        assert str(frames.orders["total_amount"].iloc[0]) == "5.00"
+        assert frames.orders["extra"].iloc[0].startswith('{"x":[[[')
+
+
+def test_a_huge_exponent_is_a_short_problem() -> None:
+    """1e20000000 as money: out of range, and its raw value stays as short as it was sent."""
+    text = f'{{"id":1,"createdAt":"{C}","breakdown":{{"totalAmount":1e20000000}}}}'
+    problems = load(text.encode()).problems
+    row = problems[problems["field"] == "totalAmount"].iloc[0]
+    assert row["raw_value"] == "1E+20000000"
+    assert "out of range" in row["reason"]
+
+
+@pytest.mark.parametrize("value", [10**18, 2**63 - 1, -(2**63)])
+def test_nineteen_digit_integers_that_fit_int64_are_read(value: int) -> None:
+    for source in as_sources({"id": 1, "createdAt": C, "clientId": value}):
+        assert load(source).orders["client_id"].tolist() == [value]
+
+
+def test_an_integer_past_int64_is_a_problem() -> None:
+    frames = load([{"id": 1, "createdAt": C, "clientId": 2**63}])
+    assert frames.orders["client_id"].isna().all()
+    assert frames.problems["raw_value"].tolist() == [str(2**63)]
+
+
+def test_localtime_is_not_a_time_zone() -> None:
+    """ "localtime" is a file of the zone database meaning "this machine's zone": an order in it
+    would read differently elsewhere, so it is a problem like any unknown zone."""
+    frames = load(
+        [{"id": 1, "createdAt": C, "timezone": "localtime", "appointmentStart": "2024-01-02T10:00"}]
+    )
+    assert "timezone" in set(frames.problems["field"])
+    assert frames.orders["appointment_start"].isna().all()
+
+
+def test_an_integer_time_out_of_range_names_the_integer() -> None:
+    """createdAt 1704067200000 (milliseconds, not the seconds the contract uses): the problem is
+    on the integer, with the integer as raw value."""
+    frames = load([{"id": 1, "createdAt": 1704067200000}])
+    row = frames.problems.iloc[0]
+    assert row["field"] == "created_at.integer"
+    assert row["raw_value"] == "1704067200000"

@@ -11,7 +11,10 @@ cannot take without guessing (money as a JSON float, a string where an object be
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -30,7 +33,15 @@ from ._schema import (
 )
 from ._secrets import scrub
 
-__all__ = ["NeedsSlowPath", "RawBlock", "concat_raw", "fast_schema", "from_struct", "unify"]
+__all__ = [
+    "NeedsSlowPath",
+    "RawBlock",
+    "concat_raw",
+    "fast_schema",
+    "from_struct",
+    "kept_json",
+    "unify",
+]
 
 _STR = pa.string()
 _TAGS = pa.list_(pa.string())
@@ -250,6 +261,9 @@ def unify(values: pa.Array) -> pa.Array:
 
 def _as_text(values: pa.Array, f: WireField) -> pa.Array:
     t = values.type
+    if f.kind == "json" and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        # A text where an object may come: kept as JSON text, as the slow path keeps it.
+        return pa.array([None if v is None else json.dumps(v) for v in values.to_pylist()], _STR)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return values.cast(_STR)
     if pa.types.is_null(t):
@@ -310,18 +324,70 @@ def _flavour(orders: pa.StructArray, n: int) -> pa.Array:
     return out
 
 
+MAX_KEPT_KEYS = 256
+"""Keys (at any depth) of a kept object column past which the fast path stops: Arrow reads
+such objects as one struct holding every key of every order, which grows with the square of
+the orders when each has its own keys; the slow path reads them one by one."""
+
+
+def _number(value: Any) -> Any:
+    """A JSON number as both paths write it: integral values as integers (``1.0`` and ``1``
+    alike), others as floats (the fast path reads floats; the slow path decimals)."""
+    if isinstance(value, Decimal):
+        number = float(value) if value.is_finite() else math.inf
+        if not math.isfinite(number):  # beyond floats: kept as written, as text (no Infinity)
+            return str(value)
+        value = number
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+    return value
+
+
+def kept_json(
+    value: Any, default: Callable[[Any], Any] = str, leaf: Callable[[Any], Any] = _number
+) -> str:
+    """JSON text of a value the frames keep as sent (unknown fields, objects of undocumented
+    shape): secrets redacted, keys whose value is null left out (Arrow cannot tell them from
+    absent ones), integral numbers as integers — the same text whichever path read it."""
+    return json.dumps(
+        scrub(value, drop_nulls=True, leaf=leaf),
+        separators=(",", ":"),
+        default=default,
+        allow_nan=False,
+    )
+
+
 def _dumps(value: Any) -> str:
     """JSON text of what Arrow read; a number Arrow could only hold as infinite (beyond any
     float, e.g. ``1E+400``) sends the block to the slow path, which keeps it as written."""
-    try:
-        return json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
-    except ValueError:
-        raise NeedsSlowPath("a number beyond the range of floats") from None
+    return kept_json(value, leaf=_finite)
+
+
+def _finite(value: Any) -> Any:
+    """A number Arrow could only hold as infinite (beyond any float, e.g. ``1E+400``) sends the
+    block to the slow path, which keeps it as written."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NeedsSlowPath("a number beyond the range of floats")
+    return _number(value)
+
+
+def _keys(t: pa.DataType) -> int:
+    """Struct fields in ``t``, at any depth."""
+    if pa.types.is_struct(t):
+        return sum(1 + _keys(f.type) for f in t)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _keys(t.value_type)
+    return 0
 
 
 def _json_text(values: pa.Array) -> pa.Array:
     """JSON text of nested values; Python only for the non-empty ones."""
     t = values.type
+    if _keys(t) > MAX_KEPT_KEYS:
+        raise NeedsSlowPath(f"objects with {_keys(t)} different keys")
     if pa.types.is_list(t):
         lengths = pc.list_value_length(values)
         trivial = pc.fill_null(pc.equal(lengths, 0), False)
@@ -360,9 +426,12 @@ def _extra(
     unknown = [(k, v) for k, v in unknown if v.null_count < len(v)]
     if not unknown:
         return pa.nulls(n, _STR)
+    if sum(1 + _keys(v.type) for _, v in unknown) > MAX_KEPT_KEYS:
+        raise NeedsSlowPath("unknown fields with too many different keys")
     columns = [(k, v.to_pylist()) for k, v in unknown]
     texts: list[str | None] = []
     for i in range(n):
         present = {k: values[i] for k, values in columns if values[i] is not None}
-        texts.append(_dumps(scrub(present)) if present else None)
+        text = _dumps(present) if present else None
+        texts.append(None if text == "{}" else text)
     return pa.array(texts, _STR)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ._extract import _STR, _TAGS, RawBlock
+from ._extract import _STR, _TAGS, RawBlock, kept_json
 from ._schema import (
     ADJUSTMENT_FIELDS,
     ADJUSTMENT_KEYS_HANDLED,
@@ -195,9 +195,7 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
     if f.column == "client_phone" and isinstance(value, dict):
         value = value.get("value")
     cols.setdefault(f.column, []).append(
-        json.dumps(value, separators=(",", ":"), default=_plain)
-        if f.kind == "json" and value is not None
-        else _text(value)
+        kept_json(value, default=_plain) if f.kind == "json" and value is not None else _text(value)
     )
 
 
@@ -256,10 +254,15 @@ def _text(value: Any) -> str | None:
     return _dump(value)
 
 
+PLAIN_DIGITS = 40
+
+
 def _plain_number(value: float | Decimal) -> str:
-    """An exact plain decimal string ("1234.5", never "1.2345E+3"); floats via their shortest repr."""
+    """An exact plain decimal string ("1234.5", never "1.2345E+3"); floats via their shortest repr.
+    A number of more than 40 digits before or after the point stays in exponent form as sent
+    ("1E+20000000" would otherwise become twenty million digits)."""
     number = value if isinstance(value, Decimal) else Decimal(repr(value))
-    if not number.is_finite():
+    if not number.is_finite() or abs(number.adjusted()) > PLAIN_DIGITS:
         return str(value)
     text = format(number, "f")
     # 12.300 -> "12.3", 12.0 -> "12": trailing zeros of a JSON number are not decimals that matter
@@ -279,7 +282,8 @@ def _plain(value: Any) -> Any:
 def _dump(value: Any) -> str | None:
     if value is None or value == {}:
         return None
-    return json.dumps(scrub(value), separators=(",", ":"), default=_plain)
+    text = kept_json(value, default=_plain)
+    return None if text == "{}" else text
 
 
 def _arrays(
@@ -300,7 +304,7 @@ def _arrays(
 
 
 def _problem(order_id: Any, table: str, field_name: str, raw: Any, reason: str) -> dict[str, Any]:
-    text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    text = raw if isinstance(raw, str) else json.dumps(scrub(raw), default=str)
     return {
         "order_id": _problem_id(order_id),
         "table": table,

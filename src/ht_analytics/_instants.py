@@ -297,11 +297,16 @@ def _all_with_offsets(raw: pa.Array) -> pa.Array | None:
         return None
 
 
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+"""Files of the time-zone database that are not zones: ``localtime`` is whatever this machine
+is set to, so an order in it would read differently on another machine."""
+
+
 @functools.cache
 def _known_zones() -> pa.Array:
     """IANA names that both ``zoneinfo`` and Arrow's time-zone database know (once per process)."""
     probe, names = pa.array([0], WALL_TYPE), []
-    for name in sorted(zoneinfo.available_timezones()):
+    for name in sorted(zoneinfo.available_timezones() - NOT_ZONES):
         try:
             pc.assume_timezone(probe, timezone=name)
         except pa.ArrowInvalid:  # e.g. "Factory", which has no rules

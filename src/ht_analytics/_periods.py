@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._instants import NOT_ZONES
 from ._statuses import BILLABLE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, OrderStatus
 
 __all__ = [
@@ -99,7 +100,7 @@ def check_tz(tz: Any) -> str:
     if isinstance(tz, str) and (tz == "local" or tz.upper() == "UTC"):
         return tz
     try:
-        if not isinstance(tz, str) or not tz:
+        if not isinstance(tz, str) or not tz or tz in NOT_ZONES:
             raise ValueError
         zoneinfo.ZoneInfo(tz)
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):

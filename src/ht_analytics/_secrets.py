@@ -78,12 +78,37 @@ def is_sensitive(name: str) -> bool:
 REDACTED = "[redacted]"
 
 
-def scrub(value: Any) -> Any:
+def scrub(value: Any, *, drop_nulls: bool = False, leaf: Any = None) -> Any:
     """``value`` (JSON-like) with the value of every key that suggests a secret replaced by
     ``[redacted]``, at any depth: unknown payload fields kept as text must not carry a client's
-    ``authentication_token`` (or a key) into frames, caches or reports."""
-    if isinstance(value, dict):
-        return {k: REDACTED if is_sensitive(str(k)) else scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    return value
+    ``authentication_token`` (or a key) into frames, caches or reports.
+
+    ``drop_nulls``: also leave out the keys whose value is null. ``leaf``: a function applied to
+    every value that is not a dict or a list. Iterative: any depth, no recursion limit."""
+    if not isinstance(value, dict | list):
+        return value if leaf is None else leaf(value)
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        src, parent, key = stack.pop()
+        if isinstance(src, dict):
+            out: Any = {}
+            for k, v in src.items():
+                if is_sensitive(str(k)):
+                    out[k] = REDACTED
+                elif v is None and drop_nulls:
+                    continue
+                elif isinstance(v, dict | list):
+                    out[k] = None
+                    stack.append((v, out, k))
+                else:
+                    out[k] = v if leaf is None else leaf(v)
+        else:
+            out = list(src)
+            for i, v in enumerate(src):
+                if isinstance(v, dict | list):
+                    stack.append((v, out, i))
+                elif leaf is not None:
+                    out[i] = leaf(v)
+        parent[key] = out
+    return root[0]

@@ -23,6 +23,7 @@ from ._schema import ADJUSTMENT_FIELDS, MONEY, ORDER_FIELDS, SERVICE_FIELDS, STA
 __all__ = ["PROBLEM_SCHEMA", "TypedTables", "type_block"]
 
 _INT = r"^\s*-?\d{1,18}\s*$"
+_INT19 = r"^\s*-?\d{19}\s*$"
 PROBLEM_SCHEMA = pa.schema(
     [
         ("order_id", pa.int64()),
@@ -99,6 +100,13 @@ def _ints(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     if pa.types.is_integer(values.type):
         return values.cast(pa.int64()), pa.nulls(len(values), pa.string())
     ok = pc.fill_null(pc.match_substring_regex(values, _INT), False)
+    long = pc.fill_null(pc.match_substring_regex(values, _INT19), False)
+    if pc.any(long).as_py():  # 19 digits: within int64 or not, one by one (rare)
+        fits = ok.to_numpy(zero_copy_only=False).copy()
+        rows = np.flatnonzero(long.to_numpy(zero_copy_only=False))
+        for row, text in zip(rows, values.take(pa.array(rows)).to_pylist(), strict=True):
+            fits[row] = -(2**63) <= int(text) < 2**63
+        ok = pa.array(fits)
     present = pc.is_valid(values)
     ints = pc.cast(
         pc.utf8_trim_whitespace(pc.if_else(ok, values, pa.scalar(None, pa.string()))), pa.int64()
@@ -155,9 +163,16 @@ def _instant(
         unix, unix_reasons = _ints(unix_raw)
         snake = SNAKE_NAME.get(column, column)
         pair = parse_unix_iso(unix, iso, zones=zones)
+        # Without an iso, what the pair says is about the integer (e.g. out of range).
+        no_iso = pc.is_null(iso)
         found += [
-            (f"{snake}.integer", unix_raw, unix_reasons, None),
-            (f"{snake}.iso", iso, pair.reasons, pair.notes),
+            (
+                f"{snake}.integer",
+                unix_raw,
+                pc.coalesce(unix_reasons, pc.if_else(no_iso, pair.reasons, _NONE)),
+                None,
+            ),
+            (f"{snake}.iso", iso, pc.if_else(no_iso, _NONE, pair.reasons), pair.notes),
         ]
         result = pc.coalesce(result, pair.instants)
     # A problem where the column still got a value (e.g. an iso that disagrees with the integer,
