@@ -196,3 +196,19 @@ def test_parquet_keeps_money_exact(report: Report, tmp_path: Path) -> None:
     paths = report.to_parquet(tmp_path / "pq")
     table = pq.read_table(next(p for p in paths if p.name == "revenue_by_month.parquet"))
     assert str(table.schema.field("net").type) == "decimal128(18, 2)"
+
+
+def test_a_report_with_personal_data_is_written_user_only(
+    frames: OrderFrames, tmp_path: Path
+) -> None:
+    """With include_pii the files hold names, emails and phones: 0600, like the store's files;
+    without it they keep the usual permissions."""
+    import stat
+
+    personal = build_report(frames, now=NOW, include_pii=True)
+    paths = personal.write(tmp_path / "pii", formats=("html", "xlsx", "csv", "parquet"))
+    assert paths
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    plain = build_report(frames, now=NOW).write(tmp_path / "plain", formats=("html",))
+    assert stat.S_IMODE(plain[0].stat().st_mode) != 0o600

@@ -142,3 +142,127 @@ def test_unreadable_body_with_a_token_is_not_quoted_in_the_error() -> None:
     assert "2 attempts" in str(info.value)
     assert TOKEN not in str(info.value)
     assert TOKEN not in repr(info.value)
+
+
+# -- a second audit -------------------------------------------------------------------------------
+
+
+def test_the_key_is_masked_in_every_form_a_server_may_echo_it() -> None:
+    """URL-encoded, HTML-escaped, base64, upper case, or an 8-character piece of it."""
+    import base64
+    import html
+    from urllib.parse import quote
+
+    key = "sk-AUDIT+/=%&'#!~Qw3Er5Ty7"
+    forms = [
+        key,
+        quote(key, safe=""),
+        html.escape(key),
+        base64.b64encode(key.encode()).decode(),
+        key.upper(),
+        key[:10] + "****",
+        "…" + key[-9:],
+    ]
+    for form in forms:
+        masked = redact(f"error for {form} here", [key])
+        assert masked.startswith("error for ")
+        for piece in (key[i : i + 8] for i in range(len(key) - 7)):
+            assert piece.lower() not in masked.lower(), (form, masked)
+
+
+def test_an_echoed_key_in_a_redirect_or_a_server_page_is_masked() -> None:
+    """A redirect to a URL carrying the key (URL-encoded), an HTML 503 page quoting it escaped:
+    neither error message shows it."""
+    import html
+    from urllib.parse import quote
+
+    key = "sk-AUDIT+/=%&'Zq7Wm4Kx9Tb2"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/orders/1"):
+            return httpx.Response(302, headers={"Location": f"https://x.test/login?k={quote(key)}"})
+        page = f"<html><title>{html.escape(key)}</title></html>"
+        return httpx.Response(503, text=page, headers={"content-type": "text/html"})
+
+    with PartnerClient(
+        api_key=key,
+        base_url="https://api.test",
+        rate_limit=None,
+        max_retries=0,
+        transport=httpx.MockTransport(echo),
+    ) as c:
+        for order_id in (1, 2):
+            with pytest.raises(HTError) as caught:
+                c.get_order(order_id)
+            text = f"{caught.value} {caught.value!r}"
+            assert "Zq7Wm4Kx" not in text, text
+
+
+def test_httpcore_debug_records_do_not_show_an_echoed_key(caplog: pytest.LogCaptureFixture) -> None:
+    """httpcore logs response headers as they arrive; a header echoing the key is masked."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"status": "success", "order": {"id": 5}}'
+            self.send_response(200)
+            self.send_header("X-Echo", self.headers["Api-Key"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with (
+            caplog.at_level(logging.DEBUG),
+            PartnerClient(
+                api_key=KEY, base_url=f"http://127.0.0.1:{server.server_port}", rate_limit=None
+            ) as c,
+        ):
+            assert c.get_order(5) == {"id": 5}
+    finally:
+        server.shutdown()
+        server.server_close()
+    headers = [
+        r for r in caplog.records if r.name.startswith("httpcore") and "X-Echo" in r.getMessage()
+    ]
+    assert headers, "httpcore logged no response headers: the test checks nothing"
+    assert KEY not in caplog.text
+
+
+def test_secrets_nested_in_a_client_record_are_masked() -> None:
+    from ht_analytics._models import ClientRecord
+
+    record = ClientRecord.from_wire(
+        {
+            "id": 1,
+            "email": "a@b.c",
+            "payment": {"client_secret": "NESTED-SECRET", "ok": 1},
+            "sessions": [{"auth_token": "NESTED-TOKEN"}, {"jwt": "NESTED-JWT"}],
+        }
+    )
+    text = repr(record)
+    assert "NESTED" not in text
+    assert record.extra["payment"]["ok"] == 1
+
+
+def test_an_invalid_key_is_not_kept_in_the_traceback() -> None:
+    """Tools that print a traceback's local variables (Sentry, ``pytest -l``) find no key."""
+    bad = "sk-live-Zq7Wm4Kx9Tb2 has a space"
+    with pytest.raises(HTError) as caught:
+        PartnerClient(api_key=bad, base_url="https://api.test")
+    tb = caught.value.__traceback__.tb_next  # past this test's own frame
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            assert bad not in repr(value)
+        tb = tb.tb_next
+    for odd in (b"sk-bytes-key", 12345):
+        with pytest.raises(HTError, match="is not text"):
+            PartnerClient(api_key=odd, base_url="https://api.test")  # type: ignore[arg-type]

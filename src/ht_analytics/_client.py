@@ -10,7 +10,7 @@ import httpx
 
 from ._config import resolve_api_key, resolve_base_url
 from ._endpoints import ENDPOINTS
-from ._exceptions import PayloadError
+from ._exceptions import HTError, PayloadError
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
 from ._pagination import CursorPaginator, Page, _order_id, parse_page_light
 from ._params import DateLike, OrderFilters, StatusLike, check_page_size
@@ -60,7 +60,11 @@ class PartnerClient:
         retry_timeout: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        key = resolve_api_key(api_key)
+        try:
+            key = resolve_api_key(api_key)
+        except HTError:
+            del api_key  # a traceback keeps the frame's locals (Sentry, pytest -l): not the key
+            raise
         self.base_url = resolve_base_url(base_url)
         http = httpx.Client(
             base_url=self.base_url,
@@ -85,7 +89,9 @@ class PartnerClient:
     # -- plumbing -------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        return f"PartnerClient(base_url={self.base_url!r}, rate_limit={self.rate_limit!r})"
+        # getattr: a client whose construction failed may be shown by a traceback's locals
+        base_url, rate_limit = getattr(self, "base_url", None), getattr(self, "rate_limit", None)
+        return f"PartnerClient(base_url={base_url!r}, rate_limit={rate_limit!r})"
 
     def __enter__(self) -> PartnerClient:
         return self

@@ -35,10 +35,15 @@ def resolve_api_key(api_key: str | None, *, env_file: Path | None = None) -> Sec
         (KEY_ENV, os.environ.get(KEY_ENV)),
         (f"{KEY_ENV} in .env", _from_env_file(env_file)),
     ):
+        if candidate is not None and not isinstance(candidate, str):
+            del api_key, candidate  # a traceback keeps the frame's locals: not the secret
+            raise AuthenticationError(f"the API key from {source} is not text")
         if candidate is not None and candidate.strip():
             key = candidate.strip()
             if not _HEADER_SAFE.fullmatch(key):
-                # Never repeat the value: it is (or contains) the secret.
+                # Never repeat the value: it is (or contains) the secret; nor keep it in the
+                # frame's locals, which a traceback (Sentry, pytest -l) may show.
+                del api_key, candidate, key
                 raise AuthenticationError(
                     f"the API key from {source} contains spaces, quotes or control characters "
                     "and cannot be sent in a header; check how it was copied"

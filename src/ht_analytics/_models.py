@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._exceptions import PayloadError
-from ._secrets import Secret, is_sensitive
+from ._secrets import Secret, is_sensitive, scrub
 
 __all__ = ["ClientRecord", "EphemeralKey", "SetupIntent", "ZipCheck"]
 
@@ -80,7 +80,7 @@ class ClientRecord:
             address=address if isinstance(address, dict) else {},
             authentication_token=_secret(body.get("authentication_token")),
             extra={
-                k: Secret(str(v)) if is_sensitive(k) and v not in (None, "") else v
+                k: Secret(str(v)) if is_sensitive(k) and v not in (None, "") else scrub(v)
                 for k, v in body.items()
                 if k not in cls._KNOWN
             },

@@ -55,6 +55,8 @@ class Report:
     charts: dict[str, Figure]
     provenance: dict[str, str]
     sections: dict[str, list[str]] = field(default_factory=dict)
+    personal: bool = False
+    """It holds personal data (``include_pii=True``): its files are written user-only (0600)."""
 
     # -- HTML ---------------------------------------------------------------------------------
 
@@ -105,6 +107,7 @@ class Report:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self._html(full=True), encoding="utf-8")
+        self._protect([target])
         return target
 
     # -- XLSX ---------------------------------------------------------------------------------
@@ -154,6 +157,7 @@ class Report:
             sheet.freeze_panes(1, 0)
             sheet.autofilter(0, 0, max(len(excel), 1), max(len(excel.columns) - 1, 0))
         book.close()
+        self._protect([target])
         return target
 
     # -- PDF ----------------------------------------------------------------------------------
@@ -179,6 +183,7 @@ class Report:
             for name in ("revenue_by_month", "at_risk_orders", "operations"):
                 if name in self.tables:
                     pdf.savefig(_table_figure(name, self.tables[name]))
+        self._protect([target])
         return target
 
     # -- CSV / Parquet ------------------------------------------------------------------------
@@ -196,6 +201,7 @@ class Report:
             path = out / f"{name}.csv"
             safe.to_csv(path, index=False)
             paths.append(path)
+        self._protect(paths)
         return paths
 
     def to_parquet(self, directory: str | Path) -> list[Path]:
@@ -207,6 +213,7 @@ class Report:
             path = out / f"{name}.parquet"
             _for_parquet(frame).to_parquet(path, index=False)
             paths.append(path)
+        self._protect(paths)
         return paths
 
     def write(
@@ -216,6 +223,20 @@ class Report:
         ``directory``; returns the paths written."""
         out = Path(directory)
         written: list[Path] = []
+        try:
+            self._write(out, formats, written)
+        finally:
+            self._protect(written)
+        return written
+
+    def _protect(self, paths: list[Path]) -> None:
+        """Personal data: the files user-only (0600), like the store's."""
+        if self.personal:
+            for path in paths:
+                if path.exists():
+                    path.chmod(0o600)
+
+    def _write(self, out: Path, formats: tuple[str, ...], written: list[Path]) -> None:
         for fmt in formats:
             if fmt == "html":
                 written.append(self.to_html(out / "report.html"))
@@ -229,7 +250,6 @@ class Report:
                 written += self.to_parquet(out / "parquet")
             else:
                 raise ValueError(f"unknown format {fmt!r}: use html, xlsx, pdf, csv or parquet")
-        return written
 
 
 def build_report(
@@ -323,7 +343,7 @@ def build_report(
         "at_risk": ["at_risk_trend", "at_risk_by_week", "at_risk_orders"],
         "operations": ["status_funnel", "lead_time", "operations"],
     }
-    return Report(title, headline, tables, charts, provenance, sections)
+    return Report(title, headline, tables, charts, provenance, sections, personal=include_pii)
 
 
 # -- helpers -------------------------------------------------------------------------------------

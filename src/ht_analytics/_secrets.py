@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import html
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 
 __all__ = ["SENSITIVE_PARAMS", "Secret", "is_sensitive", "redact", "safe_url"]
 
-SENSITIVE_PARAMS = ("key", "token", "secret", "password", "signature")
+SENSITIVE_PARAMS = (
+    "key",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "signature",
+    "jwt",
+    "bearer",
+    "session",
+    "credential",
+    "authorization",
+    "cookie",
+)
 _MASK = "***"
 
 
@@ -45,14 +63,38 @@ class Secret:
         return bool(self._value)
 
 
+PIECE = 8
+"""A run of this many characters of a secret (of 12 or more) is masked on its own: a server that
+echoes part of a key (``sk-live-Zq7W…``) must not print that part either."""
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(value: str) -> re.Pattern[str]:
+    """Every form a secret may take in a message: as written, as ``repr`` and bytes escape it,
+    URL-encoded, HTML-escaped, in base64, in any case, and each run of :data:`PIECE` of its
+    characters."""
+    forms = {value, repr(value)[1:-1], repr(value.encode())[2:-1]}
+    forms |= {
+        quote(value, safe=""),
+        quote_plus(value),
+        html.escape(value),
+        html.escape(value, False),
+    }
+    for encoded in (base64.b64encode(value.encode()), base64.urlsafe_b64encode(value.encode())):
+        forms |= {encoded.decode(), encoded.decode().rstrip("=")}
+    if len(value) >= 12:
+        forms |= {value[i : i + PIECE] for i in range(len(value) - PIECE + 1)}
+    alternatives = sorted(forms, key=len, reverse=True)
+    return re.compile("|".join(re.escape(f) for f in alternatives), re.IGNORECASE)
+
+
 def redact(text: str, secrets: Iterable[Secret | str | None]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***``."""
+    """``text`` with every occurrence of each secret, in any of the forms of :func:`_pattern`,
+    replaced by ``***``."""
     for secret in secrets:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if value and len(value) >= 3:
-            # The value as written, and as repr() and bytes escape it.
-            for form in {value, repr(value)[1:-1], repr(value.encode())[2:-1]}:
-                text = text.replace(form, _MASK)
+            text = _pattern(value).sub(_MASK, text)
     return text
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,6 +47,27 @@ class _OwnRetries(logging.Filter):
 
 
 logging.getLogger("stamina").addFilter(_OwnRetries())
+
+_LIVE: weakref.WeakSet[Requester] = weakref.WeakSet()
+"""The requesters alive in this process: their keys are masked in httpx's and httpcore's log
+records (httpcore logs response headers as received, and a server may echo a key in one)."""
+
+
+class _MaskKeys(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        live = list(_LIVE)
+        if live:
+            message = record.getMessage()
+            masked = message
+            for requester in live:
+                masked = requester.scrub(masked)
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True
+
+
+for _name in ("httpx", "httpcore", "httpcore.http11", "httpcore.http2", "httpcore.connection"):
+    logging.getLogger(_name).addFilter(_MaskKeys())
 T = TypeVar("T")
 _ENCODING_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 _MAY_EXIST = (
@@ -138,6 +160,7 @@ class Requester:
         self.timeout = timeout
         self.counter = _Counter()
         self._key = key
+        _LIVE.add(self)
 
     def scrub(self, text: str) -> str:
         """``text`` without the API key in any form."""
@@ -286,7 +309,7 @@ class Requester:
         if status >= 400:
             raise self._api_error(call, response)
         if 300 <= status < 400:
-            target = safe_url(response.headers.get("Location", "?"))
+            target = self.scrub(safe_url(response.headers.get("Location", "?")))
             raise ApiError(
                 f"unexpected redirect to {target}; check the base URL",
                 status=status,
