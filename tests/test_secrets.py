@@ -266,3 +266,36 @@ def test_an_invalid_key_is_not_kept_in_the_traceback() -> None:
     for odd in (b"sk-bytes-key", 12345):
         with pytest.raises(HTError, match="is not text"):
             PartnerClient(api_key=odd, base_url="https://api.test")  # type: ignore[arg-type]
+
+
+def test_requests_kept_in_a_traceback_hold_no_key() -> None:
+    """The requests the client builds carry no Api-Key (it goes on a copy as it is sent), so the
+    frames of an error's traceback — which Sentry and ``pytest -l`` show — hold none; the server
+    still got the key."""
+    seen = []
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Api-Key"))
+        return json_response(404, {"status": "error", "message": "no such order"})
+
+    with (
+        PartnerClient(
+            api_key=KEY, base_url="https://api.test", transport=httpx.MockTransport(failing)
+        ) as c,
+        pytest.raises(HTError) as caught,
+    ):
+        c.get_order(9)
+    assert seen == [KEY]
+    requests = []
+    tb = caught.value.__traceback__
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if isinstance(value, httpx.Request):
+                requests.append(value)
+            inner = getattr(value, "request", None)
+            if isinstance(inner, httpx.Request):
+                requests.append(inner)
+        tb = tb.tb_next
+    assert requests, "no request in the traceback: the test checks nothing"
+    for request in requests:
+        assert "api-key" not in {k.lower() for k in request.headers}

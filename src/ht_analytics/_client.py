@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from ._params import DateLike, OrderFilters, StatusLike, check_page_size
 from ._ratelimit import RateLimiter
 from ._responses import parse_json, unwrap
 from ._retry import RetryPolicy
+from ._secrets import Secret
 from ._transport import ClientStats, Requester
 from ._version import toolkit_version
 
@@ -68,11 +69,8 @@ class PartnerClient:
         self.base_url = resolve_base_url(base_url)
         http = httpx.Client(
             base_url=self.base_url,
-            headers={
-                API_KEY_HEADER: key.reveal(),
-                "Accept": "application/json",
-                "User-Agent": _user_agent(),
-            },
+            headers={"Accept": "application/json", "User-Agent": _user_agent()},
+            auth=_KeyAuth(key),
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
@@ -387,6 +385,28 @@ class PartnerClient:
             ),
         )
         return result
+
+
+class _KeyAuth(httpx.Auth):
+    """Puts the ``Api-Key`` header on a copy of each request as it is sent: the requests the
+    toolkit builds and keeps (which a traceback's locals may show) never hold the key."""
+
+    def __init__(self, key: Secret) -> None:
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "_KeyAuth(***)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        headers = request.headers.copy()
+        headers[API_KEY_HEADER] = self._key.reveal()
+        yield httpx.Request(
+            request.method,
+            request.url,
+            headers=headers,
+            stream=request.stream,
+            extensions=request.extensions,
+        )
 
 
 def _unwrapper(key: str | None, kind: type) -> Callable[[Any, str], Any]:
