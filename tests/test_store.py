@@ -108,6 +108,8 @@ def test_problems_are_stored_with_their_orders(tmp_path: Path) -> None:
     them (problems not tied to an order are in the report, not in the store)."""
     page = json.loads((Path(__file__).parent / "data" / "golden" / "camel_page.json").read_text())
     page["next_cursor"] = None
+    for order in page["orders"]:  # all created on the day the sync asks for (the fake API below
+        order["createdAt"] = "2024-11-01T12:00:00.000Z"  # answers every query with this page)
     page["orders"].append({"id": 999, "statusId": 2})  # no creation time: partition "unknown"
 
     def handler(request: Any) -> Any:
@@ -688,3 +690,71 @@ def test_incremental_sync_rereads_undated_and_vanished_open_orders_by_id(tmp_pat
     assert got.loc[2099, "status_id"] == 4
     assert got.loc[2099, "created_at"] == pd.Timestamp(T0 - timedelta(days=30))
     assert any("2098" in w and "404" in w for w in report.warnings)
+
+
+class MixUp(httpx.BaseTransport):
+    """A proxy that gets answers wrong: ``head_cursor_dropped`` answers the backfill's first
+    request without its next cursor; ``replay_window`` answers the second window's first request
+    with the first window's answer."""
+
+    def __init__(self, *, head_cursor_dropped: bool = False, replay_window: bool = False) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.head_cursor_dropped = head_cursor_dropped
+        self.replay_window = replay_window
+        self.first_window: tuple[str, bytes] | None = None
+        self.replayed = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        response = self.inner.handle_request(request)
+        body = response.read()
+        if self.head_cursor_dropped and "from" not in params and "cursor" not in params:
+            page = json.loads(body)
+            page["next_cursor"] = None
+            body = json.dumps(page).encode()
+        if self.replay_window and "from" in params and "cursor" not in params:
+            if self.first_window is None:
+                self.first_window = (params["from"], body)
+            elif params["from"] != self.first_window[0]:
+                body = self.first_window[1]
+                self.replayed += 1
+        return httpx.Response(
+            response.status_code, content=body, headers={"content-type": "application/json"}
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_full_first_page_without_a_cursor_still_reads_the_windows(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    """A first page of 500 orders that comes back without its next cursor (a proxy dropped it,
+    or the API holds exactly 500): the windows from its last day are read all the same."""
+    transport = MixUp(head_cursor_dropped=True)
+    with PartnerClient(
+        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
+    ) as c:
+        store = OrderStore(tmp_path / "cache")
+        report = store.sync(c, progress=False)
+    assert report.ok, report.error
+    assert_same_frames(store.load(), served(server))
+
+
+def test_a_window_answered_with_another_windows_page_stops_the_sync(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    """A window's first request answered with another window's page (orders created weeks
+    outside the dates asked for): the sync stops with a clear error rather than store a store
+    missing that window's orders; nothing is written."""
+    transport = MixUp(replay_window=True)
+    with PartnerClient(
+        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
+    ) as c:
+        store = OrderStore(tmp_path / "cache")
+        report = store.sync(c, progress=False, concurrency=1)
+    assert transport.replayed
+    assert not report.ok
+    assert "do not match it" in (report.error or "")
+    assert len(store.load().orders) == 0
+    assert not list((tmp_path / "cache").rglob("*.parquet"))

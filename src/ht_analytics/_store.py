@@ -813,7 +813,10 @@ def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
         tables = _typed([page.raw])
         created = tables.orders["created_at"].combine_chunks()
         days = pc.drop_null(created).to_numpy().astype("datetime64[D]")
-        if page.next_cursor is not None and (not len(days) or bool((days[1:] < days[:-1]).any())):
+        # The last page: no next cursor, and shorter than asked for (a full page without a
+        # cursor may hide more — or a server holding exactly one page: one request more).
+        last_page = page.next_cursor is None and len(page.orders) < PAGE_SIZE
+        if not last_page and (not len(days) or bool((days[1:] < days[:-1]).any())):
             log.warning(
                 "the first page of orders is not sorted by creation time (or has none): "
                 "reading every page in turn instead of in date windows"
@@ -825,7 +828,7 @@ def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
     finally:
         pages.close()  # type: ignore[attr-defined]
     first = days.min().astype(object)
-    if page.next_cursor is None:
+    if last_page:
         return _Head(first, None, _not_after(tables, last))
     rest = days[-1].astype(object)
     later = pc.fill_null(pc.greater_equal(created, pa.scalar(_midnight(rest), UTC_US)), False)

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,9 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from ._client import PartnerClient
-from ._exceptions import NotFoundError
+from ._exceptions import NotFoundError, PayloadError
 from ._loader import LoadedTables, load_tables
+from ._schema import UTC_US
 from ._statuses import OPEN_STATUSES
 from ._store_stream import MonthStream
 from ._store_tables import conform_all
@@ -342,9 +343,11 @@ class _Runner:
         self,
         source: list[bytes] | list[dict[str, Any]],
         sink: Callable[[LoadedTables], None] | None = None,
+        check: Callable[[LoadedTables], None] | None = None,
     ) -> Future[LoadedTables]:
-        """Type ``source`` on a typing thread; if that fails, the request tasks stop."""
-        future = self.typer.submit(_typed, source, sink)
+        """Type ``source`` on a typing thread (then ``check`` it); if that fails, the request
+        tasks stop."""
+        future = self.typer.submit(_typed, source, sink, check)
         self.typing.append(future)
         future.add_done_callback(self._stop_on_failure)
         return future
@@ -385,8 +388,11 @@ class _StoppedError(Exception):
 def _typed(
     source: list[bytes] | list[dict[str, Any]],
     sink: Callable[[LoadedTables], None] | None = None,
+    check: Callable[[LoadedTables], None] | None = None,
 ) -> LoadedTables:
     tables = conform_all(load_tables(source, depth_checked=True))  # checked by the client
+    if check is not None:
+        check(tables)
     if sink is not None:
         sink(tables)
     return tables
@@ -410,13 +416,48 @@ def _pages(
         bar.add(len(page.orders))
         if tags is not None and len(tags) == 1:
             ids.extend(o["id"] for o in page.orders if isinstance(o.get("id"), int))
-    tables = run.type_later(raws, sink)
+    tables = run.type_later(raws, sink, functools.partial(_answers_the_query, filters=filters))
     tag_rows = None
     if tags is not None and len(tags) == 1:
         tag_rows = pa.table(
             {"order_id": pa.array(ids, pa.int64()), "tag": pa.array([tags[0]] * len(ids))}
         )
     return tables, tag_rows
+
+
+SLACK = timedelta(days=1)
+"""How far outside a query's dates an order may be created and still count as its answer (the
+API's days are assumed to be UTC days; a server counting in another zone stays within a day)."""
+
+
+def _answers_the_query(tables: LoadedTables, *, filters: dict[str, Any]) -> None:
+    """``PayloadError`` when pages hold orders the query could not have returned (created well
+    outside its dates, or in a status it did not ask for): the answer of another query, from a
+    cache or proxy that mixed answers up. Taking it would leave the asked-for orders unread."""
+    orders = tables.orders
+    created, status = orders["created_at"], orders["status_id"]
+    outside = pa.array(np.zeros(len(orders), dtype=bool))
+    start, end = filters.get("start"), filters.get("end")
+    if start is not None:
+        lo = pa.scalar(datetime.combine(start - SLACK, time(0), UTC), UTC_US)
+        outside = pc.or_(outside, pc.fill_null(pc.less(created, lo), False))
+    if end is not None:
+        hi = pa.scalar(datetime.combine(end + SLACK + timedelta(days=1), time(0), UTC), UTC_US)
+        outside = pc.or_(outside, pc.fill_null(pc.greater_equal(created, hi), False))
+    if filters.get("status") == "open":
+        closed = pc.invert(pc.is_in(status, value_set=pa.array(OPEN_IDS)))
+        outside = pc.or_(outside, pc.fill_null(closed, False))
+    count = pc.sum(outside.cast(pa.int64())).as_py() or 0
+    if count:
+        first = orders.filter(outside).slice(0, 1).to_pylist()[0]
+        span = f"{start or '…'} to {end or '…'}"
+        raise PayloadError(
+            f"{count} order(s) in the answer to a query for orders created {span}"
+            f"{', open' if filters.get('status') == 'open' else ''} do not match it (order "
+            f"{first['order_id']}: created {first['created_at']:%Y-%m-%d}, status "
+            f"{first['status_id']}): the answer of another query (a cache or proxy mixing answers "
+            "up?); stopping rather than miss the orders asked for"
+        )
 
 
 def _singles(
