@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import json_response
+from conftest import client_for, json_response
 from ht_analytics import HTError, PartnerClient
 from ht_analytics._secrets import Secret, redact, safe_url
 
@@ -299,3 +299,28 @@ def test_requests_kept_in_a_traceback_hold_no_key() -> None:
     assert requests, "no request in the traceback: the test checks nothing"
     for request in requests:
         assert "api-key" not in {k.lower() for k in request.headers}
+
+
+@pytest.mark.parametrize(
+    ("message", "hidden", "kept"),
+    [
+        ("authentication_token CLITOK0123456789 expired", "CLITOK0123456789", "expired"),
+        ("client_secret=seti_abc_secret_123 is wrong", "seti_abc_secret_123", "is wrong"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig", "eyJhbGci", "Authorization"),
+        ("Invalid token provided", None, "Invalid token provided"),
+    ],
+)
+def test_a_token_quoted_in_a_server_message_is_masked(
+    message: str, hidden: str | None, kept: str
+) -> None:
+    """A server's error may quote a client's token after its name: the error shows the name, not
+    the value (words after the name, as in "invalid token provided", stay)."""
+    with (
+        client_for(lambda r: json_response(400, {"status": "error", "message": message})) as c,
+        pytest.raises(HTError) as caught,
+    ):
+        c.get_order(1)
+    text = str(caught.value)
+    assert kept in text
+    if hidden is not None:
+        assert hidden not in text

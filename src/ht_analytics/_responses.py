@@ -112,8 +112,18 @@ def _text_of(content: bytes) -> str:
     return _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
 
 
+_NAMED_SECRET = re.compile(
+    r"(?i)\b([\w.-]*(?:token|secret|password|passwd|api[_-]?key|jwt|bearer|credential)[\w.-]*)"
+    r"(\W{0,3})(?=[^\s\"',;]*\d)([^\s\"',;]{6,})"
+)
+"""A value holding a digit right after a name that suggests a secret (``authentication_token
+abc123…``, ``client_secret=…``, ``Bearer eyJ…``): a server's message may quote a client's token
+(words, as in "invalid token provided", stay)."""
+
+
 def _clip(text: str) -> str:
     text = _SPACES.sub(" ", text).strip()
+    text = _NAMED_SECRET.sub(lambda m: f"{m[1]}{m[2]}***", text)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
