@@ -622,3 +622,27 @@ def test_an_integer_time_out_of_range_names_the_integer() -> None:
     row = frames.problems.iloc[0]
     assert row["field"] == "created_at.integer"
     assert row["raw_value"] == "1704067200000"
+
+
+def test_a_timestamp_object_without_integer_or_iso_is_a_problem() -> None:
+    """{"integr": …} (a typo) is not a time: NA and a problem naming the object, on every path."""
+    order = {"id": 2, "created_at": {"integr": 1704067200}}
+    for source in as_sources(order):
+        frames = load(source)
+        assert frames.orders["created_at"].isna().all()
+        assert frames.problems["raw_value"].tolist() == ['{"integr":1704067200}']
+
+
+def test_keys_a_known_object_does_not_use_are_kept_in_extra() -> None:
+    """A snake timestamp with a "tz", a phone with an "ext": the loader reads integer/iso and
+    value, and keeps the rest in extra (as <field>.<key>) on every path."""
+    order = {
+        "id": 5,
+        "created_at": {"integer": 1704067200, "iso": C, "tz": "Asia/Tokyo"},
+        "phone": {"value": "3105550123", "formatted": "(310) 555-0123", "ext": "42"},
+    }
+    for source in as_sources(order):
+        row = load(source).orders.iloc[0]
+        assert row["created_at"] == pd.Timestamp(C)
+        assert row["client_phone"] == "3105550123"
+        assert json.loads(row["extra"]) == {"created_at.tz": "Asia/Tokyo", "phone.ext": "42"}

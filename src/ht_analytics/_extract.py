@@ -276,7 +276,12 @@ def _as_text(values: pa.Array, f: WireField) -> pa.Array:
         return values
     if (pa.types.is_integer(t) or pa.types.is_boolean(t)) and f.kind in ("money", "text"):
         return values.cast(_STR)
-    if f.column == "client_phone" and pa.types.is_struct(t) and t.get_field_index("value") >= 0:
+    if (
+        f.column == "client_phone"
+        and pa.types.is_struct(t)
+        and t.get_field_index("value") >= 0
+        and not {x.name for x in t} - {"value", "formatted"}  # other keys: slow path keeps them
+    ):
         return _as_text(values.field("value"), f)
     # A float for money or an id, an object where text belongs: the slow path reads it exactly
     # and records what cannot be read.
@@ -296,6 +301,8 @@ def _instant_columns(
         if pa.types.is_string(t):
             text = pc.coalesce(text, values)
         elif pa.types.is_struct(t):
+            if {f.name for f in t} - {"integer", "iso"}:  # other keys: the slow path names them
+                raise NeedsSlowPath(f"{column} holds keys other than integer and iso")
             for part, name in ((0, "integer"), (1, "iso")):
                 child = _child(values, name)
                 if child is None or pa.types.is_null(child.type):

@@ -133,6 +133,14 @@ def _one(
         else None
     )
     extra = {k: v for k, v in order.items() if k not in ORDER_KEYS_HANDLED and v is not None}
+    for f in ORDER_FIELDS:  # keys a known object does not use are kept too, never dropped
+        known = _OBJECT_KEYS.get(f.kind if f.column != "client_phone" else "phone")
+        value = None if known is None or f.in_breakdown else _get(order, f.camel, f.snake)
+        if isinstance(value, dict) and known is not None:
+            name = f.camel if f.camel in order else f.snake
+            extra |= {
+                f"{name}.{k}": v for k, v in value.items() if k not in known and v is not None
+            }
     extra |= {
         f"breakdown.{k}": v
         for k, v in breakdown.items()
@@ -162,6 +170,14 @@ def _one(
         a_cols.setdefault("order_row", []).append(len(o_cols["order_id"]) - 1)
 
 
+_OBJECT_KEYS = {
+    "instant": frozenset({"integer", "iso"}),
+    "local": frozenset({"integer", "iso"}),
+    "phone": frozenset({"value", "formatted"}),
+}
+"""The keys the loader reads from a field given as an object (a snake timestamp, a phone)."""
+
+
 def _get(obj: dict[str, Any], camel: str | None, snake: str | None) -> Any:
     value = obj.get(camel) if camel else None
     if value is None and snake:
@@ -176,6 +192,8 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
         text = unix = iso = None
         if isinstance(value, dict):
             unix, iso = _text(value.get("integer")), _text(value.get("iso"))
+            if unix is None and iso is None and value:  # an object without either: named
+                text = _dump(value)
         elif f.kind == "instant" and isinstance(value, int) and not isinstance(value, bool):
             unix = str(value)
         else:
