@@ -111,10 +111,13 @@ def safe_url(url: httpx.URL | str) -> str:
     return str(parsed)
 
 
+_SENSITIVE = re.compile("|".join(SENSITIVE_PARAMS), re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)  # field names repeat: each is looked at once
 def is_sensitive(name: str) -> bool:
     """Whether a field or parameter name suggests a secret (``token``, ``api_key`` …)."""
-    lowered = name.lower()
-    return any(word in lowered for word in SENSITIVE_PARAMS)
+    return _SENSITIVE.search(name) is not None
 
 
 REDACTED = "[redacted]"
