@@ -646,3 +646,16 @@ def test_keys_a_known_object_does_not_use_are_kept_in_extra() -> None:
         assert row["created_at"] == pd.Timestamp(C)
         assert row["client_phone"] == "3105550123"
         assert json.loads(row["extra"]) == {"created_at.tz": "Asia/Tokyo", "phone.ext": "42"}
+
+
+def test_one_line_the_fast_path_cannot_read_leaves_the_other_lines_to_it() -> None:
+    """600 orders a line, one with its total as a JSON number (the fast path does not take it):
+    the lines are read in runs, the run holding that line order by order — the same frames as
+    from dicts, with the number read exactly."""
+    orders = [dict(BASE, id=1000 + i) for i in range(600)]
+    orders[300] = dict(orders[300], breakdown=dict(BASE["breakdown"], totalAmount=109.98))
+    lines = b"\n".join(json.dumps(o).encode() for o in orders)
+    got, want = load(lines), load(orders)
+    for name in ("orders", "services", "adjustments", "tags", "problems"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name))
+    assert str(got.orders.set_index("order_id").loc[1300, "total_amount"]) == "109.98"

@@ -29,7 +29,7 @@ from ._exceptions import PayloadError
 from ._extract import NeedsSlowPath, RawBlock, concat_raw, fast_schema, from_struct
 from ._extract_slow import NotOrders, from_dicts
 from ._frames import OrderFrames
-from ._nesting import MAX_DEPTH, too_deep
+from ._nesting import CHECKED_BYTES, MAX_DEPTH, too_deep
 from ._reconcile import reconcile
 from ._schema import MONEY, TYPED
 from ._secrets import scrub
@@ -259,37 +259,69 @@ def _from_bytes(data: bytes, *, deep: bool = False) -> Iterator[RawBlock]:
         return
     good = 0
     bad: list[RawBlock] = []
-    for number, line in enumerate(lines, start=1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            if line[:1] != b"{":
-                raise NeedsSlowPath("not an object")
-            yield _fast(line)
-            good += 1
-        except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
+    numbered = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    for start in range(0, len(numbered), CHUNK_LINES):
+        chunk = numbered[start : start + CHUNK_LINES]
+        # A run of lines at once (most runs read fast even when one line somewhere cannot),
+        # when it is small enough for its depth to be checked (and no line is known deep)…
+        size = sum(len(line) for _, line in chunk)
+        if (
+            not deep
+            and len(chunk) > 1
+            and size <= CHECKED_BYTES
+            and all(line[:1] == b"{" for _, line in chunk)
+        ):
             try:
-                documents = _documents(line)
-            except PayloadError as exc:
-                block = from_dicts([])
-                text = line[:200].decode("utf-8", errors="replace")
-                block.problems.append(
-                    {
-                        "order_id": None,
-                        "table": "orders",
-                        "field": f"line {number}",
-                        "raw_value": text,
-                        "reason": str(exc),
-                    }
-                )
-                bad.append(block)
+                yield _fast(b"\n".join(line for _, line in chunk))
+                good += len(chunk)
                 continue
-            good += 1
-            yield from_dicts(_orders_of(documents))
+            except (pa.ArrowException, NeedsSlowPath):
+                pass
+        # … else line by line: Arrow for lines as big as pages, Python for orders (Arrow's
+        # fixed cost per call is far above Python's parse of one order).
+        pages = size >= PAGE_LINE * len(chunk)
+        for number, line in chunk:
+            good_line, block = _one_line(number, line, try_fast=pages)
+            if good_line:
+                good += 1
+                yield block
+            else:
+                bad.append(block)
     if bad and not good:
         raise PayloadError(bad[0].problems[0]["reason"])
     yield from bad
+
+
+CHUNK_LINES = 256
+"""Lines read at once by the fast path when the whole source could not be."""
+
+PAGE_LINE = 64 * 1024
+"""Lines this long on average are pages (hundreds of orders): each is worth a fast read."""
+
+
+def _one_line(number: int, line: bytes, *, try_fast: bool) -> tuple[bool, RawBlock]:
+    """One line: ``(True, its block)``, or ``(False, a block naming it)`` when it is not JSON."""
+    if try_fast and line[:1] == b"{":
+        try:
+            return True, _fast(line)
+        except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
+            pass
+    try:
+        documents = _documents(line)
+    except PayloadError as exc:
+        block = from_dicts([])
+        text = line[:200].decode("utf-8", errors="replace")
+        block.problems.append(
+            {
+                "order_id": None,
+                "table": "orders",
+                "field": f"line {number}",
+                "raw_value": text,
+                "reason": str(exc),
+            }
+        )
+        return False, block
+    return True, from_dicts(_orders_of(documents))
 
 
 def _fast(data: bytes) -> RawBlock:
