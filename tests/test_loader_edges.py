@@ -659,3 +659,13 @@ def test_one_line_the_fast_path_cannot_read_leaves_the_other_lines_to_it() -> No
     for name in ("orders", "services", "adjustments", "tags", "problems"):
         pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name))
     assert str(got.orders.set_index("order_id").loc[1300, "total_amount"]) == "109.98"
+
+
+def test_text_with_a_lone_surrogate_is_replaced_and_named() -> None:
+    """ "A\\ud800B" cannot be stored as Unicode: it becomes "A?B", and a problem says so."""
+    order = {"id": 1, "createdAt": C, "clientName": "A\ud800B"}
+    for source in ([order], json.dumps({"orders": [order]}).encode()):
+        frames = load(source)
+        assert frames.orders["client_name"].tolist() == ["A?B"]
+        assert frames.problems["field"].tolist() == ["client_name"]
+        assert "lone surrogate" in frames.problems["reason"].iloc[0]

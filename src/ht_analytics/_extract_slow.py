@@ -67,6 +67,12 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
                     "the order holds a value nested too deeply to read; it was left out",
                 )
             )
+    for table, cols, ids in (
+        ("orders", o_cols, o_cols.get("order_id", [])),
+        ("services", s_cols, s_cols.get("order_id", [])),
+        ("adjustments", a_cols, a_cols.get("order_id", [])),
+    ):
+        _name_replaced_text(table, cols, ids, block)
     block.orders = _arrays(o_cols, ORDER_FIELDS, ("flavour", "extra"))
     block.services = _arrays(s_cols, SERVICE_FIELDS, ("extra", "order_id"))
     block.services["line_no"] = pa.array(s_cols.get("line_no", []), pa.int64())
@@ -338,6 +344,33 @@ def _problem_id(order_id: Any) -> int | None:
     if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit():
         return int(order_id)
     return None
+
+
+def _name_replaced_text(
+    table: str, cols: dict[str, list[Any]], ids: list[Any], block: RawBlock
+) -> None:
+    """A note for each text that is not valid Unicode (a lone surrogate from a JSON escape, such
+    as ``"\\ud800"``): :func:`_safe_array` writes it with replacement characters."""
+    for name, values in cols.items():
+        for row, value in enumerate(values):
+            if isinstance(value, str) and not value.isascii() and _has_surrogate(value):
+                block.problems.append(
+                    _problem(
+                        ids[row] if row < len(ids) else None,
+                        table,
+                        name,
+                        _clean(value),
+                        "text with an invalid character (a lone surrogate), replaced by '?'",
+                    )
+                )
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _safe_array(values: list[Any], kind: pa.DataType) -> pa.Array:
