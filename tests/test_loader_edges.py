@@ -669,3 +669,21 @@ def test_text_with_a_lone_surrogate_is_replaced_and_named() -> None:
         assert frames.orders["client_name"].tolist() == ["A?B"]
         assert frames.problems["field"].tolist() == ["client_name"]
         assert "lone surrogate" in frames.problems["reason"].iloc[0]
+
+
+def test_the_problems_of_an_occurrence_not_kept_go_with_it() -> None:
+    """Order 1 twice: the first with a bad service item and a bad total, the last clean. The
+    last occurrence is kept, so only the duplicate note remains and strict mode has nothing to
+    raise; the other way round, the kept occurrence's problems are all listed."""
+    bad = {"id": 1, "createdAt": C, "breakdown": {"services": [5], "totalAmount": "abc"}}
+    clean = {"id": 1, "createdAt": C}
+    pages = [json.dumps({"orders": [o]}).encode() for o in (bad, clean)]
+    for source in ([bad, clean], pages):
+        frames = load(source)
+        assert frames.problems["reason"].tolist() == [
+            "the order appears more than once; its last occurrence was kept"
+        ]
+        with pytest.warns(DataProblemWarning, match="1 note"):  # the note does not raise
+            assert len(load_orders(source, strict=True).orders) == 1
+    reasons = load([clean, bad]).problems["field"].tolist()
+    assert sorted(reasons) == ["breakdown.services", "id", "totalAmount"]

@@ -53,6 +53,11 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
         problems = len(block.problems)
         try:
             _one(index, order, block, o_cols, s_cols, a_cols)
+            # Which row of the block the order's problems belong to (when the same order comes
+            # twice, the problems of the occurrence that is not kept are dropped with it).
+            row = rows[0] if len(o_cols.get("order_id", ())) > rows[0] else None
+            for problem in block.problems[problems:]:
+                problem["order_row"] = row
         except RecursionError:  # a value nested too deeply: the order is left out, named
             for cols, before in zip((o_cols, s_cols, a_cols), rows, strict=True):
                 for values in cols.values():

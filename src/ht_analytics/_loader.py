@@ -519,10 +519,14 @@ def _concat(blocks: list[RawBlock]) -> RawBlock:
         return from_dicts([])
     if len(blocks) == 1:
         return blocks[0]
-    out = RawBlock(problems=[p for b in blocks for p in b.problems])
+    out = RawBlock()
     offset = 0
     parts: dict[str, list[dict[str, pa.Array]]] = {"orders": [], "services": [], "adjustments": []}
     for block in blocks:
+        for problem in block.problems:
+            if problem.get("order_row") is not None:
+                problem = problem | {"order_row": problem["order_row"] + offset}
+            out.problems.append(problem)
         parts["orders"].append(block.orders)
         for name in ("services", "adjustments"):
             cols = dict(getattr(block, name))

@@ -226,22 +226,15 @@ def _typed_columns(
 def type_block(raw: RawBlock) -> TypedTables:
     """Type every column of a raw block; collect the problems."""
     problems = _Problems()
-    problems.add_rows(raw.problems)
     o = raw.orders
 
     # The order id is every table's key: an order without a readable one is left out, named.
     order_ids, id_reasons = _ints(o["order_id"])
     missing = pc.is_null(o["order_id"])
     id_reasons = pc.if_else(missing, pa.scalar("the order has no id; it was left out"), id_reasons)
-    problems.add(
-        "orders",
-        "id",
-        pa.nulls(len(order_ids), pa.int64()),
-        pc.coalesce(unify(o["order_id"]), pa.scalar("")),
-        id_reasons,
-    )
     keep = pc.is_valid(order_ids)
     rows = pa.array(np.arange(len(order_ids), dtype=np.int64))
+    dupes = None
     # The same order twice (e.g. two reads concatenated): the last occurrence wins, and says so.
     if (pc.count_distinct(order_ids).as_py() or 0) < (pc.sum(keep.cast(pa.int64())).as_py() or 0):
         last = (
@@ -250,6 +243,24 @@ def type_block(raw: RawBlock) -> TypedTables:
             .aggregate([("row", "max"), ("row", "count")])
         )
         dupes = last.filter(pc.and_(pc.greater(last["row_count"], 1), pc.is_valid(last["id"])))
+        keep = pc.and_(keep, pc.is_in(rows, value_set=last["row_max"].combine_chunks()))
+    # Problems found while extracting, but not those of an occurrence that is not kept.
+    kept_set = set(pc.filter(rows, keep).to_pylist()) if dupes is not None else None
+    problems.add_rows(
+        [
+            p
+            for p in raw.problems
+            if kept_set is None or p.get("order_row") is None or p["order_row"] in kept_set
+        ]
+    )
+    problems.add(
+        "orders",
+        "id",
+        pa.nulls(len(order_ids), pa.int64()),
+        pc.coalesce(unify(o["order_id"]), pa.scalar("")),
+        id_reasons,
+    )
+    if dupes is not None:
         problems.add(
             "orders",
             "id",
@@ -261,7 +272,6 @@ def type_block(raw: RawBlock) -> TypedTables:
             ),
             kept=True,
         )
-        keep = pc.and_(keep, pc.is_in(rows, value_set=last["row_max"].combine_chunks()))
     kept_rows = pc.filter(rows, keep)
     if not pc.all(keep).as_py():
         o = {k: pc.filter(v, keep) for k, v in o.items()}
