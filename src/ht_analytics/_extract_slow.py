@@ -72,19 +72,21 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
                     "the order holds a value nested too deeply to read; it was left out",
                 )
             )
-    for table, cols, ids in (
-        ("orders", o_cols, o_cols.get("order_id", [])),
-        ("services", s_cols, s_cols.get("order_id", [])),
-        ("adjustments", a_cols, a_cols.get("order_id", [])),
-    ):
-        _name_replaced_text(table, cols, ids, block)
-    block.orders = _arrays(o_cols, ORDER_FIELDS, ("flavour", "extra"))
-    block.services = _arrays(s_cols, SERVICE_FIELDS, ("extra", "order_id"))
+    replaced: dict[str, list[str]] = {"orders": [], "services": [], "adjustments": []}
+    block.orders = _arrays(o_cols, ORDER_FIELDS, ("flavour", "extra"), replaced["orders"])
+    block.services = _arrays(s_cols, SERVICE_FIELDS, ("extra", "order_id"), replaced["services"])
     block.services["line_no"] = pa.array(s_cols.get("line_no", []), pa.int64())
     block.services["order_row"] = pa.array(s_cols.get("order_row", []), pa.int64())
     block.adjustments = _arrays(
-        a_cols, ADJUSTMENT_FIELDS, ("extra", "order_id", "service_id", "level")
+        a_cols,
+        ADJUSTMENT_FIELDS,
+        ("extra", "order_id", "service_id", "level"),
+        replaced["adjustments"],
     )
+    for table, cols in (("orders", o_cols), ("services", s_cols), ("adjustments", a_cols)):
+        if replaced[table]:  # rare: only columns that held such text are looked at again
+            columns = {name: cols[name] for name in replaced[table]}
+            _name_replaced_text(table, columns, cols.get("order_id", []), block)
     block.adjustments["line_no"] = pa.array(a_cols.get("line_no", []), pa.int64())
     block.adjustments["position"] = pa.array(a_cols.get("position", []), pa.int64())
     block.adjustments["order_row"] = pa.array(a_cols.get("order_row", []), pa.int64())
@@ -316,8 +318,13 @@ def _dump(value: Any) -> str | None:
 
 
 def _arrays(
-    cols: dict[str, list[Any]], fields: tuple[WireField, ...], others: tuple[str, ...]
+    cols: dict[str, list[Any]],
+    fields: tuple[WireField, ...],
+    others: tuple[str, ...],
+    replaced: list[str],
 ) -> dict[str, pa.Array]:
+    """The columns as Arrow text (or tags); ``replaced`` gets the names of those that held text
+    that is not valid Unicode."""
     out: dict[str, pa.Array] = {}
     names: list[str] = []
     for f in fields:
@@ -328,7 +335,11 @@ def _arrays(
         )
     for name in [*names, *others]:
         kind_tags = any(f.column == name and f.kind == "tags" for f in fields)
-        out[name] = _safe_array(cols.get(name, []), _TAGS if kind_tags else _STR)
+        try:
+            out[name] = pa.array(cols.get(name, []), _TAGS if kind_tags else _STR)
+        except UnicodeEncodeError:  # a lone surrogate from a JSON escape: replaced, and named
+            out[name] = _safe_array(cols[name], _TAGS if kind_tags else _STR)
+            replaced.append(name)
     return out
 
 
