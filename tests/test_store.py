@@ -480,6 +480,18 @@ class Recording(httpx.BaseTransport):
         self.inner.close()
 
 
+def sync_through(
+    server: SandboxServer, transport: httpx.BaseTransport, path: Path, **kwargs: Any
+) -> tuple[OrderStore, SyncReport]:
+    """A sync of a new store at ``path`` from ``server``, its requests going through
+    ``transport``."""
+    with PartnerClient(
+        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
+    ) as c:
+        store = OrderStore(path)
+        return store, store.sync(c, progress=False, **kwargs)
+
+
 def _wire_day(day: str) -> str:
     return f"{day[5:7]}-{day[8:10]}-{day[:4]}"
 
@@ -496,11 +508,7 @@ def test_backfill_keeps_its_first_page_and_starts_the_windows_on_its_last_day(
     spent only on finding the first order's date; the store still equals what the API serves."""
     days = _days_in_creation_order(server)
     transport = Recording()
-    with PartnerClient(
-        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
-    ) as c:
-        store = OrderStore(tmp_path / "cache")
-        report = store.sync(c, progress=False)
+    store, report = sync_through(server, transport, tmp_path / "cache")
     assert report.ok, report.error
     head, *windows = transport.queries
     assert "from" not in head
@@ -533,11 +541,7 @@ def test_first_page_with_a_later_order_swapped_in_stops_on_the_repeat(tmp_path: 
     with SandboxServer(orders=1500, seed=11) as srv:
         in_order = sorted(srv.data.orders, key=lambda o: (o["createdAt"], o["id"]))
         transport = Recording(swap=in_order[900])
-        with PartnerClient(
-            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
-        ) as c:
-            store = OrderStore(tmp_path / "cache")
-            report = store.sync(c, progress=False)
+        store, report = sync_through(srv, transport, tmp_path / "cache")
         assert not report.ok
         assert f"({in_order[900]['id']})" in (report.error or "")
         assert "already seen" in (report.error or "")
@@ -732,11 +736,7 @@ def test_a_full_first_page_without_a_cursor_still_reads_the_windows(
     """A first page of 500 orders that comes back without its next cursor (a proxy dropped it,
     or the API holds exactly 500): the windows from its last day are read all the same."""
     transport = MixUp(head_cursor_dropped=True)
-    with PartnerClient(
-        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
-    ) as c:
-        store = OrderStore(tmp_path / "cache")
-        report = store.sync(c, progress=False)
+    store, report = sync_through(server, transport, tmp_path / "cache")
     assert report.ok, report.error
     assert_same_frames(store.load(), served(server))
 
@@ -748,11 +748,7 @@ def test_a_window_answered_with_another_windows_page_stops_the_sync(
     outside the dates asked for): the sync stops with a clear error rather than store a store
     missing that window's orders; nothing is written."""
     transport = MixUp(replay_window=True)
-    with PartnerClient(
-        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
-    ) as c:
-        store = OrderStore(tmp_path / "cache")
-        report = store.sync(c, progress=False, concurrency=1)
+    store, report = sync_through(server, transport, tmp_path / "cache", concurrency=1)
     assert transport.replayed
     assert not report.ok
     assert "do not match it" in (report.error or "")
