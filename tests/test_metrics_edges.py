@@ -195,3 +195,22 @@ def test_completed_before_started_is_left_out_of_time_to_complete() -> None:
     assert df["time_to_complete_median_h"].tolist() == [2.0]
     assert df.attrs["completed_before_started"] == 1
     assert np.isnan(df["lateness_median_h"]).all()  # no appointment: no lateness
+
+
+def test_an_order_with_two_lines_of_one_sku_counts_once_in_its_row() -> None:
+    """Order 1: two lines of SKU 7 ($10 + $20, total $30). Order 2: one line of SKU 7 and one of
+    SKU 8 ($5 + $6, total $11). SKU 7: 2 orders, 3 lines, net 35; SKU 8: 1 order, 1 line, net 6.
+    The rows count 3 orders, the total 2: the overlap row takes 1 back out. By tag, order 1
+    listed with its tag twice still counts once."""
+    one = order(1, total="30.00", tags=["a", "a"])
+    one["breakdown"]["services"] = [service("10.00"), service("20.00") | {"id": 2}]
+    two = order(2, total="11.00", tags=["a"])
+    two["breakdown"]["services"] = [service("5.00"), service("6.00", sku=8) | {"id": 2}]
+    df = revenue_breakdown(load(one, two), by="sku")
+    assert list(df["sku"]) == ["7", "8", "(counted in several rows)", "Total"]
+    assert list(df["orders"]) == [2, 1, -1, 2]
+    assert list(df["services"]) == [3, 1, 0, 4]
+    assert [D(str(v)) for v in df["net"]] == [D("35.00"), D("6.00"), D("0.00"), D("41.00")]
+    by_tag = revenue_breakdown(load(one, two), by="tag")
+    assert list(by_tag["tag"]) == ["a", "Total"]
+    assert list(by_tag["orders"]) == [2, 2]

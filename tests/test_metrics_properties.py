@@ -81,6 +81,58 @@ def test_revenue_by_anything_adds_up_to_the_same_net(
     assert total["orders"] == int(chosen.sum())
 
 
+def _dollars(text: str) -> Decimal:
+    """The sandbox's money text (``$1,234.50``, ``-$5.00``) as a Decimal, parsed here, apart
+    from the loader."""
+    return Decimal(text.replace("$", "").replace(",", ""))
+
+
+@pytest.mark.parametrize("by", ["tag", "sku", "status", "month"])
+def test_revenue_rows_equal_a_direct_count_on_the_raw_orders(
+    server: SandboxServer, frames: OrderFrames, by: str
+) -> None:
+    """Each row's orders, service lines and net, recomputed from the raw orders with dicts and
+    Decimals (no frame, no metric code): per tag (an order in each of its tags), per SKU (the
+    lines' totals; an order with an order-level adjustment, a total its lines do not make, or no
+    line also counts in the order-level row), per status, per UTC month."""
+    orders: Counter[str] = Counter()
+    lines: Counter[str] = Counter()
+    net: dict[str, Decimal] = {}
+
+    def add(key: str, amount: Decimal, n_lines: int, count: bool = True) -> None:
+        orders[key] += count
+        lines[key] += n_lines
+        net[key] = net.get(key, Decimal(0)) + amount
+
+    for o in server.data.orders:
+        total = _dollars(o["breakdown"]["totalAmount"])
+        services = o["breakdown"]["services"]
+        if by == "tag":
+            for tag in sorted(set(o.get("tags") or ())) or ["(untagged)"]:
+                add(tag, total, len(services))
+        elif by == "status":
+            add(OrderStatus(o["statusId"]).name, total, len(services))
+        elif by == "month":
+            add(o["createdAt"][:7], total, len(services))
+        else:
+            in_lines = Decimal(0)
+            for sku in {str(line["skuId"]) for line in services}:
+                mine = [line for line in services if str(line["skuId"]) == sku]
+                part = sum((_dollars(line["totalAmount"]) for line in mine), Decimal(0))
+                add(sku, part, len(mine))
+                in_lines += part
+            adjusted = any(_dollars(a["amount"]) for a in o["breakdown"]["adjustments"])
+            if total != in_lines or adjusted or not services:
+                add("(order-level adjustments)", total - in_lines, 0)
+    df = revenue_breakdown(frames, by=by, statuses="all", tz="UTC")
+    body = df[~df[df.columns[0]].isin(["Total", "(counted in several rows)"])]
+    keys = [str(k) for k in body[df.columns[0]]]
+    assert set(keys) == set(orders)
+    assert dict(zip(keys, body["orders"], strict=True)) == dict(orders)
+    assert dict(zip(keys, body["services"], strict=True)) == dict(lines)
+    assert dict(zip(keys, (Decimal(str(v)) for v in body["net"]), strict=True)) == net
+
+
 def test_tag_counts_equal_the_servers_count_by_tag(
     server: SandboxServer, frames: OrderFrames
 ) -> None:

@@ -92,44 +92,45 @@ def revenue_breakdown(
     if includes_unknown(statuses):  # unknown status ids too
         chosen = np.ones(len(frames.orders), dtype=bool)
         described += " and unknown status ids"
-    needed = ["order_id", "total_amount", "created_at", "timezone", "status"]
+    needed = ["order_id", "total_amount"]
+    if any(d in PERIODS for d in dims):
+        needed += ["created_at", "timezone"]
     needed += [ORDER_DIMS[d] for d in dims if d in ORDER_DIMS and ORDER_DIMS[d] not in needed]
     orders = frames.orders.loc[chosen, needed].reset_index(drop=True)
-    per_order, adj_cols = _per_order(frames, orders)
+    per_order = _per_order(frames, orders)
+    adj_cols = sorted(per_order.adjustments)
     money = ["gross", "service_adjustments", *adj_cols, "prepaid", "net"]
+    sums = ["services", *money, "unreconciled"]
     # Every key is an integer code while grouping (fast); labels come back at the end.
     key_cols: list[str] = []
     namers: dict[str, Any] = {}
-    facts = per_order
+    order_keys: dict[str, np.ndarray] = {}
     for d in dims:
         if d in PERIODS:
             name, ordinals, code = period_codes(orders, d, tz)
-            facts[name] = ordinals
+            order_keys[name] = ordinals
             namers[name] = _period_namer(code)
         elif d in ORDER_DIMS:
             name = d
-            facts[name], namers[name] = _factorize(orders[ORDER_DIMS[d]], UNKNOWN)
+            order_keys[name], namers[name] = _factorize(orders[ORDER_DIMS[d]], UNKNOWN)
         else:
             name = d
         key_cols.append(name)
+    whole = per_order.columns()
     if any(d in SERVICE_DIMS for d in dims):
-        facts, service_namers = _service_facts(frames, per_order, dims, adj_cols)
+        facts, service_namers = _service_facts(frames, per_order, dims, order_keys)
         namers |= service_namers
-    if TAG in dims:
-        facts, namers[TAG] = _with_tags(frames, facts)
-    sums = ["services", *money, "unreconciled"]
-    grouped = facts.groupby(key_cols, sort=True)
-    rows = grouped[sums].sum()
-    exploded = TAG in dims or any(d in SERVICE_DIMS for d in dims)
-    if exploded:
-        distinct = facts.drop_duplicates([*key_cols, "order_id"])
-        rows.insert(0, "orders", distinct.groupby(key_cols, sort=True).size())
     else:
-        rows.insert(0, "orders", grouped.size())
-    rows = rows.reset_index()
-    for k in key_cols:
-        rows[k] = namers[k](rows[k].to_numpy())
-    counted = {"orders": len(per_order)} | {c: int(per_order[c].sum()) for c in sums}
+        facts = whole | order_keys
+    exploded = TAG in dims or any(d in SERVICE_DIMS for d in dims)
+    if TAG in dims:
+        facts, namers[TAG] = _with_tags(frames, per_order, facts)
+    keys, counts, summed = _group([facts[k] for k in key_cols], facts, sums, exploded)
+    rows = pd.DataFrame({k: namers[k](v) for k, v in zip(key_cols, keys, strict=True)})
+    rows["orders"] = counts
+    for c in sums:
+        rows[c] = summed[c]
+    counted = {"orders": per_order.n} | {c: int(whole[c].sum()) for c in sums}
     total: dict[str, Any] = {c: (TOTAL if i == 0 else None) for i, c in enumerate(key_cols)}
     total |= counted
     excess = {c: counted[c] - int(rows[c].sum()) for c in counted}
@@ -143,7 +144,7 @@ def revenue_breakdown(
     table.append(pd.DataFrame([total]))
     result = pd.concat(table, ignore_index=True)
     result = _finish(result, key_cols, money)
-    bad = per_order.loc[per_order["unreconciled"] > 0, "order_id"]
+    bad = per_order.ids[whole["unreconciled"] > 0]
     result.attrs.update(
         {
             "statuses": described,
@@ -154,6 +155,38 @@ def revenue_breakdown(
         }
     )
     return result
+
+
+def _group(
+    keys: list[np.ndarray], facts: dict[str, np.ndarray], sums: list[str], exploded: bool
+) -> tuple[list[np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """Group the fact rows by ``keys`` (integer codes; sorted by them, as ``groupby`` does):
+    each group's key values, its number of distinct orders (``facts["pos"]``) and the exact
+    sums of the ``sums`` columns."""
+    combined = np.zeros(len(facts["pos"]), dtype=np.int64)
+    uniques: list[np.ndarray] = []
+    for key in keys:
+        codes, values = pd.factorize(key, sort=True)
+        combined = combined * len(values) + codes
+        uniques.append(np.asarray(values))
+    group, present = pd.factorize(combined, sort=True)
+    g = len(present)
+    decoded = []
+    rest = np.asarray(present)
+    for values in reversed(uniques):
+        radix = max(len(values), 1)  # no fact at all: nothing to decode
+        decoded.append(values[rest % radix])
+        rest = rest // radix
+    decoded.reverse()
+    if exploded:  # an order in several facts of one group counts once
+        n = int(facts["pos"].max(initial=-1)) + 1
+        pairs = pd.unique(group.astype(np.int64) * max(n, 1) + facts["pos"])
+        counts = np.bincount(pairs // max(n, 1), minlength=g)
+    else:
+        counts = np.bincount(group, minlength=g)
+    group = group.astype(np.int64)
+    summed = {c: _sum_per(group, facts[c], g) for c in sums}
+    return decoded, counts.astype(np.int64), summed
 
 
 def _period_namer(code: str) -> Any:
@@ -184,13 +217,14 @@ def _sum_per(positions: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Σ ``values`` (int64 cents) per position ``0..n-1`` (positions < 0 are skipped), exact:
     in float64 when no partial sum can reach 2**53 cents, else in int64 (slower). Sums that
     would not fit in int64 raise ``ValueError``."""
-    keep = positions >= 0
-    values = values[keep]
+    if len(positions) and positions.min() < 0:
+        keep = positions >= 0
+        positions, values = positions[keep], values[keep]
     if not len(values):
         return np.zeros(n, dtype=np.int64)
     peak = max(int(values.max()), -int(values.min()))
     if peak * len(values) < EXACT_IN_FLOAT:  # no partial sum can reach 2**53: float64 is exact
-        summed = np.bincount(positions[keep], weights=values, minlength=n)
+        summed = np.bincount(positions, weights=values, minlength=n)
         return np.rint(summed).astype(np.int64)
     bound = float(np.abs(values.astype(np.float64)).sum())
     if bound >= 2.0**63:
@@ -199,122 +233,145 @@ def _sum_per(positions: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
             "narrow the frames down first"
         )
     exact = np.zeros(n, dtype=np.int64)
-    np.add.at(exact, positions[keep], values)
+    np.add.at(exact, positions, values)
     return exact
 
 
-NONE = np.False_
+class _PerOrder:
+    """The chosen orders' money parts in cents, one value per order (position ``0..n-1``), and
+    where each service line and adjustment belongs (its order's position; -1: not chosen)."""
+
+    def __init__(self, frames: OrderFrames, orders: pd.DataFrame) -> None:
+        self.ids = orders["order_id"].to_numpy()
+        index = pd.Index(self.ids)
+        n = self.n = len(self.ids)
+        s = frames.services
+        self.s_pos = index.get_indexer(s["order_id"].to_numpy()).astype(np.int64)
+        self.services = np.bincount(self.s_pos[self.s_pos >= 0], minlength=n).astype(np.int64)
+        self.gross = _sum_per(self.s_pos, cents(s["original_total_amount"])[0], n)
+        self.prepaid = _sum_per(self.s_pos, cents(s["prepaid"])[0], n)
+        a = frames.adjustments
+        self.a_pos = index.get_indexer(a["order_id"].to_numpy()).astype(np.int64)
+        self.a_amount = cents(a["amount"])[0]
+        self.a_service = _equals(a["level"], "service")
+        self.service_adjustments = _sum_per(
+            np.where(self.a_service, self.a_pos, -1), self.a_amount, n
+        )
+        is_order = _equals(a["level"], "order")
+        self.adjustments: dict[str, np.ndarray] = {}
+        if is_order.any():
+            kinds, kind_names = pd.factorize(a["type"][is_order], use_na_sentinel=True)
+            k = len(kind_names) + 1  # the last: no type
+            kinds = np.where(kinds < 0, k - 1, kinds).astype(np.int64)
+            at = np.where(self.a_pos[is_order] >= 0, kinds * n + self.a_pos[is_order], -1)
+            per_kind = _sum_per(at, self.a_amount[is_order], k * n).reshape(k, n)
+            for code in np.unique(kinds):
+                kind = str(kind_names[code]).strip() if code < k - 1 else ""
+                col = "order_" + (kind.lower().replace(" ", "_") or "other")
+                part = per_kind[code]
+                self.adjustments[col] = (
+                    self.adjustments[col] + part if col in self.adjustments else part
+                )
+        self.net, net_missing = cents(orders["total_amount"])
+        parts = self.gross + self.service_adjustments - self.prepaid
+        for values in self.adjustments.values():
+            parts = parts + values
+        self.unreconciled = ((parts != self.net) | net_missing).astype(np.int64)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """One fact per order: its position and every sum."""
+        return {
+            "pos": np.arange(self.n, dtype=np.int64),
+            "services": self.services,
+            "gross": self.gross,
+            "service_adjustments": self.service_adjustments,
+            **self.adjustments,
+            "prepaid": self.prepaid,
+            "net": self.net,
+            "unreconciled": self.unreconciled,
+        }
 
 
-def _codes_of(values: pd.Series) -> dict[str, np.ndarray]:
-    """For each distinct value, the mask of the rows holding it (hash-based, no string loop)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return {str(u): codes == i for i, u in enumerate(uniques)}
+def _per_order(frames: OrderFrames, orders: pd.DataFrame) -> _PerOrder:
+    return _PerOrder(frames, orders)
 
 
-def _per_order(frames: OrderFrames, orders: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """One row per chosen order: its money parts in cents, and whether they add up to its net."""
-    ids = orders["order_id"].to_numpy()
-    index = pd.Index(ids)
-    n = len(ids)
-    s = frames.services
-    s_pos = index.get_indexer(s["order_id"].to_numpy())
-    out = pd.DataFrame({"order_id": ids})
-    out["services"] = np.bincount(s_pos[s_pos >= 0], minlength=n).astype(np.int64)
-    out["gross"] = _sum_per(s_pos, cents(s["original_total_amount"])[0], n)
-    out["prepaid"] = _sum_per(s_pos, cents(s["prepaid"])[0], n)
-    a = frames.adjustments
-    a_pos = index.get_indexer(a["order_id"].to_numpy())
-    a_amount = cents(a["amount"])[0]
-    level = _codes_of(a["level"])
-    out["service_adjustments"] = _sum_per(
-        np.where(level.get("service", NONE), a_pos, -1), a_amount, n
-    )
-    is_order = level.get("order", NONE)
-    kinds, kind_names = pd.factorize(a["type"], use_na_sentinel=True)
-    adj_cols: list[str] = []
-    for code in np.unique(kinds[is_order]) if is_order is not NONE else []:
-        kind = str(kind_names[code]).strip() if code >= 0 else ""
-        col = "order_" + (kind.lower().replace(" ", "_") or "other")
-        part = _sum_per(np.where(is_order & (kinds == code), a_pos, -1), a_amount, n)
-        out[col] = out[col] + part if col in out else part
-        if col not in adj_cols:
-            adj_cols.append(col)
-    net, net_missing = cents(orders["total_amount"])
-    out["net"] = net
-    parts = out["gross"] + out["service_adjustments"] - out["prepaid"]
-    for col in adj_cols:
-        parts = parts + out[col]
-    out["unreconciled"] = ((parts.to_numpy() != net) | net_missing).astype(np.int64)
-    return out, sorted(adj_cols)
+def _equals(values: pd.Series, text: str) -> np.ndarray:
+    """Rows whose text is exactly ``text`` (missing: no)."""
+    return np.asarray(values.eq(text).fillna(False).to_numpy(dtype=bool))
 
 
 def _service_facts(
-    frames: OrderFrames, per_order: pd.DataFrame, dims: list[str], adj_cols: list[str]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+    frames: OrderFrames, per_order: _PerOrder, dims: list[str], order_keys: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Facts at the grain of service lines (for ``sku``/``service``), plus one fact per order
     holding what its lines do not: order-level adjustments (and any unexplained remainder)."""
-    index = pd.Index(per_order["order_id"].to_numpy())
-    wanted = ["order_id", "line_no", "original_total_amount", "prepaid", "total_amount"]
-    wanted += [c for d, c in (("sku", "sku_id"), ("service", "name")) if d in dims]
-    s = frames.services[wanted]
-    pos = index.get_indexer(s["order_id"].to_numpy())
-    if not (pos >= 0).all():
-        s = s[pos >= 0]
-        pos = pos[pos >= 0]
-    a = frames.adjustments[["order_id", "level", "line_no", "amount"]]
-    svc_adj = a[(a["level"] == "service").fillna(False).to_numpy(dtype=bool)]
-    # One integer per (order, line): the order's position times a bound on line numbers.
-    line_no = s["line_no"].to_numpy(dtype=np.int64)
-    adj_line = svc_adj["line_no"].to_numpy(dtype=np.int64, na_value=-1)
+    n = per_order.n
+    keep = per_order.s_pos >= 0
+    pos = per_order.s_pos[keep]
+    s = frames.services
+    line_no = s["line_no"].to_numpy(dtype=np.int64)[keep]
+    # Service-level adjustments go to their line: one integer per (order, line).
+    svc = per_order.a_service & (per_order.a_pos >= 0)
+    adj_line = frames.adjustments["line_no"].to_numpy(dtype=np.int64, na_value=-1)[svc]
     span = int(max(line_no.max(initial=0), adj_line.max(initial=0))) + 2
-    adj_order = index.get_indexer(svc_adj["order_id"].to_numpy())
-    line_keys = pd.Index(pos.astype(np.int64) * span + line_no)
-    adj_keys = np.where(adj_order >= 0, adj_order.astype(np.int64) * span + adj_line + 0, -1)
-    adj_pos = np.where(adj_keys >= 0, line_keys.get_indexer(adj_keys), -1)
-    lines = pd.DataFrame(
-        {
-            "order_id": s["order_id"].to_numpy(),
-            "services": np.ones(len(s), np.int64),
-            "gross": cents(s["original_total_amount"])[0],
-            "service_adjustments": _sum_per(adj_pos, cents(svc_adj["amount"])[0], len(s)),
-            "prepaid": cents(s["prepaid"])[0],
-            "net": cents(s["total_amount"])[0],
-            "unreconciled": np.zeros(len(s), np.int64),
-        }
-    )
-    for col in adj_cols:
-        lines[col] = np.zeros(len(s), np.int64)
+    line_keys = pd.Index(pos * span + line_no)
+    adj_pos = line_keys.get_indexer(per_order.a_pos[svc] * span + adj_line)
+    m = len(pos)
+    lines: dict[str, np.ndarray] = {
+        "pos": pos,
+        "services": np.ones(m, np.int64),
+        "gross": cents(s["original_total_amount"])[0][keep],
+        "service_adjustments": _sum_per(adj_pos, per_order.a_amount[svc], m),
+        "prepaid": cents(s["prepaid"])[0][keep],
+        "net": cents(s["total_amount"])[0][keep],
+        "unreconciled": np.zeros(m, np.int64),
+    }
+    for col in per_order.adjustments:
+        lines[col] = np.zeros(m, np.int64)
+    whole = per_order.columns()
+    rest: dict[str, np.ndarray] = dict(whole)
+    rest["services"] = np.zeros(n, np.int64)
+    for col in ("gross", "service_adjustments", "prepaid", "net"):
+        rest[col] = whole[col] - _sum_per(pos, lines[col], n)
+    parts = ["gross", "service_adjustments", "prepaid", "net", *per_order.adjustments]
+    wanted = (per_order.unreconciled > 0) | (per_order.services == 0)  # lineless: counted here
+    for col in parts:
+        wanted |= rest[col] != 0
     namers: dict[str, Any] = {}
+    for key, values in order_keys.items():
+        lines[key] = values[pos]
+        rest[key] = values
     for d, column in (("sku", "sku_id"), ("service", "name")):
         if d in dims:
-            lines[d], namers[d] = _factorize(s[column], UNKNOWN, ORDER_ADJ)
-    order_keys = [c for c in per_order.columns if c not in lines.columns and c not in adj_cols]
-    for k in order_keys:
-        lines[k] = per_order[k].to_numpy()[pos]
-    rest = per_order.copy()
-    rest["services"] = 0
-    for col in ("gross", "service_adjustments", "prepaid", "net"):
-        rest[col] = per_order[col].to_numpy() - _sum_per(pos, lines[col].to_numpy(), len(rest))
-    for d in SERVICE_DIMS:
-        if d in dims:
-            rest[d] = ORDER_ADJ_CODE
-    parts = ["gross", "service_adjustments", "prepaid", "net", *adj_cols]
-    lineless = per_order["services"].to_numpy() == 0  # counted here, or in no row at all
-    rest = rest[
-        (rest[parts] != 0).any(axis=1).to_numpy() | (rest["unreconciled"] > 0).to_numpy() | lineless
-    ]
-    return pd.concat([lines, rest[lines.columns]], ignore_index=True), namers
+            lines[d], namers[d] = _factorize(s[column][keep], UNKNOWN, ORDER_ADJ)
+            rest[d] = np.full(n, ORDER_ADJ_CODE, np.int64)
+    facts = {c: np.concatenate([lines[c], rest[c][wanted]]) for c in lines}
+    return facts, namers
 
 
-def _with_tags(frames: OrderFrames, facts: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
+def _with_tags(
+    frames: OrderFrames, per_order: _PerOrder, facts: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], Any]:
     """Facts repeated once per tag of their order (an untagged order once, as ``(untagged)``)."""
     tags = frames.tags
     codes, namer = _factorize(tags["tag"], UNTAGGED)
-    pairs = pd.DataFrame({"order_id": tags["order_id"].to_numpy(), TAG: codes})
-    merged = facts.merge(pairs, on="order_id", how="left")
-    merged[TAG] = merged[TAG].fillna(-1).astype(np.int64)
-    return merged, namer
+    t_pos = pd.Index(per_order.ids).get_indexer(tags["order_id"].to_numpy())
+    mine = t_pos >= 0
+    t_pos, codes = t_pos[mine], codes[mine]
+    order = np.argsort(t_pos, kind="stable")
+    t_pos, codes = t_pos[order], codes[order]
+    per = np.bincount(t_pos, minlength=per_order.n)
+    first = np.concatenate([[0], np.cumsum(per)[:-1]])
+    pos = facts["pos"]
+    reps = np.maximum(per[pos], 1)
+    rows = np.repeat(np.arange(len(pos)), reps)
+    nth = np.arange(len(rows)) - np.repeat(np.cumsum(reps) - reps, reps)
+    tagged = per[pos[rows]] > 0
+    at = np.where(tagged, first[pos[rows]] + nth, 0)
+    out = {c: v[rows] for c, v in facts.items()}
+    out[TAG] = np.where(tagged, codes[at] if len(codes) else -1, -1).astype(np.int64)
+    return out, namer
 
 
 def _finish(result: pd.DataFrame, key_cols: list[str], money: list[str]) -> pd.DataFrame:
