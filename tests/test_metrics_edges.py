@@ -214,3 +214,31 @@ def test_an_order_with_two_lines_of_one_sku_counts_once_in_its_row() -> None:
     by_tag = revenue_breakdown(load(one, two), by="tag")
     assert list(by_tag["tag"]) == ["a", "Total"]
     assert list(by_tag["orders"]) == [2, 2]
+
+
+@pytest.mark.parametrize("zone", ["", "X" * 300, "localtime", "Not/AZone"])
+def test_an_unusable_time_zone_counts_in_utc(zone: str) -> None:
+    """Order 1 is created 2024-05-31 23:30 UTC with a zone that is empty, too long for a file
+    name, this machine's ``localtime`` or unknown: its month is May (UTC). Order 2, in New York,
+    is created 2024-06-01 02:00 UTC = May 31 22:00 local: May too. Every metric reads them."""
+    one = order(1, total="1.00", timezone=zone, createdAt="2024-05-31T23:30:00Z")
+    two = order(2, total="2.00", timezone="America/New_York", createdAt="2024-06-01T02:00:00Z")
+    frames = load(one, two)
+    df = revenue_breakdown(frames, by="month")
+    assert [str(p) for p in df["month"]] == ["2024-05", "Total"]
+    assert list(df["orders"]) == [2, 2]
+    assert len(operations_summary(frames)) == 1
+    assert at_risk_summary(frames, now="2024-07-01")["open_orders"].sum() == 0
+
+
+def test_an_adjustment_type_named_id_does_not_touch_the_order_ids() -> None:
+    """Order 7 ($10 line, -$1 adjustment of type "id", total $9) adds up: it is not
+    unreconciled, and the adjustment gets a column of its own, order_id_adjustment = -1."""
+    seven = order(7, total="9.00")
+    seven["breakdown"]["services"] = [service("10.00")]
+    seven["breakdown"]["adjustments"] = [{"name": "x", "type": "id", "amount": "-1.00"}]
+    df = revenue_breakdown(load(seven), by="month")
+    assert df.attrs["unreconciled_orders"] == []
+    assert list(df["unreconciled"]) == [0, 0]
+    assert [D(str(v)) for v in df["order_id_adjustment"]] == [D("-1.00"), D("-1.00")]
+    assert "order_id" not in df.columns

@@ -315,6 +315,17 @@ def _known_zones() -> pa.Array:
     return pa.array(names, pa.string())
 
 
+@functools.cache
+def _known_zone_names() -> frozenset[str]:
+    return frozenset(_known_zones().to_pylist())
+
+
+def is_known_zone(name: object) -> bool:
+    """Whether ``name`` is a time zone the loader reads appointments in (an IANA name both
+    ``zoneinfo`` and Arrow know); anything else (``""``, ``localtime``, a typo) is not."""
+    return isinstance(name, str) and name in _known_zone_names()
+
+
 def _combined(values: _ArrayLike) -> pa.Array:
     """One contiguous array from an array or chunked array."""
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values

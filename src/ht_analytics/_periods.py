@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._instants import NOT_ZONES
+from ._instants import NOT_ZONES, is_known_zone
 from ._statuses import BILLABLE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, OrderStatus
 
 __all__ = [
@@ -123,18 +123,18 @@ NAT = np.iinfo(np.int64).min
 def local_micros(orders: pd.DataFrame, column: str, tz: str = "local") -> np.ndarray:
     """Wall-clock times of ``orders[column]`` as int64 microseconds since the epoch (``NAT``
     where missing): in each order's own ``timezone`` (``tz="local"``; no usable zone: UTC) or in
-    one zone for all. Vectorised per zone."""
+    one zone for all. Vectorised per zone. An order whose zone is empty or not a known IANA
+    zone (the loader lists it as a problem) is counted in UTC."""
     check_tz(tz)
     utc = pd.DatetimeIndex(orders[column]).as_unit("us")
     values = utc.asi8.copy()
     if tz == "local":
         zones, names = pd.factorize(orders["timezone"], use_na_sentinel=True)
         for code, zone in enumerate(names):
-            idx = np.flatnonzero(zones == code)
-            try:
-                values[idx] = utc[idx].tz_convert(str(zone)).tz_localize(None).asi8
-            except (KeyError, ValueError):  # a zone this machine does not know: UTC
+            if not is_known_zone(zone):  # "", a typo, "localtime": UTC
                 continue
+            idx = np.flatnonzero(zones == code)
+            values[idx] = utc[idx].tz_convert(str(zone)).tz_localize(None).asi8
     elif tz.upper() != "UTC":
         values = utc.tz_convert(tz).tz_localize(None).asi8.copy()
     values[utc.isna()] = NAT

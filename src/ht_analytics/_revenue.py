@@ -39,6 +39,8 @@ ORDER_ADJ = "(order-level adjustments)"
 ORDER_ADJ_CODE = -2
 UNTAGGED = "(untagged)"
 UNKNOWN = "(unknown)"
+NOT_ADJUSTMENTS = frozenset({"order_id"})
+"""Names an ``order_<type>`` adjustment column must not take (they mean something else)."""
 
 
 def revenue_breakdown(
@@ -268,6 +270,8 @@ class _PerOrder:
             for code in np.unique(kinds):
                 kind = str(kind_names[code]).strip() if code < k - 1 else ""
                 col = "order_" + (kind.lower().replace(" ", "_") or "other")
+                if col in NOT_ADJUSTMENTS:  # a type named "id": not a column that holds ids
+                    col += "_adjustment"
                 part = per_kind[code]
                 self.adjustments[col] = (
                     self.adjustments[col] + part if col in self.adjustments else part
