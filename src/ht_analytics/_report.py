@@ -9,8 +9,13 @@ XLSX or CSV. The provenance line names the toolkit version and the API base URL,
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,6 +39,14 @@ __all__ = ["Report", "build_report"]
 
 PII_COLUMNS = ("client_name", "client_email", "client_phone", "client_address", "client_street")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<![\w.])\+?\(?\d[\d ().-]{7,}\d(?![\w.])")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""Emails and phone numbers inside free text (a tag, a service name): left out of a report
+without ``include_pii``, like the columns that hold them."""
+PDF_ROWS = 30
+"""Rows of a table on a PDF page; the HTML, XLSX and CSV files hold them all."""
+FORMATS = ("html", "xlsx", "pdf", "csv", "parquet")
 SECTIONS = {
     "headline": "Headline figures",
     "revenue": "Revenue",
@@ -104,10 +117,11 @@ class Report:
 
     def to_html(self, path: str | Path) -> Path:
         """One self-contained HTML file (charts inline, no external asset)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self._html(full=True), encoding="utf-8")
-        self._protect([target])
+        with self._staging() as stage:
+            return self._to_html(stage, Path(path))
+
+    def _to_html(self, stage: _Staging, target: Path) -> Path:
+        stage.file(target).write_text(self._html(full=True), encoding="utf-8")
         return target
 
     # -- XLSX ---------------------------------------------------------------------------------
@@ -116,12 +130,14 @@ class Report:
         """One sheet per table: money as numbers in a currency format, times as Excel dates
         (local wall-clock time beside its zone, or UTC when the column says so), header frozen,
         autofilter on; text is always text (never a formula)."""
+        with self._staging() as stage:
+            return self._to_excel(stage, Path(path))
+
+    def _to_excel(self, stage: _Staging, target: Path) -> Path:
         import xlsxwriter
 
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         book = xlsxwriter.Workbook(
-            str(target), {"strings_to_formulas": False, "strings_to_urls": False}
+            str(stage.file(target)), {"strings_to_formulas": False, "strings_to_urls": False}
         )
         money = book.add_format({"num_format": "$#,##0.00"})
         when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
@@ -146,9 +162,11 @@ class Report:
                 kind = _kind(excel[column])
                 rate = str(column).endswith("_rate") or str(column).startswith("share")
                 for r, value in enumerate(excel[column], start=1):
-                    if isinstance(value, pd.Period):  # a period: its first day, as a date
-                        fmt = period_formats.get(value.freqstr[0], when)
+                    if isinstance(value, pd.Period) and _excel_date(value.start_time):
+                        fmt = period_formats.get(value.freqstr[0], when)  # its first day
                         sheet.write_datetime(r, c, value.start_time.to_pydatetime(), fmt)
+                    elif isinstance(value, pd.Period):
+                        sheet.write_string(r, c, str(value))
                     elif rate and isinstance(value, float) and not pd.isna(value):
                         sheet.write_number(r, c, value, percent)
                     else:
@@ -157,7 +175,6 @@ class Report:
             sheet.freeze_panes(1, 0)
             sheet.autofilter(0, 0, max(len(excel), 1), max(len(excel.columns) - 1, 0))
         book.close()
-        self._protect([target])
         return target
 
     # -- PDF ----------------------------------------------------------------------------------
@@ -165,11 +182,13 @@ class Report:
     def to_pdf(self, path: str | Path) -> Path:
         """A multi-page PDF (matplotlib; no browser, no LaTeX): headline and provenance, the
         charts, the main tables."""
+        with self._staging() as stage:
+            return self._to_pdf(stage, Path(path))
+
+    def _to_pdf(self, stage: _Staging, target: Path) -> Path:
         from matplotlib.backends.backend_pdf import PdfPages
 
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with PdfPages(target) as pdf:
+        with PdfPages(stage.file(target)) as pdf:
             cover = Figure(figsize=(8.27, 11.69))
             ax = cover.add_subplot()
             ax.axis("off")
@@ -183,15 +202,17 @@ class Report:
             for name in ("revenue_by_month", "at_risk_orders", "operations"):
                 if name in self.tables:
                     pdf.savefig(_table_figure(name, self.tables[name]))
-        self._protect([target])
         return target
 
     # -- CSV / Parquet ------------------------------------------------------------------------
 
     def to_csv(self, directory: str | Path) -> list[Path]:
-        """One CSV per table (text that would start a formula is prefixed with ``'``)."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        """One CSV per table (UTF-8, CRLF line ends, RFC 4180: a value holding a line break is
+        quoted; text that would start a formula is prefixed with ``'``)."""
+        with self._staging() as stage:
+            return self._to_csv(stage, Path(directory))
+
+    def _to_csv(self, stage: _Staging, out: Path) -> list[Path]:
         paths = []
         for name, frame in self.tables.items():
             safe = frame.copy()
@@ -199,57 +220,60 @@ class Report:
                 if _kind(safe[column]) == "text":
                     safe[column] = safe[column].map(_defuse)
             path = out / f"{name}.csv"
-            safe.to_csv(path, index=False)
+            safe.to_csv(stage.file(path), index=False, lineterminator="\r\n")
             paths.append(path)
-        self._protect(paths)
         return paths
 
     def to_parquet(self, directory: str | Path) -> list[Path]:
         """One Parquet file per table (types kept: money as DECIMAL(18,2))."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        with self._staging() as stage:
+            return self._to_parquet(stage, Path(directory))
+
+    def _to_parquet(self, stage: _Staging, out: Path) -> list[Path]:
         paths = []
         for name, frame in self.tables.items():
             path = out / f"{name}.parquet"
-            _for_parquet(frame).to_parquet(path, index=False)
+            _for_parquet(frame).to_parquet(stage.file(path), index=False)
             paths.append(path)
-        self._protect(paths)
         return paths
 
     def write(
-        self, directory: str | Path, formats: tuple[str, ...] = ("html", "xlsx", "pdf")
+        self, directory: str | Path, formats: str | Sequence[str] = ("html", "xlsx", "pdf")
     ) -> list[Path]:
-        """Write the chosen formats (``html``, ``xlsx``, ``pdf``, ``csv``, ``parquet``) under
-        ``directory``; returns the paths written."""
+        """Write the chosen formats (``html``, ``xlsx``, ``pdf``, ``csv``, ``parquet``; a list or
+        a comma-separated string) under ``directory``; returns the paths written.
+
+        All or nothing: every file is written under a temporary name first and they replace
+        the old ones together at the end; a failure leaves the previous files as they were."""
+        chosen = [f.strip() for f in formats.split(",")] if isinstance(formats, str) else formats
+        for fmt in chosen:
+            if fmt not in FORMATS:
+                raise ValueError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
         out = Path(directory)
         written: list[Path] = []
-        try:
-            self._write(out, formats, written)
-        finally:
-            self._protect(written)
+        with self._staging() as stage:
+            for fmt in dict.fromkeys(chosen):
+                if fmt == "html":
+                    written.append(self._to_html(stage, out / "report.html"))
+                elif fmt == "xlsx":
+                    written.append(self._to_excel(stage, out / "report.xlsx"))
+                elif fmt == "pdf":
+                    written.append(self._to_pdf(stage, out / "report.pdf"))
+                elif fmt == "csv":
+                    written += self._to_csv(stage, out / "csv")
+                else:
+                    written += self._to_parquet(stage, out / "parquet")
         return written
 
-    def _protect(self, paths: list[Path]) -> None:
-        """Personal data: the files user-only (0600), like the store's."""
-        if self.personal:
-            for path in paths:
-                if path.exists():
-                    path.chmod(0o600)
-
-    def _write(self, out: Path, formats: tuple[str, ...], written: list[Path]) -> None:
-        for fmt in formats:
-            if fmt == "html":
-                written.append(self.to_html(out / "report.html"))
-            elif fmt == "xlsx":
-                written.append(self.to_excel(out / "report.xlsx"))
-            elif fmt == "pdf":
-                written.append(self.to_pdf(out / "report.pdf"))
-            elif fmt == "csv":
-                written += self.to_csv(out / "csv")
-            elif fmt == "parquet":
-                written += self.to_parquet(out / "parquet")
-            else:
-                raise ValueError(f"unknown format {fmt!r}: use html, xlsx, pdf, csv or parquet")
+    @contextlib.contextmanager
+    def _staging(self) -> Iterator[_Staging]:
+        stage = _Staging(private=self.personal)
+        try:
+            yield stage
+        except BaseException:
+            stage.abort()
+            raise
+        stage.commit()
 
 
 def build_report(
@@ -295,11 +319,9 @@ def build_report(
     headline = {
         "Orders": f"{len(frames.orders):,}",
         f"Orders counted in revenue ({revenue.attrs['statuses'].split(' (')[0]})": f"{int(total['orders']):,}",
-        "Net revenue": f"${total['net']:,.2f}",
-        "Gross revenue": f"${total['gross']:,.2f}",
-        "Average order value": (
-            f"${total['avg_order_value']:,.2f}" if pd.notna(total["avg_order_value"]) else "—"
-        ),
+        "Net revenue": _shown(total["net"], "money", False),
+        "Gross revenue": _shown(total["gross"], "money", False),
+        "Average order value": _shown(total["avg_order_value"], "money", False) or "—",
         "Open orders": f"{int(risk['open_orders'].sum()):,}",
         "Open orders at risk": f"{int(risk['at_risk'].sum()):,}",
         "Orders needing attention": f"{len(attention):,}",
@@ -343,10 +365,46 @@ def build_report(
         "at_risk": ["at_risk_trend", "at_risk_by_week", "at_risk_orders"],
         "operations": ["status_funnel", "lead_time", "operations"],
     }
+    if not include_pii:
+        tables = {name: _without_contacts(frame) for name, frame in tables.items()}
     return Report(title, headline, tables, charts, provenance, sections, personal=include_pii)
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+class _Staging:
+    """Files written under temporary names beside their targets (created user-only, 0600),
+    then renamed over the targets together (``commit``) or removed (``abort``). A report with
+    personal data keeps 0600; others get the usual mode (0666 less the umask)."""
+
+    def __init__(self, *, private: bool) -> None:
+        self.private = private
+        self.staged: list[tuple[Path, Path]] = []
+
+    def file(self, target: Path) -> Path:
+        """A temporary file to write ``target``'s content to."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        os.close(fd)
+        self.staged.append((Path(name), target))
+        return Path(name)
+
+    def commit(self) -> None:
+        mode = 0o600
+        if not self.private:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        for temp, target in self.staged:
+            temp.chmod(mode)
+            temp.replace(target)
+        self.staged = []
+
+    def abort(self) -> None:
+        for temp, _ in self.staged:
+            temp.unlink(missing_ok=True)
+        self.staged = []
 
 
 def _png(figure: Figure) -> str:
@@ -432,14 +490,56 @@ def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, w
         sheet.write_blank(r, c, None)
     elif kind == "money":
         sheet.write_number(r, c, float(value), money)
-    elif kind == "time":
+    elif kind == "time" and _excel_date(value):
         sheet.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), when)
+    elif kind == "time":
+        sheet.write_string(r, c, pd.Timestamp(value).isoformat())
     elif isinstance(value, bool | np.bool_):
         sheet.write_boolean(r, c, bool(value))
     elif kind in ("number", "duration") and not isinstance(value, str):
         sheet.write_number(r, c, float(value))
     else:
         sheet.write_string(r, c, str(value))
+
+
+def _without_contacts(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with emails and phone numbers inside its text replaced by ``[email]`` and
+    ``[phone]`` (free text from the API can hold them)."""
+    out = frame
+    for column in frame.columns:
+        if _kind(frame[column]) != "text" or frame[column].dtype.name == "category":
+            continue
+        values = frame[column]
+        if not values.map(_has_contact).any():
+            continue
+        if out is frame:
+            out = frame.copy()
+            out.attrs = frame.attrs
+        out[column] = values.map(_hide_contacts)
+    return out
+
+
+def _has_contact(value: Any) -> bool:
+    return isinstance(value, str) and _hide_contacts(value) != value
+
+
+def _phone(match: re.Match[str]) -> str:
+    """A phone number has 10 to 15 digits and is not a date (``2026-01-31 10:00``)."""
+    text = match.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    return "[phone]" if 10 <= digits <= 15 and not DATE.search(text) else text
+
+
+def _hide_contacts(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return PHONE.sub(_phone, EMAIL.sub("[email]", value))
+
+
+def _excel_date(moment: Any) -> bool:
+    """Whether Excel can show ``moment`` as a date (its calendar starts on 1900-03-01 without
+    surprises; earlier dates are written as text)."""
+    return bool(pd.Timestamp(moment).tz_localize(None) >= pd.Timestamp("1900-03-01"))
 
 
 def _defuse(value: Any) -> Any:
@@ -457,20 +557,33 @@ def _for_parquet(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
-    shown = frame.head(30)
-    kinds = [_kind(shown[c]) for c in shown.columns]
-    rates = [str(c).endswith("_rate") or str(c).startswith("share") for c in shown.columns]
+    """A table on a page: its first rows (and its ``Total`` row), with a line saying how many
+    rows only the other formats hold."""
+    kinds = [_kind(frame[c]) for c in frame.columns]
+    rates = [str(c).endswith("_rate") or str(c).startswith("share") for c in frame.columns]
     figure = Figure(figsize=(11.69, 8.27))
     ax = figure.add_subplot()
     ax.axis("off")
-    ax.set_title(name.replace("_", " "))
-    cells = [
-        [_shown(v, k, r) for v, k, r in zip(row, kinds, rates, strict=True)]
-        for row in shown.itertuples(index=False)
-    ]
+    ax.set_title(plots.plain(name.replace("_", " ")))
+
+    def row(values: Any) -> list[str]:
+        return [plots.plain(_shown(v, k, r)) for v, k, r in zip(values, kinds, rates, strict=True)]
+
+    total = len(frame.columns) > 0 and len(frame) > 0 and str(frame.iloc[-1, 0]) == "Total"
+    if len(frame) <= PDF_ROWS:
+        cells = [row(values) for values in frame.itertuples(index=False)]
+    else:
+        head = PDF_ROWS - 1 - total
+        cells = [row(values) for values in frame.head(head).itertuples(index=False)]
+        left = len(frame) - head - total
+        note = [""] * len(frame.columns)
+        note[0] = f"… {left:,} more rows (in the HTML, XLSX and CSV files)"
+        cells.append(note)
+        if total:
+            cells.append(row(next(frame.tail(1).itertuples(index=False))))
     if cells:
         table = ax.table(
-            cellText=cells, colLabels=[str(c) for c in shown.columns], loc="upper center"
+            cellText=cells, colLabels=[plots.plain(c) for c in frame.columns], loc="upper center"
         )
         table.auto_set_font_size(False)
         table.set_fontsize(6)

@@ -99,11 +99,18 @@ def redact(text: str, secrets: Iterable[Secret | str | None]) -> str:
 
 
 def safe_url(url: httpx.URL | str) -> str:
-    """A URL fit for a log line or an error: no user info, and query parameters whose name
-    suggests a secret are masked."""
+    """A URL fit for a log line or an error: no user info and no fragment; query and path
+    parameters whose name suggests a secret are masked."""
     parsed = httpx.URL(url) if isinstance(url, str) else url
     if parsed.userinfo:
         parsed = parsed.copy_with(username=None, password=None)
+    if parsed.fragment:  # never sent to a server; may carry a token (#access_token=…)
+        parsed = parsed.copy_with(fragment=None)
+    if ";" in parsed.path:  # path parameters: /v1;token=…
+        path = _PATH_PARAM.sub(
+            lambda m: f";{m[1]}={_MASK}" if is_sensitive(m[1]) else m[0], parsed.path
+        )
+        parsed = parsed.copy_with(path=path)
     params = parsed.params
     if any(is_sensitive(k) for k in params):
         masked = [(k, _MASK if is_sensitive(k) else v) for k, v in params.multi_items()]
@@ -112,6 +119,7 @@ def safe_url(url: httpx.URL | str) -> str:
 
 
 _SENSITIVE = re.compile("|".join(SENSITIVE_PARAMS), re.IGNORECASE)
+_PATH_PARAM = re.compile(r";([^;/=]+)=([^;/]*)")
 
 
 @functools.lru_cache(maxsize=4096)  # field names repeat: each is looked at once

@@ -149,6 +149,13 @@ def revenue_by_sku(df: pd.DataFrame, *, top: int = 10, ax: Axes | None = None) -
 def tag_counts(df: pd.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Axes:
     """Orders per tag (the ``top`` tags), from ``tag_counts(frames)``; the share is written
     beside each bar."""
+    extra = [c for c in df.columns if c not in ("tag", "orders", "share")]
+    if extra or not {"tag", "orders", "share"} <= set(df.columns):
+        raise ValueError(
+            "plots.tag_counts draws tag_counts(frames) (columns tag, orders, share); this frame "
+            f"has {list(df.columns)} (a tag_counts(frames, by=...) frame: choose one period or "
+            "status first, e.g. df[df['month'] == df['month'].max()].drop(columns='month'))"
+        )
     ax = _axes(ax, (8.0, 0.4 * top + 1.5))
     body = df.sort_values("orders", ascending=False).head(top)
     labels = [plain(t) for t in body["tag"]][::-1]

@@ -1,0 +1,217 @@
+"""Reports at the edges, on small hand-made orders: text matplotlib would read as maths, line
+breaks in CSV, dates Excel cannot show, long tables in the PDF, contacts inside free text, and
+files that are replaced all together or not at all."""
+
+from __future__ import annotations
+
+import csv
+import os
+import stat
+import warnings
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+import ht_analytics._report as report_module
+from ht_analytics import DataProblemWarning, OrderFrames, build_report, load_orders, plots
+from ht_analytics._secrets import safe_url
+
+NOW = "2026-03-01"
+
+
+def order(order_id: int, *, created: str = "2025-05-01T12:00:00Z", **fields: Any) -> dict[str, Any]:
+    """A COMPLETED camelCase order with one $10 line (net $10), with ``fields`` on top."""
+    base: dict[str, Any] = {
+        "id": order_id,
+        "statusId": 3,
+        "createdAt": created,
+        "timezone": "America/New_York",
+        "partner": "Acme",
+        "breakdown": {
+            "services": [
+                {
+                    "id": 1,
+                    "skuId": 7,
+                    "name": "Mount",
+                    "originalTotalAmount": "$10.00",
+                    "prepaid": "$0.00",
+                    "totalAmount": "$10.00",
+                    "adjustments": [],
+                }
+            ],
+            "adjustments": [],
+            "totalAmount": "$10.00",
+        },
+    }
+    return base | fields
+
+
+def load(*orders: dict[str, Any]) -> OrderFrames:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataProblemWarning)
+        return load_orders(list(orders))
+
+
+def test_text_with_dollar_pairs_goes_into_the_pdf_as_it_is(tmp_path: Path) -> None:
+    """An open at-risk order whose partner is ``$x^{$`` (an unbalanced maths formula to
+    matplotlib) and an adjustment type of the same text (a column label): the PDF is written."""
+    odd = order(1, statusId=2, atRisk=True, partner="$x^{$")
+    odd["breakdown"]["adjustments"] = [{"name": "a", "type": "$x^{$", "amount": "$0.00"}]
+    path = build_report(load(odd, order(2)), now=NOW).to_pdf(tmp_path / "r.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
+
+
+def test_a_long_table_in_the_pdf_keeps_its_total_and_says_what_it_left_out() -> None:
+    """40 months of orders: the page shows 28 months, a line naming the 12 left out, and the
+    Total row."""
+    orders = [
+        order(i, created=f"{2020 + i // 12}-{i % 12 + 1:02d}-15T12:00:00Z") for i in range(40)
+    ]
+    report = build_report(load(*orders), now=NOW)
+    figure = report_module._table_figure("revenue_by_month", report.tables["revenue_by_month"])
+    table = figure.axes[0].tables[0]
+    rows = {}
+    for (r, c), cell in table.get_celld().items():
+        if c == 0:
+            rows[r] = cell.get_text().get_text()
+    first = [rows[r] for r in sorted(rows)]
+    assert first[0] == "month"  # the header
+    assert len(first) == 1 + 30
+    assert first[1] == "2020-01"
+    assert first[28] == "2022-04"
+    assert first[29] == "… 12 more rows (in the HTML, XLSX and CSV files)"
+    assert first[30] == "Total"
+
+
+def test_a_line_break_in_csv_text_stays_inside_its_cell(tmp_path: Path) -> None:
+    """A partner ``"\\r=1+1"`` (a bare CR, then a formula): read back with the csv module, the
+    table has as many rows as the report's, and the cell is the text, defused."""
+    report = build_report(load(order(1, statusId=2, atRisk=True, partner="\r=1+1")), now=NOW)
+    path = next(p for p in report.to_csv(tmp_path) if p.name == "at_risk_orders.csv")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 1 + len(report.tables["at_risk_orders"])
+    partner = rows[0].index("partner")
+    assert rows[1][partner] == "'\r=1+1"
+
+
+def test_dates_before_1900_go_into_xlsx_as_text(tmp_path: Path) -> None:
+    """Excel's calendar cannot show 1899-06-01 or year 1: such cells are ISO text; a date from
+    2025 is still a date."""
+    orders = [
+        order(1, created="0001-01-01T00:00:00Z", timezone="UTC"),
+        order(2, created="1899-06-01T12:00:00Z", timezone="UTC"),
+        order(3),
+    ]
+    path = build_report(load(*orders), now=NOW, tz="UTC").to_excel(tmp_path / "r.xlsx")
+    sheet = openpyxl.load_workbook(path)["revenue_by_month"]
+    months = [sheet.cell(row=r, column=1).value for r in range(2, 5)]
+    assert months[0] == "0001-01"
+    assert months[1] == "1899-06"
+    assert months[2].year == 2025
+    assert months[2].month == 5
+
+
+def test_contacts_inside_free_text_are_left_out_unless_asked(tmp_path: Path) -> None:
+    """A tag holding an email and a service name holding a phone: without include_pii they read
+    ``[email]`` and ``[phone]`` in every table; with it they are kept."""
+    one = order(1, tags=["vip jo@example.com"])
+    one["breakdown"]["services"][0]["name"] = "Call +1 (415) 555-0100 first"
+    frames = load(one)
+    plain = build_report(frames, now=NOW)
+    assert list(plain.tables["tags"]["tag"]) == ["vip [email]"]
+    assert "Call [phone] first" in list(plain.tables["revenue_by_service"]["service"])
+    text = plain.to_html(tmp_path / "r.html").read_text()
+    assert "jo@example.com" not in text
+    assert "555-0100" not in text
+    personal = build_report(frames, now=NOW, include_pii=True)
+    assert list(personal.tables["tags"]["tag"]) == ["vip jo@example.com"]
+
+
+def test_negative_money_in_the_headline_reads_like_the_tables() -> None:
+    """Net -$5,000.00 is written the same way in the headline and in the tables."""
+    refund = order(1)
+    refund["breakdown"]["services"][0] |= {
+        "originalTotalAmount": "-$5,000.00",
+        "totalAmount": "-$5,000.00",
+    }
+    refund["breakdown"]["totalAmount"] = "-$5,000.00"
+    report = build_report(load(refund), now=NOW)
+    assert report.headline["Net revenue"] == "-$5,000.00"
+
+
+def test_write_replaces_every_file_together_or_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first write of every format; a second one whose PDF fails half-way: every file is as
+    the first write left it (byte for byte) and no temporary file remains."""
+    first = build_report(load(order(1)), now=NOW, title="First")
+    paths = first.write(tmp_path, formats="html,xlsx,pdf,csv,parquet")
+    before = {p: p.read_bytes() for p in paths}
+    second = build_report(load(order(1), order(2)), now=NOW, title="Second")
+
+    def broken(name: str, frame: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report_module, "_table_figure", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        second.write(tmp_path, formats=("html", "xlsx", "pdf", "csv", "parquet"))
+    assert {p: p.read_bytes() for p in paths} == before
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith(".part")]
+    assert leftovers == []
+
+
+def test_write_checks_every_format_before_writing_anything(tmp_path: Path) -> None:
+    """``formats="html,docx"``: a clear error, and no file is written."""
+    with pytest.raises(ValueError, match="unknown format 'docx'"):
+        build_report(load(order(1)), now=NOW).write(tmp_path / "out", formats="html,docx")
+    assert not (tmp_path / "out").exists()
+
+
+def test_personal_files_are_never_readable_by_others_even_while_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With include_pii every file is user-only from its first byte (its temporary file too);
+    without it, the final files get the usual mode of the umask."""
+    seen: list[int] = []
+    real = report_module._Staging.file
+
+    def watched(self: Any, target: Path) -> Path:
+        temp: Path = real(self, target)
+        seen.append(stat.S_IMODE(temp.stat().st_mode))
+        return temp
+
+    monkeypatch.setattr(report_module._Staging, "file", watched)
+    frames = load(order(1, statusId=2, atRisk=True))
+    paths = build_report(frames, now=NOW, include_pii=True).write(tmp_path / "pii", "xlsx,csv")
+    assert seen
+    assert set(seen) == {0o600}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in paths} == {0o600}
+    umask = os.umask(0o022)
+    try:
+        plain = build_report(frames, now=NOW).write(tmp_path / "plain", "html")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(plain[0].stat().st_mode) == 0o644
+
+
+def test_the_tag_chart_refuses_a_crossed_frame() -> None:
+    """``tag_counts(frames, by="M")`` has one row per tag and month: drawn as is, bars would
+    overlap. The chart says what it takes instead."""
+    from ht_analytics import tag_counts
+
+    frames = load(order(1, tags=["a"]), order(2, tags=["a"], created="2025-06-01T12:00:00Z"))
+    with pytest.raises(ValueError, match="choose one period or status first"):
+        plots.tag_counts(tag_counts(frames, by="M"))
+    assert plots.tag_counts(tag_counts(frames)).patches
+
+
+def test_safe_url_drops_fragments_and_masks_path_parameters() -> None:
+    """``#access_token=…`` is dropped and ``;token=…`` masked; the rest of the URL stays."""
+    url = "https://api.example.com/v1;token=T0P;v=2/x?a=1#access_token=SECRET"
+    shown = safe_url(url)
+    assert "T0P" not in shown
+    assert "SECRET" not in shown
+    assert shown == "https://api.example.com/v1;token=***;v=2/x?a=1"
