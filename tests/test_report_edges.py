@@ -215,3 +215,28 @@ def test_safe_url_drops_fragments_and_masks_path_parameters() -> None:
     assert "T0P" not in shown
     assert "SECRET" not in shown
     assert shown == "https://api.example.com/v1;token=***;v=2/x?a=1"
+
+
+def test_xlsx_keeps_huge_amounts_exact_and_says_when_text_is_cut(tmp_path: Path) -> None:
+    """Net $9,999,999,999,999,998.43 is past what an Excel number holds exactly: the cell is the
+    exact amount as text. A 40,000-character partner is cut to a cell's 32,767 characters, and
+    the cut is said."""
+    huge = order(1, statusId=2, atRisk=True, partner="p" * 40_000)
+    huge["breakdown"]["services"][0] |= {
+        "originalTotalAmount": "$9,999,999,999,999,998.43",
+        "totalAmount": "$9,999,999,999,999,998.43",
+    }
+    huge["breakdown"]["totalAmount"] = "$9,999,999,999,999,998.43"
+    huge["statusId"] = 3
+    risky = order(2, statusId=2, atRisk=True, partner="p" * 40_000)
+    path = build_report(load(huge, risky), now=NOW, tz="UTC").to_excel(tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(path)
+    revenue = book["revenue_by_month"]
+    header = [c.value for c in revenue[1]]
+    net = [revenue.cell(row=r, column=header.index("net") + 1).value for r in (2, 3)]
+    assert net == ["9,999,999,999,999,998.43", "9,999,999,999,999,998.43"]
+    risk = book["at_risk_orders"]
+    header = [c.value for c in risk[1]]
+    partner = risk.cell(row=2, column=header.index("partner") + 1).value
+    assert len(partner) == 32_767
+    assert partner.endswith("[cut: longer than an Excel cell holds]")

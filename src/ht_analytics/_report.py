@@ -44,6 +44,10 @@ PHONE = re.compile(r"(?<![\w.])\+?\(?\d[\d ().-]{7,}\d(?![\w.])")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 """Emails and phone numbers inside free text (a tag, a service name): left out of a report
 without ``include_pii``, like the columns that hold them."""
+EXCEL_EXACT = Decimal(2**53) / 100
+"""Amounts from here on are not exact as Excel numbers (doubles): written as text."""
+EXCEL_TEXT = 32_767
+CUT = "… [cut: longer than an Excel cell holds]"
 PDF_ROWS = 30
 """Rows of a table on a PDF page; the HTML, XLSX and CSV files hold them all."""
 FORMATS = ("html", "xlsx", "pdf", "csv", "parquet")
@@ -488,8 +492,10 @@ def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
 def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, when: Any) -> None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         sheet.write_blank(r, c, None)
-    elif kind == "money":
+    elif kind == "money" and abs(value) < EXCEL_EXACT:
         sheet.write_number(r, c, float(value), money)
+    elif kind == "money":  # an Excel number would round it: the exact amount, as text
+        sheet.write_string(r, c, f"{value:,.2f}")
     elif kind == "time" and _excel_date(value):
         sheet.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), when)
     elif kind == "time":
@@ -499,7 +505,10 @@ def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, w
     elif kind in ("number", "duration") and not isinstance(value, str):
         sheet.write_number(r, c, float(value))
     else:
-        sheet.write_string(r, c, str(value))
+        text = str(value)
+        if len(text) > EXCEL_TEXT:  # the most a cell holds: cut, and say so
+            text = text[: EXCEL_TEXT - len(CUT)] + CUT
+        sheet.write_string(r, c, text)
 
 
 def _without_contacts(frame: pd.DataFrame) -> pd.DataFrame:
