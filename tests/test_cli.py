@@ -284,3 +284,37 @@ def test_report_command_from_the_store(tmp_path: Path) -> None:
     kept = runner.invoke(main, ["cache", "clear", "--cache", str(cache)], input="n\n")
     assert kept.exit_code != 0
     assert (cache / "manifest.json").is_file()
+
+
+def test_demo_leaves_a_real_store_and_other_folders_alone(tmp_path: Path) -> None:
+    """The demo empties its store first, but only a sandbox's store: pointed at a store of the
+    real API (its manifest names https://apis.hellotech.com) or at a folder of other files, it
+    stops with one line and deletes nothing."""
+    import json
+
+    real = tmp_path / "real"
+    first = CliRunner().invoke(
+        main, ["demo", "--orders", "40", "--cache", str(real), "--out", str(tmp_path / "r")]
+    )
+    assert first.exit_code == 0, first.output
+    manifest = json.loads((real / "manifest.json").read_text())
+    manifest["base_url"] = "https://apis.hellotech.com"
+    (real / "manifest.json").write_text(json.dumps(manifest))
+    before = sorted(str(p) for p in real.rglob("*"))
+    refused = CliRunner().invoke(main, ["demo", "--orders", "40", "--cache", str(real)])
+    assert refused.exit_code == 1
+    assert "holds orders from https://apis.hellotech.com, not from a sandbox" in refused.output
+    assert "Traceback" not in refused.output
+    assert sorted(str(p) for p in real.rglob("*")) == before
+
+    notes = tmp_path / "notes"
+    (notes / "orders").mkdir(parents=True)
+    (notes / "orders" / "q3.txt").write_text("mine")
+    (notes / "todo.md").write_text("mine too")
+    refused = CliRunner().invoke(main, ["demo", "--orders", "40", "--cache", str(notes)])
+    assert refused.exit_code == 1
+    assert "is not an ht-analytics store" in refused.output
+    assert (notes / "orders" / "q3.txt").read_text() == "mine"
+    cleared = CliRunner().invoke(main, ["cache", "clear", "--yes", "--cache", str(notes)])
+    assert cleared.exit_code == 1
+    assert (notes / "orders" / "q3.txt").read_text() == "mine"

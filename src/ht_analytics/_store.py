@@ -34,12 +34,14 @@ from ._schema import ARROW_SCHEMAS, STATUS_DTYPE, UTC_US
 from ._secrets import safe_url
 from ._store_files import (
     DATA_TABLES,
+    MANIFEST,
     SCHEMA_VERSION,
     STATE,
     Manifest,
     MonthFiles,
     atomic_write_bytes,
     ensure_private_dir,
+    foreign_entries,
     new_file_name,
     now_utc,
     remove_orphans,
@@ -229,6 +231,11 @@ class OrderStore:
         """Delete every stored order, snapshot and the sync state (waits for a running sync)."""
         if not self.path.exists():
             return
+        if not (self.path / MANIFEST).exists() and (other := foreign_entries(self.path)):
+            raise CacheError(
+                f"{self.path} is not an ht-analytics store (no {MANIFEST}, and it holds "
+                f"{', '.join(other[:5])}{' …' if len(other) > 5 else ''}): nothing deleted"
+            )
         with StoreLock(self.path, self.lock_timeout, "clear"):
             remove_store(self.path)
 

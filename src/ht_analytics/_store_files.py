@@ -43,6 +43,7 @@ __all__ = [
     "MonthFiles",
     "atomic_write_bytes",
     "ensure_private_dir",
+    "foreign_entries",
     "read_json_file",
     "remove_orphans",
     "write_month",
@@ -296,6 +297,17 @@ def remove_orphans(root: Path, manifest: Manifest | None) -> int:
         tmp.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def foreign_entries(root: Path) -> list[str]:
+    """Names in ``root`` that a store does not make (a user's own files, another program's
+    directory): a directory holding any of them and no manifest is not a store."""
+    ours = {MANIFEST, STATE, *DATA_TABLES, "snapshots"}
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.name not in ours and not entry.name.startswith((".lock", TMP_PREFIX))
+    )
 
 
 def remove_store(root: Path) -> None:

@@ -90,7 +90,7 @@ def _table(frame: Any, columns: list[str]) -> str:
     type=click.Path(file_okay=False),
     default="data/demo-cache",
     show_default=True,
-    help="Store directory for the demo (emptied first).",
+    help="Store directory for the demo (emptied first; only a sandbox's store or a new directory).",
 )
 @click.option(
     "--out",
@@ -122,6 +122,7 @@ def demo(n_orders: int, seed: int, cache: str, out: str, concurrency: int) -> No
     with SandboxServer(orders=n_orders, seed=seed, expose_tags=True) as server:
         click.echo(f"Sandbox serving at {server.url}")
         store = OrderStore(cache)
+        _check_demo_store(store)
         store.clear()
         with PartnerClient(api_key=server.api_key, base_url=server.url, rate_limit=None) as client:
             report = store.sync(client, concurrency=concurrency, progress=sys.stderr.isatty())
@@ -165,6 +166,29 @@ def demo(n_orders: int, seed: int, cache: str, out: str, concurrency: int) -> No
     written = built.write(out, ("html", "xlsx", "pdf"))
     click.echo(f"\nStore: {store.path} (loaded and computed in {elapsed:.1f} s)")
     click.echo("Report: " + ", ".join(str(p) for p in written))
+
+
+def _check_demo_store(store: Any) -> None:
+    """The demo empties its store first: only a store of a sandbox (a loopback URL) or an
+    empty directory; a store of the real API or anything else is left alone."""
+    from ._config import _is_loopback
+    from ._exceptions import CacheError
+
+    if not store.path.exists():
+        return
+    info = store.info()  # a directory that is not a store: clear() refuses it
+    url = info.get("base_url") or ""
+    if info["exists"] and url and not _is_loopback(_host(url)):
+        raise CacheError(
+            f"the store at {store.path} holds orders from {url}, not from a sandbox; the demo "
+            "empties its store first: choose another --cache"
+        )
+
+
+def _host(url: str) -> str:
+    import httpx
+
+    return str(httpx.URL(url).host)
 
 
 @main.command()
