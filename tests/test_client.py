@@ -45,6 +45,21 @@ def test_key_from_argument_env_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert seen == ["from-dotenv", "from-env", "from-arg"]
 
 
+def test_base_url_from_argument_env_and_dotenv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The base URL comes from the argument, else HT_BASE_URL, else HT_BASE_URL in ./.env,
+    else the documented one."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HT_BASE_URL", raising=False)
+    assert PartnerClient("k").base_url == "https://apis.hellotech.com"
+    (tmp_path / ".env").write_text("HT_API_KEY=k\nHT_BASE_URL=http://127.0.0.1:8765\n")
+    assert PartnerClient().base_url == "http://127.0.0.1:8765"
+    monkeypatch.setenv("HT_BASE_URL", "https://env.example.com")
+    assert PartnerClient().base_url == "https://env.example.com"
+    assert PartnerClient(base_url="https://arg.example.com").base_url == "https://arg.example.com"
+
+
 def test_missing_key_is_a_clear_authentication_error() -> None:
     """No argument, no env var, no .env: AuthenticationError that says where to put the key."""
     with pytest.raises(AuthenticationError, match=r"HT_API_KEY.*\.env"):

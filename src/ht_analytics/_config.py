@@ -1,8 +1,8 @@
 """Where the client's settings come from: the API key and the base URL.
 
 The key is taken from the argument, else the ``HT_API_KEY`` environment variable, else a ``.env``
-file in the working directory. The base URL from the argument, else ``HT_BASE_URL``, else the
-documented one. Plain ``http://`` is refused except for loopback hosts (the sandbox).
+file in the working directory. The base URL from the argument, else ``HT_BASE_URL`` (the
+environment, else ``.env``), else the documented one. Plain ``http://`` is refused except for loopback hosts (the sandbox).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def resolve_api_key(api_key: str | None, *, env_file: Path | None = None) -> Sec
     for source, candidate in (
         ("api_key", api_key),
         (KEY_ENV, os.environ.get(KEY_ENV)),
-        (f"{KEY_ENV} in .env", _from_env_file(env_file)),
+        (f"{KEY_ENV} in .env", _from_env_file(KEY_ENV, env_file)),
     ):
         if candidate is not None and not isinstance(candidate, str):
             del api_key, candidate  # a traceback keeps the frame's locals: not the secret
@@ -55,17 +55,26 @@ def resolve_api_key(api_key: str | None, *, env_file: Path | None = None) -> Sec
     )
 
 
-def _from_env_file(env_file: Path | None) -> str | None:
+def _from_env_file(name: str, env_file: Path | None) -> str | None:
     path = env_file if env_file is not None else Path.cwd() / ".env"
     if not path.is_file():
         return None
-    return dotenv_values(path).get(KEY_ENV)
+    return dotenv_values(path).get(name)
 
 
-def resolve_base_url(base_url: str | None) -> str:
-    """Find and check the base URL: argument, else ``HT_BASE_URL``, else the documented one."""
-    source = "base_url" if base_url else BASE_URL_ENV if os.environ.get(BASE_URL_ENV) else None
-    raw = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> str:
+    """Find and check the base URL: argument, else ``HT_BASE_URL`` (environment, else
+    ``.env``), else the documented one."""
+    source: str | None = None
+    raw = DEFAULT_BASE_URL
+    for name, candidate in (
+        ("base_url", base_url),
+        (BASE_URL_ENV, os.environ.get(BASE_URL_ENV)),
+        (f"{BASE_URL_ENV} in .env", _from_env_file(BASE_URL_ENV, env_file)),
+    ):
+        if candidate:
+            source, raw = name, candidate
+            break
     # Messages never repeat the value: a key pasted into the wrong place must not be printed.
     invalid = f"the base URL from {source} is not a valid URL; expected https://host[:port]"
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 from types import TracebackType
 
 from .._client import PartnerClient
-from .._config import KEY_ENV, _from_env_file
-from .._store import OrderStore
+from .._config import BASE_URL_ENV, KEY_ENV, _from_env_file
+from .._store import CACHE_ENV, OrderStore
 from ._model import DEFAULT_NOW
 from ._server import SandboxServer
 
@@ -53,14 +53,17 @@ def connect(orders: int = 5_000, seed: int = 0) -> Connection:
     """The real API (``HT_API_KEY`` in the environment or ``.env``; the default store), or,
     without a key, a sandbox of ``orders`` orders started now, with its own store under
     ``data/sandbox-cache`` (emptied: every sandbox run generates its data afresh)."""
-    # A notebook runs in notebooks/: a .env beside it or in the project root both count.
-    key = (
-        os.environ.get(KEY_ENV)
-        or _from_env_file(None)
-        or _from_env_file(Path.cwd().parent / ".env")
-    )
+    # A notebook runs in notebooks/: a .env beside it or in the project root both count, and
+    # the project's settings and store are where that .env is (the command line's store).
+    root = Path.cwd()
+    key = os.environ.get(KEY_ENV) or _from_env_file(KEY_ENV, root / ".env")
+    if not key and _from_env_file(KEY_ENV, root.parent / ".env"):
+        root = root.parent
+        key = _from_env_file(KEY_ENV, root / ".env")
     if key:
-        return Connection(PartnerClient(api_key=key), OrderStore(), None)
+        base_url = os.environ.get(BASE_URL_ENV) or _from_env_file(BASE_URL_ENV, root / ".env")
+        store = OrderStore(None if os.environ.get(CACHE_ENV) else root / "data" / "cache")
+        return Connection(PartnerClient(api_key=key, base_url=base_url), store, None)
     server = SandboxServer(orders=orders, seed=seed, expose_tags=True).start()
     store = OrderStore(Path("data") / "sandbox-cache")
     store.clear()
