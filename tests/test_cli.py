@@ -258,11 +258,14 @@ def test_report_command_from_the_store(tmp_path: Path) -> None:
     assert empty.exit_code != 0
     assert "is empty" in empty.output
     assert "--cache data/demo-cache" in empty.output
+    mixed = ["--start", "2025-06-01", "--end", "2026-02-01T00:00:00Z", "--format", "csv"]
+    both = runner.invoke(main, ["report", "--cache", str(cache), "--out", str(out), *mixed])
+    assert both.exit_code == 0, both.output  # a date and an instant with a zone compare
     bad = runner.invoke(main, ["report", "--cache", str(cache), "--format", "docx"])
     assert bad.exit_code != 0
     assert "unknown format docx" in bad.output
     for args, message in (
-        (["--start", "2026-05-01", "--end", "2025-01-01"], "is after --end"),
+        (["--start", "2026-05-01", "--end", "2025-01-01"], "is after end"),
         (["--tags", "no-such-tag"], "no stored order matches"),
         (["--start", "not-a-date"], ""),
         (["--now", "yesterday-ish"], "is not an ISO date-time"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from ._schema import ARROW_SCHEMAS, STATUS_DTYPE, UTC_US
 from ._secrets import safe_url
 from ._store_files import (
     DATA_TABLES,
+    FORMAT,
     MANIFEST,
     SCHEMA_VERSION,
     STATE,
@@ -44,6 +46,7 @@ from ._store_files import (
     foreign_entries,
     new_file_name,
     now_utc,
+    read_json_file,
     remove_orphans,
     remove_store,
     write_month,
@@ -125,8 +128,9 @@ class OrderStore:
             dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
             return dataset.to_table(columns=columns)
         except (OSError, pa.ArrowInvalid) as exc:
-            if not all(p.exists() for p in paths):
-                raise _MovedError from None  # a writer replaced files while we read
+            missing = [p for p in paths if not p.exists()]
+            if missing:
+                raise _MovedError(missing[0]) from None  # a writer replaced files as we read
             raise CacheError(
                 f"the store at {self.path} cannot be read ({type(exc).__name__}: {exc}); clear "
                 "it (`ht-analytics cache clear`) and sync again"
@@ -141,7 +145,10 @@ class OrderStore:
             manifest = self._manifest()
             try:
                 return read(manifest)
-            except _MovedError:
+            except _MovedError as moved:
+                now = self._manifest()
+                if now is not None and manifest is not None and now.same_as(manifest):
+                    raise _damaged(self.path, moved.path) from None  # no writer: a lost file
                 if attempt == 2:
                     raise CacheError(
                         f"the store at {self.path} kept changing while being read; try again"
@@ -155,15 +162,22 @@ class OrderStore:
         Args:
             start, end: bound ``created_at`` (inclusive; a date includes its whole UTC day);
                 only the months concerned are read.
-            as_of: "what did we know then": only orders some sync had fetched by that instant,
-                with the status, progress status, at-risk flag and total the last such sync saw
-                (other columns are as last fetched).
+            as_of: "what did we know then": only orders some sync had fetched by that instant
+                (a date: by the end of that UTC day), with the status, progress status, at-risk
+                flag and total the last such sync saw (other columns are as last fetched).
+
+        Dates are a ``date``, ``datetime``, ``YYYY-MM-DD``, an ISO-8601 timestamp or
+        ``MM-DD-YYYY``; anything else (``"2026-02"``, a number) is a ``ValueError``.
         """
+
+        lo, hi = _bound(start, "start"), _bound(end, "end", end_of_day=True)
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"start {start} is after end {end}")
+        when = _instant(as_of) if as_of is not None else None
 
         def read(manifest: Manifest | None) -> OrderFrames:
             if manifest is None:
                 return frames_from_tables(empty())
-            lo, hi = _bound(start, "start"), _bound(end, "end", end_of_day=True)
             parts = _partitions(manifest, lo, hi)
             tables = self._tables(manifest, parts)
             if lo is not None or hi is not None:
@@ -175,8 +189,8 @@ class OrderStore:
                     keep = pc.and_(keep, pc.less_equal(created, pa.scalar(hi, UTC_US)))
                 ids = tables.orders["order_id"].filter(keep).combine_chunks()
                 tables = only(tables, ids)
-            if as_of is not None:
-                tables = _as_of(tables, self._read(manifest, "snapshots"), _instant(as_of))
+            if when is not None:
+                tables = _as_of(tables, self._read(manifest, "snapshots"), when)
             return frames_from_tables(tables)
 
         result: OrderFrames = self._retrying(read)
@@ -200,6 +214,7 @@ class OrderStore:
         info: dict[str, Any] = {"path": str(self.path), "exists": manifest is not None}
         if manifest is None:
             return info
+        _check_files(self.path, manifest)
         orders = self._retrying(
             lambda m: self._read(m, "orders", columns=["created_at", "status_id"])
         )
@@ -231,7 +246,16 @@ class OrderStore:
         """Delete every stored order, snapshot and the sync state (waits for a running sync)."""
         if not self.path.exists():
             return
-        if not (self.path / MANIFEST).exists() and (other := foreign_entries(self.path)):
+        try:
+            found = read_json_file(self.path / MANIFEST)
+        except CacheError:  # damaged: clearing is the way forward
+            found = {"format": FORMAT}
+        if found is not None and found.get("format") != FORMAT:
+            raise CacheError(
+                f"{self.path} holds a {MANIFEST} that is not an ht-analytics order store: "
+                "nothing deleted"
+            )
+        if found is None and (other := foreign_entries(self.path)):
             raise CacheError(
                 f"{self.path} is not an ht-analytics store (no {MANIFEST}, and it holds "
                 f"{', '.join(other[:5])}{' …' if len(other) > 5 else ''}): nothing deleted"
@@ -241,7 +265,10 @@ class OrderStore:
 
     def duckdb(self) -> Any:
         """A DuckDB connection (in memory) with views ``orders``, ``services``, ``adjustments``,
-        ``tags``, ``problems`` and ``snapshots`` over the store's files. Needs ``duckdb``."""
+        ``tags``, ``problems`` and ``snapshots`` over the store's files. Needs ``duckdb``.
+
+        The views name the files of the store as it is now: after a later sync (which replaces
+        files), open a new connection."""
         try:
             import duckdb
         except ImportError:  # pragma: no cover - depends on the environment
@@ -249,6 +276,8 @@ class OrderStore:
                 "store.duckdb() needs duckdb: uv add duckdb (or pip install duckdb)"
             ) from None
         manifest = self._manifest()
+        if manifest is not None:
+            _check_files(self.path, manifest)
         con = duckdb.connect()
         for table in (*DATA_TABLES, "snapshots"):
             paths = manifest.paths(self.path, table) if manifest is not None else []
@@ -309,6 +338,10 @@ class OrderStore:
         with StoreLock(self.path, self.lock_timeout, "sync"):
             manifest = self._manifest()
             self._check_origin(manifest, client)
+            if manifest is not None:
+                _check_files(self.path, manifest)
+            else:
+                _check_not_lost(self.path)
             removed = remove_orphans(self.path, manifest)
             if removed:
                 log.info("removed %d file(s) left by an interrupted sync", removed)
@@ -691,7 +724,46 @@ def _next_state(
 
 
 class _MovedError(Exception):
-    """A file named by the manifest vanished: a writer replaced it while we read."""
+    """A file named by the manifest vanished: a writer replaced it while we read (or, if the
+    manifest did not change meanwhile, the store is damaged)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def _damaged(root: Path, missing: Path) -> CacheError:
+    return CacheError(
+        f"the store at {root} is damaged: {missing.relative_to(root).as_posix()}, named by its "
+        f"{MANIFEST}, is missing; clear it (`ht-analytics cache clear`) and sync again"
+    )
+
+
+def _check_files(root: Path, manifest: Manifest) -> None:
+    """Every file the manifest names is there (``CacheError`` naming the first missing)."""
+    for table in (*DATA_TABLES, "snapshots"):
+        for path in manifest.paths(root, table):
+            if not path.is_file():
+                raise _damaged(root, path)
+
+
+def _check_not_lost(root: Path) -> None:
+    """No manifest, yet files only a committed sync leaves (a later generation than a first
+    backfill's, or the sync state): the manifest was lost, and the orphan clean-up would delete
+    the data and its history. ``CacheError`` rather than that. (A killed first backfill leaves
+    generation-1 files only: those are orphans, removed.)"""
+    later = any(
+        not path.name.startswith("part-000001-")
+        for table in (*DATA_TABLES, "snapshots")
+        if (root / table).is_dir()
+        for path in (root / table).rglob("*.parquet")
+    )
+    if later or (root / STATE).exists():
+        raise CacheError(
+            f"the store at {root} has data files from earlier syncs but no {MANIFEST}: it is "
+            "damaged, and syncing would delete those files. Move the directory aside (or clear "
+            "it: `ht-analytics cache clear`) and sync again"
+        )
 
 
 def _tags(tags: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -713,9 +785,47 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC)
 
 
-def _instant(value: Any) -> datetime:
-    stamp = pd.Timestamp(value)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WIRE_DAY = re.compile(r"\d{2}-\d{2}-\d{4}")
+
+
+def _moment(value: Any, name: str) -> tuple[pd.Timestamp, bool]:
+    """``(UTC instant, is a whole day)`` of a ``date``, ``datetime``, ``Timestamp`` or text
+    (``YYYY-MM-DD``, an ISO-8601 timestamp, ``MM-DD-YYYY``). Partial dates (``"2026-02"``),
+    numbers and other text are refused: each would silently mean some other day."""
+    problem = (
+        f"{name}={value!r} is not a date or a timestamp: use a date, a datetime, YYYY-MM-DD, an "
+        "ISO-8601 timestamp or MM-DD-YYYY"
+    )
+    day = False
+    if isinstance(value, str):
+        text = value.strip()
+        if _WIRE_DAY.fullmatch(text):
+            text = datetime.strptime(text, "%m-%d-%Y").date().isoformat()
+        if not _ISO_DAY.match(text) or (len(text) > 10 and text[10] not in "T "):
+            raise ValueError(problem)
+        day = len(text) == 10
+        value = text
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        day = True
+    elif not isinstance(value, datetime | np.datetime64):  # pd.Timestamp is a datetime
+        raise ValueError(problem)
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(problem) from None
+    if pd.isna(stamp):
+        raise ValueError(problem)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp, day
+
+
+def _instant(value: Any, name: str = "as_of") -> datetime:
+    """An ``as_of`` instant in UTC; a date (``date`` or ``YYYY-MM-DD``) means the end of that UTC
+    day (what the syncs made that day knew)."""
+    stamp, day = _moment(value, name)
+    if day:
+        stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     result: datetime = stamp.to_pydatetime()
     return result
 
@@ -724,11 +834,7 @@ def _bound(value: Any, name: str, *, end_of_day: bool = False) -> datetime | Non
     """A ``start``/``end`` bound as a UTC instant; a date (or midnight) ``end`` covers its day."""
     if value is None:
         return None
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"{name}={value!r} is not a date or a timestamp") from None
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp, _ = _moment(value, name)
     if end_of_day and stamp == stamp.normalize():
         stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     result: datetime = stamp.to_pydatetime()

@@ -256,6 +256,10 @@ class Manifest:
         }
         atomic_write_bytes(root / MANIFEST, json.dumps(body, indent=1).encode())
 
+    def same_as(self, other: Manifest) -> bool:
+        """Whether ``other`` is this very version of the manifest (no write in between)."""
+        return (self.generation, self.updated) == (other.generation, other.updated)
+
     def live_files(self) -> set[str]:
         live = {path for table in self.files.values() for path, _ in table.values()}
         return live | {path for path, _ in self.snapshots}
@@ -302,18 +306,28 @@ def remove_orphans(root: Path, manifest: Manifest | None) -> int:
 def foreign_entries(root: Path) -> list[str]:
     """Names in ``root`` that a store does not make (a user's own files, another program's
     directory): a directory holding any of them and no manifest is not a store."""
-    ours = {MANIFEST, STATE, *DATA_TABLES, "snapshots"}
-    return sorted(
+    tables = {*DATA_TABLES, "snapshots"}
+    found = [
         entry.name
         for entry in root.iterdir()
-        if entry.name not in ours and not entry.name.startswith((".lock", TMP_PREFIX))
-    )
+        if entry.name not in {MANIFEST, STATE, *tables}
+        and not entry.name.startswith((".lock", TMP_PREFIX))
+    ]
+    for table in sorted(tables):  # inside a table's folder: only the store's Parquet parts
+        if (root / table).is_dir():
+            found += [
+                path.relative_to(root).as_posix()
+                for path in (root / table).rglob("*")
+                if path.is_file()
+                and not (path.name.startswith("part-") and path.suffix == ".parquet")
+            ]
+    return sorted(found)
 
 
 def remove_store(root: Path) -> None:
     """Delete every table, the manifest and the state (the directory and its lock stay)."""
+    (root / STATE).unlink(missing_ok=True)  # the state first: it is never left without a manifest
     (root / MANIFEST).unlink(missing_ok=True)
-    (root / STATE).unlink(missing_ok=True)
     for table in (*DATA_TABLES, "snapshots"):
         shutil.rmtree(root / table, ignore_errors=True)
     for tmp in root.glob(f"{TMP_PREFIX}*"):

@@ -274,9 +274,7 @@ def report(
             f"the store at {store.path} is empty: run `ht-analytics sync` first (the demo's "
             "store is another one: --cache data/demo-cache)"
         )
-    if start and end and pd.Timestamp(start) > pd.Timestamp(end):
-        raise click.ClickException(f"--start {start} is after --end {end}")
-    frames = store.load(start=start, end=end)
+    frames = store.load(start=start, end=end)  # checks the dates (start after end: refused)
     if tags:
         frames = frames.filter(tags=list(tags))
     if frames.orders.empty:
@@ -288,6 +286,11 @@ def report(
                 if v
             )
             + ")"
+            + (
+                "; the store knows tags only from `ht-analytics sync --tags ...`"
+                if tags and not info["rows"]["tags"]
+                else ""
+            )
         )
     described = ", ".join(
         f"{k} {v}" for k, v in (("start", start), ("end", end), ("tags", "/".join(tags))) if v
