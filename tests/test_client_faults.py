@@ -20,7 +20,7 @@ from ht_analytics import (
     ServerError,
 )
 from ht_analytics.sandbox import FaultConfig, SandboxServer
-from ht_analytics.testing import set_testing
+from ht_analytics.testing import no_waits, set_testing
 
 
 class CappedApi(FakeApi):
@@ -102,8 +102,89 @@ def test_created_but_unreadable_says_the_order_may_exist() -> None:
 def test_create_after_5xx_says_it_may_have_arrived() -> None:
     """A 503 on create is not retried and the error tells the user to check before resending."""
     handler = lambda r: json_response(503, {"message": "overloaded"})
-    with pytest.raises(ServerError, match="purchase_order_id"):
+    with pytest.raises(ServerError, match="look the client up by email"):
         client_for(handler).create_client(email="a@example.com")
+    with pytest.raises(ServerError, match="by its purchase_order_id"):
+        client_for(handler).create_order(
+            address="1 Main St", phone="3105550123", sku_ids=[1], client_id=2
+        )
+
+
+TOKEN = "Zq7WpLkX9mB2nR4t"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        f'Validation failed: {{"email"=>"a@b.c", "authentication_token"=>"{TOKEN}"}}',  # Rails
+        f'Validation failed: {{"authentication_token" => "{TOKEN}"}}',  # Ruby 3.4
+        f"No such setup intent: 'seti_1NvJ2xKcL_secret_{TOKEN}'",  # Stripe client secret
+        "authentication_token=abcdefghijklmnopqrstu is invalid",  # no digit
+    ],
+)
+def test_a_token_quoted_in_an_error_message_is_masked(message: str) -> None:
+    """A server quoting a client's token or a Stripe secret in its message (in Ruby's hash forms,
+    bare, or without a digit): the exception shows the message with the value masked."""
+    handler = lambda r: json_response(422, {"message": message})
+    with pytest.raises(HTError) as caught:
+        client_for(handler).get_client(7)
+    secret = message.split("=>")[-1].split("=")[-1].split("_secret_")[-1].strip("'\" }")
+    secret = secret.split()[0].strip("'\"")
+    assert len(secret) >= 16
+    assert secret not in str(caught.value)
+    assert secret not in repr(caught.value)
+    assert "***" in str(caught.value)
+
+
+def test_a_json_error_body_that_is_not_utf8_shows_only_its_message() -> None:
+    """A Latin-1 JSON error body with a token beside its message: only the message is shown."""
+    body = '{"message":"Client inválido","client":{"authentication_token":"abcdefghijklmnop"}}'
+    handler = lambda r: httpx.Response(422, content=body.encode("latin-1"))
+    with pytest.raises(HTError) as caught:
+        client_for(handler).get_client(7)
+    assert "Client inv" in str(caught.value)
+    assert "abcdefghijklmnop" not in str(caught.value)
+    assert "authentication_token" not in str(caught.value)
+
+
+def test_no_piece_of_the_key_survives_at_the_cut_of_a_long_message() -> None:
+    """The server echoes the key where the 300-character cut of its message falls: no piece of
+    the key (no run of 5 of its characters) is left in the exception."""
+    for start in range(280, 300):
+        message = "." * start + f" key {KEY} rest"
+        handler = lambda r, m=message: json_response(400, {"message": m})
+        with pytest.raises(HTError) as caught:
+            client_for(handler).get_client(7)
+        for size in range(5, len(KEY) + 1):
+            for i in range(len(KEY) - size + 1):
+                assert KEY[i : i + size] not in str(caught.value), (start, KEY[i : i + size])
+
+
+def test_attempts_count_the_retries_before_a_client_error() -> None:
+    """Two 503s, then a 404: NotFoundError.attempts is 3."""
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if len(sent) < 3:
+            return json_response(503, {"message": "busy"})
+        return json_response(404, {"message": "no such order"})
+
+    with no_waits(), pytest.raises(HTError) as caught:
+        client_for(handler).get_order(9)
+    assert len(sent) == 3
+    assert getattr(caught.value, "attempts", None) == 3
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_a_missing_stripe_secret_is_a_payload_error_not_the_text_none(value: object) -> None:
+    """``client_secret: null`` (or empty) is unreadable (retried, then PayloadError), never a
+    Secret holding "None"."""
+    handler = lambda r: json_response(
+        200, {"status": "success", "stripe_customer_id": "cus_1", "client_secret": value}
+    )
+    with no_waits(), pytest.raises(PayloadError, match="client_secret"):
+        client_for(handler).create_setup_intent(7)
 
 
 @pytest.mark.parametrize(("external_id", "sent"), [(None, 1), ("EXT-9", 3)])

@@ -21,6 +21,16 @@ def _require(body: dict[str, Any], key: str, what: str) -> Any:
     return body[key]
 
 
+def _required_text(body: dict[str, Any], key: str, what: str) -> str:
+    """A required text field: present, not null, not empty (a number is taken as its text)."""
+    value = _require(body, key, what)
+    if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
+        raise PayloadError(
+            f"{what}: {key!r} is {type(value).__name__ if value != '' else 'empty'}, not text"
+        )
+    return str(value)
+
+
 @dataclass(frozen=True, slots=True)
 class ClientRecord:
     """A client (customer) of the partner, as ``/clients`` returns it.
@@ -102,8 +112,8 @@ class SetupIntent:
     def from_wire(cls, body: dict[str, Any], *, what: str) -> SetupIntent:
         """Read ``{"stripe_customer_id", "client_secret"}``."""
         return cls(
-            stripe_customer_id=str(_require(body, "stripe_customer_id", what)),
-            client_secret=Secret(str(_require(body, "client_secret", what))),
+            stripe_customer_id=_required_text(body, "stripe_customer_id", what),
+            client_secret=Secret(_required_text(body, "client_secret", what)),
         )
 
 
@@ -118,8 +128,8 @@ class EphemeralKey:
     def from_wire(cls, body: dict[str, Any], *, what: str) -> EphemeralKey:
         """Read ``{"stripe_customer_id", "ephemeral_key"}``."""
         return cls(
-            stripe_customer_id=str(_require(body, "stripe_customer_id", what)),
-            ephemeral_key=Secret(str(_require(body, "ephemeral_key", what))),
+            stripe_customer_id=_required_text(body, "stripe_customer_id", what),
+            ephemeral_key=Secret(_required_text(body, "ephemeral_key", what)),
         )
 
 

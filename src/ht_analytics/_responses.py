@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -57,24 +58,26 @@ def unwrap(body: Any, key: str | None, *, what: str) -> Any:
     raise PayloadError(f"{what}: the response has no {key!r} field (keys: {sorted(body)[:10]})")
 
 
-def error_message(response: httpx.Response) -> str:
+def error_message(response: httpx.Response, scrub: Callable[[str], str] = str) -> str:
     """The server's message for an error response: from ``message``, ``error`` or
-    ``errors[].message`` in a JSON body, else the text of a non-JSON body, else the reason."""
+    ``errors[].message`` in a JSON body, else the text of a non-JSON body, else the reason.
+    ``scrub`` (taking the API key out) runs before the message is cut to its length, so no piece
+    of a key is left at the cut."""
     content = response.content
     try:
-        body = json.loads(content) if content else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = json.loads(content.decode("utf-8", errors="replace")) if content else None
+    except (json.JSONDecodeError, RecursionError):
         body = None
     fallback = response.reason_phrase or f"HTTP {response.status_code}"
     if isinstance(body, dict):
         # Only the message fields: the rest of a JSON body may hold anything, tokens included.
-        return _clip(_message_from_json(body)) or fallback
+        return _clip(_message_from_json(body), scrub) or fallback
     if body is not None:
         return fallback
     if content:
-        text = _text_of(content)
+        text = _text_of(content[:_MAX_BODY])
         if text:
-            return _clip(text)
+            return _clip(text, scrub)
     return fallback
 
 
@@ -114,15 +117,28 @@ def _text_of(content: bytes) -> str:
 
 _NAMED_SECRET = re.compile(
     r"(?i)\b([\w.-]*(?:token|secret|password|passwd|api[_-]?key|jwt|bearer|credential)[\w.-]*)"
-    r"(\W{0,3})(?=[^\s\"',;]*\d)([^\s\"',;]{6,})"
+    r"(\W{0,6})(?=[^\s\"',;]*\d|[^\s\"',;]{16})([^\s\"',;]{6,})"
 )
-"""A value holding a digit right after a name that suggests a secret (``authentication_token
-abc123…``, ``client_secret=…``, ``Bearer eyJ…``): a server's message may quote a client's token
-(words, as in "invalid token provided", stay)."""
+"""A value right after a name that suggests a secret, holding a digit or 16 characters long
+(``authentication_token abc123…``, ``client_secret=…``, ``"authentication_token"=>"…"``,
+``Bearer eyJ…``): a server's message may quote a client's token (words, as in "invalid token
+provided", stay)."""
+
+_BARE_SECRET = re.compile(
+    r"\b(?:(?:seti|pi|si|cs|ek|src)_\w*?_secret_\w+|(?:sk|rk|ek|pk|whsec)_(?:live|test)_\w{8,}"
+    r"|eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]+)"
+)
+"""Secrets recognisable without a name: Stripe client secrets and keys, JSON web tokens."""
+
+_MAX_BODY = 65_536
+"""Bytes of a non-JSON error body looked at for its message (its start is what matters)."""
 
 
-def _clip(text: str) -> str:
-    text = _SPACES.sub(" ", text).strip()
+def _clip(text: str, scrub: Callable[[str], str] = str) -> str:
+    # Cut first (with room): the patterns below would be slow on a long run of text.
+    text = _SPACES.sub(" ", text[: 4 * _MAX_MESSAGE]).strip()
+    text = scrub(text)
+    text = _BARE_SECRET.sub("***", text)
     text = _NAMED_SECRET.sub(lambda m: f"{m[1]}{m[2]}***", text)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 

@@ -72,8 +72,17 @@ T = TypeVar("T")
 _ENCODING_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 _MAY_EXIST = (
     "the request may have reached the server, so it was not retried: check whether it took "
-    "effect (e.g. look the order up by purchase_order_id) before sending it again"
+    "effect ({check}) before sending it again"
 )
+_CHECKS = {
+    "create_order": "e.g. look the order up by its purchase_order_id",
+    "create_client": "e.g. look the client up by email",
+    "update_client": "get_client(id) shows what the client holds now",
+}
+
+
+def _may_exist(name: str) -> str:
+    return _MAY_EXIST.format(check=_CHECKS.get(name, "look it up"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +310,7 @@ class Requester:
         status = response.status_code
         if status in RETRYABLE_STATUSES or status >= 500:
             raise TransientError(
-                self.scrub(error_message(response)),
+                error_message(response, self.scrub),
                 status=status,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 reached_server=status != 429,
@@ -325,12 +334,13 @@ class Requester:
             if call.idempotent:
                 raise TransientError(str(exc), status=status) from None
             raise PayloadError(
-                f"{exc} — the server answered {status}, so it accepted the request; {_MAY_EXIST}"
+                f"{exc} — the server answered {status}, so it accepted the request; "
+                + _may_exist(call.endpoint.name)
             ) from None
 
     def _api_error(self, call: _Call, response: httpx.Response) -> ApiError:
         status = response.status_code
-        message = self.scrub(error_message(response))
+        message = error_message(response, self.scrub)
         kind: type[ApiError] = ApiError
         if status in (401, 403):
             kind = AuthenticationError
@@ -338,7 +348,11 @@ class Requester:
         elif status == 404:
             kind = NotFoundError
         return kind(
-            message, status=status, url=safe_url(call.request.url), method=call.endpoint.method
+            message,
+            status=status,
+            url=safe_url(call.request.url),
+            method=call.endpoint.method,
+            attempts=call.attempts,
         )
 
     def _gave_up(self, exc: TransientError, call: _Call) -> HTError:
@@ -357,7 +371,7 @@ class Requester:
             return PayloadError(f"{exc.reason} (gave up after {attempts} attempts)")
         reason = exc.reason
         if not call.idempotent and exc.reached_server:
-            reason = f"{reason}; {_MAY_EXIST}"
+            reason = f"{reason}; {_may_exist(call.endpoint.name)}"
         return ServerError(reason, status=exc.status, url=url, method=method, attempts=attempts)
 
 
