@@ -311,3 +311,13 @@ def test_retry_after_floor_in_the_hook() -> None:
     assert policy.should_retry(error, idempotent=True) == 2.0
     error.retry_after = 9.0
     assert policy.should_retry(error, idempotent=True) == 9.0
+
+
+def test_get_client_refuses_another_clients_answer() -> None:
+    """Asked for client 7, the server answers client 8 (a cache mixing answers up): retried,
+    then a PayloadError naming both, never client 8's record as if it were 7's."""
+    handler = lambda r: json_response(
+        200, {"status": "success", "client": {"id": 8, "email": "b@example.com"}}
+    )
+    with no_waits(), pytest.raises(PayloadError, match="client 8, not 7"):
+        client_for(handler).get_client(7)

@@ -315,7 +315,8 @@ class PartnerClient:
 
     def get_client(self, client_id: int) -> ClientRecord:
         """A client by id (``NotFoundError`` when unknown)."""
-        return self._client_call("get_client", id=_int_id(client_id))
+        wanted = _int_id(client_id)
+        return self._client_call("get_client", id=wanted, expect=wanted)
 
     def update_client(
         self,
@@ -336,11 +337,14 @@ class PartnerClient:
             "update_client", id=_int_id(client_id), json=body, idempotent=external_id is not None
         )
 
-    def _client_call(self, name: str, **kwargs: Any) -> ClientRecord:
+    def _client_call(self, name: str, *, expect: int | None = None, **kwargs: Any) -> ClientRecord:
         key = ENDPOINTS[name].key
 
         def read(body: Any, what: str) -> ClientRecord:
-            return ClientRecord.from_wire(unwrap(body, key, what=what), what=what)
+            client = ClientRecord.from_wire(unwrap(body, key, what=what), what=what)
+            if expect is not None and client.id != expect:  # another client's answer: retried
+                raise PayloadError(f"{what}: the answer is client {client.id!r}, not {expect}")
+            return client
 
         client, _, _ = self._call(name, read=read, **kwargs)
         return client
