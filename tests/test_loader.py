@@ -222,8 +222,25 @@ def test_both_flavours_mixed_in_one_source(camel: OrderFrames, snake: OrderFrame
 def test_strict_raises_naming_order_field_and_value() -> None:
     """strict=True: PayloadError with the order, the field and the raw value of the first value
     that cannot be read (order 503's unknown status id 99 is kept, a note: not raised)."""
-    with pytest.raises(PayloadError, match=r"order 503 services\.price: '€5'"):
+    with pytest.raises(PayloadError, match=r"order 503, services field price: '€5'"):
         load_orders(GOLDEN / "camel_page.json", strict=True)
+
+
+def test_strict_names_a_breakdown_field_by_its_path_and_says_the_value_once() -> None:
+    """An order total of '1.234,50' (a European format): the message names
+    breakdown.totalAmount and quotes the value once."""
+    order = {
+        "id": 1,
+        "statusId": 3,
+        "createdAt": "2024-05-01T12:00:00Z",
+        "timezone": "UTC",
+        "breakdown": {"services": [], "adjustments": [], "totalAmount": "1.234,50"},
+    }
+    with pytest.raises(PayloadError) as caught:
+        load_orders([order], strict=True)
+    message = str(caught.value)
+    assert "order 1, orders field breakdown.totalAmount" in message
+    assert message.count("1.234,50") == 1
 
 
 def test_valid_orders_load_without_problems_or_warning(camel: OrderFrames) -> None:

@@ -31,13 +31,17 @@ from ._extract_slow import NotOrders, from_dicts
 from ._frames import OrderFrames
 from ._nesting import CHECKED_BYTES, MAX_DEPTH, too_deep
 from ._reconcile import reconcile
-from ._schema import MONEY, TYPED
+from ._schema import MONEY, ORDER_FIELDS, TYPED
 from ._secrets import scrub
 from ._typing import PROBLEM_SCHEMA, type_block
 
 __all__ = ["DataProblemWarning", "load_orders"]
 
 Source = Any
+IN_BREAKDOWN = frozenset(
+    name for f in ORDER_FIELDS if f.in_breakdown for name in (f.camel, f.snake) if name
+)
+"""Order fields the wire nests in ``breakdown`` (a message names them ``breakdown.<key>``)."""
 _MIN_BLOCK = 1 << 24
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 _FAST_SCHEMA = fast_schema()
@@ -117,9 +121,15 @@ def load_tables(
         bad = pa.concat_tables(typed.unreadable)
         first = bad.slice(0, 1).to_pylist()[0]
         who = f"order {first['order_id']}" if first["order_id"] is not None else "the source"
-        where = first["table"] + (f".{first['field']}" if first["field"] else "")
+        field = first["field"] or ""
+        if first["table"] == "orders" and field in IN_BREAKDOWN:
+            field = f"breakdown.{field}"
+        where = f", {first['table']} field {field}" if field else f" {first['table']}"
+        raw, reason = first["raw_value"], str(first["reason"])
+        said = raw is not None and repr(raw) in reason  # the reason quotes it already
         raise PayloadError(
-            f"{who} {where}: {first['raw_value']!r}: {first['reason']}"
+            f"{who}{where}: "
+            + (reason if said or raw is None else f"{raw!r}: {reason}")
             + (f" (and {unreadable - 1} more unreadable values)" if unreadable > 1 else "")
         )
     return LoadedTables(
