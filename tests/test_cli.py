@@ -321,3 +321,28 @@ def test_demo_leaves_a_real_store_and_other_folders_alone(tmp_path: Path) -> Non
     cleared = CliRunner().invoke(main, ["cache", "clear", "--yes", "--cache", str(notes)])
     assert cleared.exit_code == 1
     assert (notes / "orders" / "q3.txt").read_text() == "mine"
+
+
+def test_verbose_shows_retries_on_stderr_without_the_key(tmp_path: Path) -> None:
+    """``-v`` logs each retry with its reason to stderr (a silent wait of 18 s otherwise); the
+    key appears nowhere."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HT_API_KEY="SECRET-abcdef-123456", HT_BASE_URL="http://127.0.0.1:1")
+    code = (
+        "import sys; from ht_analytics.cli import main; from ht_analytics.testing import "
+        "set_testing; set_testing(True); sys.argv = ['ht-analytics', *sys.argv[1:]]; main()"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "-v", "sync", "--cache", str(tmp_path / "s")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert "retrying GET http://127.0.0.1:1/" in run.stderr
+    assert "Connection refused" in run.stderr
+    assert "abcdef" not in run.stdout + run.stderr

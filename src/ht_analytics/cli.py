@@ -5,6 +5,7 @@ User errors end with one line on stderr and a non-zero exit code, never a traceb
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +31,10 @@ def _user_errors(func: F) -> F:
             # On the command line there is no api_key= to pass.
             message = message.replace("no API key: pass api_key=..., set", "no API key: set")
             raise click.ClickException(message) from None
+        except BrokenPipeError:  # `ht-analytics cache info | head`: the reader left; say nothing
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
@@ -39,8 +44,22 @@ def _user_errors(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ht-analytics")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what happens to stderr: -v retries, windows and store steps; -vv also each request.",
+)
+def main(verbose: int) -> None:
     """ht-analytics: orders from the HT Partner API as typed DataFrames, metrics and reports."""
+    if verbose:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        root = logging.getLogger("ht_analytics")
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 CACHE_HELP = "Store directory (default: $HT_CACHE_DIR, else ./data/cache)."
