@@ -159,3 +159,18 @@ def test_a_copy_of_a_store_elsewhere_still_loads(store: OrderStore, tmp_path: Pa
     copy = tmp_path / "copy"
     shutil.copytree(store.path, copy)
     assert len(OrderStore(copy).load().orders) == len(store.load().orders)
+
+
+def test_a_store_path_that_cannot_be_a_directory_says_how_to_choose_another(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """The store path lies under a file: sync raises a CacheError naming the path and the ways
+    to choose another (not a bare 'Not a directory')."""
+    (tmp_path / "afile").write_text("x")
+    store = OrderStore(tmp_path / "afile" / "store")
+    with (
+        PartnerClient(base_url=server.url, api_key=server.api_key, rate_limit=None) as c,
+        pytest.raises(CacheError, match="cannot create or write the store at") as caught,
+    ):
+        store.sync(c, progress=False)
+    assert "--cache, HT_CACHE_DIR or OrderStore(path=...)" in str(caught.value)

@@ -52,7 +52,7 @@ from ._store_files import (
     write_month,
     write_parquet,
 )
-from ._store_lock import StoreLock
+from ._store_lock import StoreLock, unwritable
 from ._store_stream import MonthStream
 from ._store_tables import (
     SNAPSHOT_SCHEMA,
@@ -331,7 +331,10 @@ class OrderStore:
         end_d = _day(end, "end")
         if start_d and end_d and start_d > end_d:
             raise ValueError(f"start {start_d} is after end {end_d}")
-        ensure_private_dir(self.path)
+        try:
+            ensure_private_dir(self.path)
+        except OSError as exc:
+            raise unwritable(self.path, exc) from None
         t0 = time.monotonic()
         started = now_utc()
         stats0 = client.stats

@@ -26,6 +26,15 @@ LOCK = ".lock"
 HOLDER = ".lock.holder"
 
 
+def unwritable(root: Path, exc: OSError) -> CacheError:
+    """The store directory cannot be created or written: say which, why, and how to choose
+    another."""
+    return CacheError(
+        f"cannot create or write the store at {root} ({exc.strerror or type(exc).__name__}); "
+        "choose another directory: --cache, HT_CACHE_DIR or OrderStore(path=...)"
+    )
+
+
 class StoreLock:
     """``with StoreLock(root, timeout, purpose):`` — wait up to ``timeout`` seconds for the lock,
     then raise :class:`CacheError` naming the holder."""
@@ -41,6 +50,8 @@ class StoreLock:
     def __enter__(self) -> StoreLock:
         try:
             self._lock.acquire(timeout=max(self.timeout, 0.0), poll_interval=0.05)
+        except OSError as exc:  # a read-only or foreign directory: not a lock held by anyone
+            raise unwritable(self.root, exc) from None
         except filelock.Timeout:
             raise CacheError(
                 f"the store at {self.root} is being written by {self.holder()}; waited "
@@ -53,7 +64,11 @@ class StoreLock:
             "since": now_utc().isoformat(timespec="seconds"),
             "purpose": self.purpose,
         }
-        atomic_write_bytes(self.root / HOLDER, json.dumps(body).encode())
+        try:
+            atomic_write_bytes(self.root / HOLDER, json.dumps(body).encode())
+        except OSError as exc:
+            self._lock.release()
+            raise unwritable(self.root, exc) from None
         return self
 
     def __exit__(
