@@ -240,3 +240,16 @@ def test_xlsx_keeps_huge_amounts_exact_and_says_when_text_is_cut(tmp_path: Path)
     partner = risk.cell(row=2, column=header.index("partner") + 1).value
     assert len(partner) == 32_767
     assert partner.endswith("[cut: longer than an Excel cell holds]")
+
+
+def test_ids_read_as_keys_and_no_tags_are_explained(tmp_path: Path) -> None:
+    """Order 100677 at risk: its id reads 100677 (no thousands separator) in HTML; with no tag
+    known, the tags section says how tags are learnt and the chart says so instead of drawing
+    empty axes."""
+    report = build_report(load(order(100677, statusId=2, atRisk=True)), now=NOW)
+    text = report.to_html(tmp_path / "r.html").read_text()
+    assert "<td>100677</td>" in text
+    assert "100,677" not in text
+    assert "sync --tags" in text
+    chart = report.charts["tag_counts"].axes[0]
+    assert [t.get_text() for t in chart.texts] == ["No tags known (sync by tag to learn them)"]

@@ -48,6 +48,10 @@ EXCEL_EXACT = Decimal(2**53) / 100
 """Amounts from here on are not exact as Excel numbers (doubles): written as text."""
 EXCEL_TEXT = 32_767
 CUT = "… [cut: longer than an Excel cell holds]"
+NO_TAGS = (
+    "No tag is known for these orders: the API's orders carry none; a store learns them from "
+    "syncs by tag (ht-analytics sync --tags ..., store.sync(client, tags=[...]))."
+)
 PDF_ROWS = 30
 """Rows of a table on a PDF page; the HTML, XLSX and CSV files hold them all."""
 FORMATS = ("html", "xlsx", "pdf", "csv", "parquet")
@@ -96,6 +100,8 @@ class Report:
                     )
                 if name in self.tables:
                     parts.append(f"<h3>{esc(name.replace('_', ' '))}</h3>")
+                    if name == "tags" and self.tables[name].empty:
+                        parts.append(f"<p>{esc(NO_TAGS)}</p>")
                     parts.append(_html_table(self.tables[name]))
             parts.append("</section>")
         body = "\n".join(parts)
@@ -418,6 +424,9 @@ def _png(figure: Figure) -> str:
 
 
 def _kind(series: pd.Series) -> str:
+    name = str(series.name)
+    if (name == "id" or name.endswith("_id")) and pd.api.types.is_integer_dtype(series.dtype):
+        return "id"  # a key to copy, not a quantity: no thousands separator
     if isinstance(series.dtype, pd.ArrowDtype) and "decimal" in str(series.dtype):
         return "money"
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -439,6 +448,8 @@ def _shown(value: Any, kind: str, rate: bool) -> str:
         return f"{value.total_seconds() / 3600:,.1f} h"
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.tzinfo is not None else "")
+    if kind == "id" and not isinstance(value, str):
+        return str(int(value))
     if isinstance(value, bool) or kind != "number":
         return str(value)
     if rate and isinstance(value, float):
@@ -502,7 +513,7 @@ def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, w
         sheet.write_string(r, c, pd.Timestamp(value).isoformat())
     elif isinstance(value, bool | np.bool_):
         sheet.write_boolean(r, c, bool(value))
-    elif kind in ("number", "duration") and not isinstance(value, str):
+    elif kind in ("number", "duration", "id") and not isinstance(value, str):
         sheet.write_number(r, c, float(value))
     else:
         text = str(value)
@@ -592,7 +603,12 @@ def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
             cells.append(row(next(frame.tail(1).itertuples(index=False))))
     if cells:
         table = ax.table(
-            cellText=cells, colLabels=[plots.plain(c) for c in frame.columns], loc="upper center"
+            cellText=cells,
+            colLabels=[
+                plots.plain(str(c).replace("_", "\n") if len(str(c)) > 12 else c)
+                for c in frame.columns
+            ],
+            loc="upper center",
         )
         table.auto_set_font_size(False)
         table.set_fontsize(6)

@@ -157,6 +157,11 @@ def tag_counts(df: pd.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Ax
             "status first, e.g. df[df['month'] == df['month'].max()].drop(columns='month'))"
         )
     ax = _axes(ax, (8.0, 0.4 * top + 1.5))
+    ax.set_title("Orders per tag")
+    if df.empty:  # the API's orders carry no tags: a store learns them from syncs by tag
+        ax.text(0.5, 0.5, "No tags known (sync by tag to learn them)", ha="center", va="center")
+        ax.set_axis_off()
+        return ax
     body = df.sort_values("orders", ascending=False).head(top)
     labels = [plain(t) for t in body["tag"]][::-1]
     counts = body["orders"].to_numpy()[::-1]
