@@ -159,6 +159,9 @@ def demo(n_orders: int, seed: int, cache: str, out: str, concurrency: int) -> No
     money = ["orders", "gross", "prepaid", "net", "avg_order_value"]
     click.echo(f"\nRevenue by month, {revenue.attrs['statuses'].split(' (')[0]} orders, local time")
     click.echo(_table(revenue.tail(7), ["month", *money]))
+    months = int((~revenue["month"].isin(["Total", "(counted in several rows)"])).sum())
+    if months > 6:
+        click.echo(f"(the last six of {months} months; the Total is all of them)")
     click.echo("\nTop tags")
     top = tags.head(5).assign(share=[f"{v:.1%}" for v in tags["share"].head(5)])
     click.echo(_table(top, ["tag", "orders", "share"]))
