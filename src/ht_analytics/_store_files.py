@@ -202,7 +202,7 @@ class Manifest:
                 "point OrderStore(path=...) at an empty or ht-analytics directory"
             )
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if isinstance(version, bool) or version != SCHEMA_VERSION:  # true == 1 in Python
             newer = isinstance(version, int) and version > SCHEMA_VERSION
             raise CacheError(
                 f"the store at {root} has schema version {version!r}; this ht-analytics reads "
