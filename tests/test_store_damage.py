@@ -174,3 +174,23 @@ def test_a_store_path_that_cannot_be_a_directory_says_how_to_choose_another(
     ):
         store.sync(c, progress=False)
     assert "--cache, HT_CACHE_DIR or OrderStore(path=...)" in str(caught.value)
+
+
+def test_what_a_killed_first_backfill_leaves_is_cleared_and_synced_over(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """No manifest, a generation-1 month file and a write's temporary file (a first backfill
+    killed mid-way): clear() takes the folder for a store, and a sync removes them and runs."""
+    root = tmp_path / "killed"
+    part = root / "orders" / "created_month=2025-01"
+    part.mkdir(parents=True)
+    (part / "part-000001-abcd1234.parquet").write_bytes(b"PAR1")
+    (part / ".tmp-0a1b2c3d4e5f-part-000001-ffff0000.parquet").write_bytes(b"PA")
+    OrderStore(root).clear()
+    assert not (root / "orders").exists()
+    part.mkdir(parents=True)
+    (part / "part-000001-abcd1234.parquet").write_bytes(b"PAR1")
+    (part / ".tmp-0a1b2c3d4e5f-part-000001-ffff0000.parquet").write_bytes(b"PA")
+    with PartnerClient(base_url=server.url, api_key=server.api_key, rate_limit=None) as c:
+        assert OrderStore(root).sync(c, progress=False).ok
+    assert not (part / "part-000001-abcd1234.parquet").exists()

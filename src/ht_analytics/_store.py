@@ -759,7 +759,7 @@ def _check_not_lost(root: Path) -> None:
         not path.name.startswith("part-000001-")
         for table in (*DATA_TABLES, "snapshots")
         if (root / table).is_dir()
-        for path in (root / table).rglob("*.parquet")
+        for path in (root / table).rglob("part-*.parquet")  # not a killed write's temporary file
     )
     if later or (root / STATE).exists():
         raise CacheError(

@@ -319,6 +319,7 @@ def foreign_entries(root: Path) -> list[str]:
                 path.relative_to(root).as_posix()
                 for path in (root / table).rglob("*")
                 if path.is_file()
+                and not path.name.startswith(TMP_PREFIX)  # a killed write's temporary file
                 and not (path.name.startswith("part-") and path.suffix == ".parquet")
             ]
     return sorted(found)

@@ -50,14 +50,14 @@ class StoreLock:
     def __enter__(self) -> StoreLock:
         try:
             self._lock.acquire(timeout=max(self.timeout, 0.0), poll_interval=0.05)
-        except OSError as exc:  # a read-only or foreign directory: not a lock held by anyone
-            raise unwritable(self.root, exc) from None
-        except filelock.Timeout:
+        except filelock.Timeout:  # (an OSError too: caught first)
             raise CacheError(
                 f"the store at {self.root} is being written by {self.holder()}; waited "
                 f"{self.timeout:g} s. Wait for it to finish (or pass a longer lock_timeout); "
                 "a lock whose holder has died is released by the operating system"
             ) from None
+        except OSError as exc:  # a read-only or foreign directory: not a lock held by anyone
+            raise unwritable(self.root, exc) from None
         body = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
