@@ -151,6 +151,16 @@ def test_date_filter_formats(value: Any, wire: str) -> None:
     assert api.requests[0].url.params["from"] == wire
 
 
+@pytest.mark.parametrize("status", [3.0, None, object()])
+def test_a_status_that_is_not_one_is_named(status: object) -> None:
+    """status=3.0 (or None inside iter_orders' status list): TypeError naming the value, not
+    "'float' object is not iterable"."""
+    from ht_analytics._params import status_ids
+
+    with pytest.raises(TypeError, match="is not a status"):
+        status_ids(status)  # type: ignore[arg-type]
+
+
 def test_status_groups_expand() -> None:
     """status="open" sends every open status id."""
     api = FakeApi([])

@@ -87,7 +87,10 @@ def status_ids(status: StatusLike | Iterable[StatusLike]) -> list[int]:
     """Status filter values as ids. Accepts ids, :class:`OrderStatus`, names (``"COMPLETED"``),
     the groups ``"open"`` and ``"terminal"``, or an iterable of any of these."""
     items: Iterable[StatusLike]
-    items = [status] if isinstance(status, int | str) else list(status)
+    if isinstance(status, int | str) or not isinstance(status, Iterable):
+        items = [status]  # one value (a float, None … is refused below, by name)
+    else:
+        items = list(status)
     if not items:
         raise ValueError("status is an empty list: pass None for every status")
     ids: list[int] = []
