@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ht_analytics import CacheError, OrderStore, PartnerClient
@@ -194,3 +195,32 @@ def test_what_a_killed_first_backfill_leaves_is_cleared_and_synced_over(
     with PartnerClient(base_url=server.url, api_key=server.api_key, rate_limit=None) as c:
         assert OrderStore(root).sync(c, progress=False).ok
     assert not (part / "part-000001-abcd1234.parquet").exists()
+
+
+def test_as_of_bounds_the_creation_time_known_then(tmp_path: Path) -> None:
+    """An order's creation time moves to another month between two syncs. As of a moment
+    between them, the order shows its old creation time, and start/end select it by that time
+    (its old month is read even though its files moved)."""
+    import time
+
+    with (
+        SandboxServer(orders=300, seed=9) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "moved")
+        assert store.sync(c, progress=False).ok
+        before = store.load().orders.set_index("order_id")["created_at"]
+        target = int(before.index[0])
+        old = before.loc[target]
+        between = datetime.now(UTC)
+        time.sleep(0.01)
+        new = old + pd.Timedelta(days=62)
+        srv.update_order(target, createdAt=new.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+        assert store.sync(c, progress=False, full=True).ok
+    assert store.load().orders.set_index("order_id").loc[target, "created_at"] == new
+    day = old.strftime("%Y-%m-%d")
+    then = store.load(start=day, end=day, as_of=between).orders.set_index("order_id")
+    assert target in then.index
+    assert then.loc[target, "created_at"] == old
+    now = store.load(start=day, end=day).orders
+    assert target not in set(now["order_id"])

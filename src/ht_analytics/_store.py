@@ -163,8 +163,9 @@ class OrderStore:
             start, end: bound ``created_at`` (inclusive; a date includes its whole UTC day);
                 only the months concerned are read.
             as_of: "what did we know then": only orders some sync had fetched by that instant
-                (a date: by the end of that UTC day), with the status, progress status, at-risk
-                flag and total the last such sync saw (other columns are as last fetched).
+                (a date: by the end of that UTC day), with the creation time, status, progress
+                status, at-risk flag and total the last such sync saw (other columns are as last
+                fetched); ``start``/``end`` then bound the creation time known then.
 
         Dates are a ``date``, ``datetime``, ``YYYY-MM-DD``, an ISO-8601 timestamp or
         ``MM-DD-YYYY``; anything else (``"2026-02"``, a number) is a ``ValueError``.
@@ -178,8 +179,12 @@ class OrderStore:
         def read(manifest: Manifest | None) -> OrderFrames:
             if manifest is None:
                 return frames_from_tables(empty())
-            parts = _partitions(manifest, lo, hi)
+            # As of a past instant, an order's creation time is the one known then: its month
+            # may have changed since, so every month is read.
+            parts = _partitions(manifest, lo, hi) if when is None else None
             tables = self._tables(manifest, parts)
+            if when is not None:
+                tables = _as_of(tables, self._read(manifest, "snapshots"), when)
             if lo is not None or hi is not None:
                 created = tables.orders["created_at"]
                 keep = pc.is_valid(created)
@@ -189,8 +194,6 @@ class OrderStore:
                     keep = pc.and_(keep, pc.less_equal(created, pa.scalar(hi, UTC_US)))
                 ids = tables.orders["order_id"].filter(keep).combine_chunks()
                 tables = only(tables, ids)
-            if when is not None:
-                tables = _as_of(tables, self._read(manifest, "snapshots"), when)
             return frames_from_tables(tables)
 
         result: OrderFrames = self._retrying(read)
@@ -982,7 +985,14 @@ def _as_of(tables: LoadedTables, snapshots: pa.Table, when: datetime) -> LoadedT
     tables = only(tables, latest["order_id"].combine_chunks())
     orders = tables.orders
     idx = pc.index_in(orders["order_id"], value_set=latest["order_id"].combine_chunks())
-    for column in ("status_id", "status", "progress_status_id", "at_risk", "total_amount"):
+    for column in (
+        "created_at",
+        "status_id",
+        "status",
+        "progress_status_id",
+        "at_risk",
+        "total_amount",
+    ):
         values = latest[column].combine_chunks().take(idx).cast(orders.schema.field(column).type)
         orders = orders.set_column(orders.schema.get_field_index(column), column, values)
     return LoadedTables(orders, tables.services, tables.adjustments, tables.tags, tables.problems)
