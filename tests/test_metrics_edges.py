@@ -242,3 +242,26 @@ def test_an_adjustment_type_named_id_does_not_touch_the_order_ids() -> None:
     assert list(df["unreconciled"]) == [0, 0]
     assert [D(str(v)) for v in df["order_id_adjustment"]] == [D("-1.00"), D("-1.00")]
     assert "order_id" not in df.columns
+
+
+def test_many_dimensions_whose_combinations_pass_int64_stay_apart() -> None:
+    """3,000 sandbox orders, each with its own partner, ZIP and state, broken down by nine
+    dimensions at once: the number of key combinations passes 2**63. Every row still holds one
+    order's partner, ZIP and state together (no key wrapped into another's), and the net total
+    is the orders' own."""
+    from ht_analytics.sandbox._generate import generate_orders
+
+    base = load(*generate_orders(3000, seed=5))
+    orders = base.orders.copy()
+    orders["partner"] = [f"p{i:04d}" for i in range(len(orders))]
+    orders["client_zip"] = [f"z{i:04d}" for i in range(len(orders))]
+    orders["client_state"] = [f"s{i:04d}" for i in range(len(orders))]
+    frames = OrderFrames(orders, base.services, base.adjustments, base.tags, base.problems)
+    by = ["day", "month", "partner", "zip", "state", "tag", "sku", "service", "status"]
+    df = revenue_breakdown(frames, by=by, statuses="all", tz="UTC")
+    body = df[~df["day"].isin(["Total", "(counted in several rows)"])]
+    assert len(body) > 3000
+    assert (body["partner"].str[1:] == body["zip"].str[1:]).all()
+    assert (body["zip"].str[1:] == body["state"].str[1:]).all()
+    want = sum((D(str(v)) for v in orders["total_amount"] if not pd.isna(v)), D(0))
+    assert D(str(df["net"].iloc[-1])) == want

@@ -165,20 +165,23 @@ def _group(
     """Group the fact rows by ``keys`` (integer codes; sorted by them, as ``groupby`` does):
     each group's key values, its number of distinct orders (``facts["pos"]``) and the exact
     sums of the ``sums`` columns."""
-    combined = np.zeros(len(facts["pos"]), dtype=np.int64)
-    uniques: list[np.ndarray] = []
+    # One integer per row for all the keys, ranked after each key so that it never outgrows
+    # (rows × one key's values): lexicographic order is kept, and it cannot overflow.
+    group = np.zeros(len(facts["pos"]), dtype=np.int64)
+    levels: list[tuple[np.ndarray, np.ndarray]] = []  # per key: its values, the ranks' packed codes
     for key in keys:
         codes, values = pd.factorize(key, sort=True)
-        combined = combined * len(values) + codes
-        uniques.append(np.asarray(values))
-    group, present = pd.factorize(combined, sort=True)
-    g = len(present)
+        radix = max(len(values), 1)
+        ranked, packed = pd.factorize(group * radix + codes, sort=True)
+        group = ranked.astype(np.int64)
+        levels.append((np.asarray(values), np.asarray(packed, dtype=np.int64)))
+    g = len(levels[-1][1]) if levels else int(group.max(initial=-1)) + 1
     decoded = []
-    rest = np.asarray(present)
-    for values in reversed(uniques):
-        radix = max(len(values), 1)  # no fact at all: nothing to decode
-        decoded.append(values[rest % radix])
-        rest = rest // radix
+    rank = np.arange(g, dtype=np.int64)
+    for values, packed in reversed(levels):
+        radix = max(len(values), 1)
+        decoded.append(values[packed[rank] % radix])
+        rank = packed[rank] // radix
     decoded.reverse()
     if exploded:  # an order in several facts of one group counts once
         n = int(facts["pos"].max(initial=-1)) + 1
@@ -186,7 +189,6 @@ def _group(
         counts = np.bincount(pairs // max(n, 1), minlength=g)
     else:
         counts = np.bincount(group, minlength=g)
-    group = group.astype(np.int64)
     summed = {c: _sum_per(group, facts[c], g) for c in sums}
     return decoded, counts.astype(np.int64), summed
 
