@@ -346,3 +346,21 @@ def test_verbose_shows_retries_on_stderr_without_the_key(tmp_path: Path) -> None
     assert "retrying GET http://127.0.0.1:1/" in run.stderr
     assert "Connection refused" in run.stderr
     assert "abcdef" not in run.stdout + run.stderr
+
+
+def test_the_demo_empties_its_own_damaged_store(tmp_path: Path) -> None:
+    """A data file of the demo's store is lost: the next demo empties the store and runs (it is
+    the demo's own, from a sandbox), and damage messages name the store for `cache clear`."""
+    import json
+
+    cache, out = tmp_path / "demo", tmp_path / "r"
+    args = ["demo", "--orders", "40", "--cache", str(cache), "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    manifest = json.loads((cache / "manifest.json").read_text())
+    lost = next(iter(manifest["files"]["orders"].values()))[0]
+    (cache / lost).unlink()
+    info = CliRunner().invoke(main, ["cache", "info", "--cache", str(cache)])
+    assert f"cache clear --cache {cache}" in info.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "40 orders in the store" in again.output

@@ -321,3 +321,33 @@ def test_get_client_refuses_another_clients_answer() -> None:
     )
     with no_waits(), pytest.raises(PayloadError, match="client 8, not 7"):
         client_for(handler).get_client(7)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "token: ExpiredSignatureError",
+        "Bearer token invalid_or_expired_token",
+        "Invalid credentials: AuthenticationFailedException",
+        "password: must_contain_at_least_one_digit",
+        "See token_url=https://auth.example.com/oauth/token for help",
+    ],
+)
+def test_error_codes_and_urls_after_a_secret_word_stay_readable(message: str) -> None:
+    """Words after "token", "password" … are not secrets: the message is shown as sent."""
+    handler = lambda r: json_response(422, {"message": message})
+    with pytest.raises(HTError) as caught:
+        client_for(handler).get_client(7)
+    assert message in str(caught.value)
+
+
+def test_a_key_after_a_long_run_of_blank_lines_is_masked_whole() -> None:
+    """The key comes after 1,160 newlines (which collapse into one space): no piece of it is
+    left in the message."""
+    message = "Unknown partner for the key sent:" + "\n" * 1160 + " " + KEY
+    handler = lambda r: json_response(401, {"message": message})
+    with pytest.raises(HTError) as caught:
+        client_for(handler).get_client(7)
+    text = str(caught.value)
+    for i in range(len(KEY) - 4):
+        assert KEY[i : i + 5] not in text, KEY[i : i + 5]

@@ -253,3 +253,50 @@ def test_ids_read_as_keys_and_no_tags_are_explained(tmp_path: Path) -> None:
     assert "sync --tags" in text
     chart = report.charts["tag_counts"].axes[0]
     assert [t.get_text() for t in chart.texts] == ["No tags known (sync by tag to learn them)"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Microsoft Office 365 2019 2021 install",
+        "Appointment 01-31-2026 10:00",
+        "Refund 1234.50 - 99.99",
+        "Orders 100231 100232",
+        "ratio 3.14159265358979",
+        "https://x.example.com/u/1234567890/profile",
+    ],
+)
+def test_text_that_is_not_a_phone_number_is_kept(text: str) -> None:
+    """Years, dates, amounts, ids, long decimals and URL paths are not phone numbers."""
+    assert report_module._hide_contacts(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("call +1 (415) 555-0100 now", "call [phone] now"),
+        ("call 415.555.0100", "call [phone]"),
+        ("London +44 20 7946 0958", "London [phone]"),
+        ("write to jo.doe+x@mail.example.com", "write to [email]"),
+    ],
+)
+def test_phone_numbers_and_emails_in_text_are_hidden(text: str, want: str) -> None:
+    assert report_module._hide_contacts(text) == want
+
+
+def test_a_rename_that_fails_puts_every_old_file_back(tmp_path: Path) -> None:
+    """report.pdf is a directory: the write fails, report.html and report.xlsx are still the
+    first write's, and no temporary or set-aside file remains."""
+    first = build_report(load(order(1)), now=NOW, title="First")
+    paths = first.write(tmp_path, formats=("html", "xlsx"))
+    before = {p: p.read_bytes() for p in paths}
+    (tmp_path / "report.pdf").mkdir()
+    second = build_report(load(order(1), order(2)), now=NOW, title="Second")
+    with pytest.raises(IsADirectoryError):
+        second.write(tmp_path, formats=("html", "xlsx", "pdf"))
+    assert {p: p.read_bytes() for p in paths} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "report.html",
+        "report.pdf",
+        "report.xlsx",
+    ]

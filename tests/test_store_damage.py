@@ -224,3 +224,20 @@ def test_as_of_bounds_the_creation_time_known_then(tmp_path: Path) -> None:
     assert then.loc[target, "created_at"] == old
     now = store.load(start=day, end=day).orders
     assert target not in set(now["order_id"])
+
+
+@pytest.mark.parametrize("manifest", ['["not", "a", "store"]', "{// comments\n}", ""])
+def test_clear_refuses_a_folder_whose_manifest_is_unreadable_and_holds_other_files(
+    tmp_path: Path, manifest: str
+) -> None:
+    """A manifest.json that is not a JSON object (or not JSON) beside files of the user's own:
+    clear() deletes nothing."""
+    other = tmp_path / "other"
+    (other / "orders").mkdir(parents=True)
+    (other / "orders" / "q3_orders.xlsx").write_text("mine")
+    (other / "README.md").write_text("mine")
+    (other / "manifest.json").write_text(manifest)
+    before = files(other)
+    with pytest.raises(CacheError, match="cannot be read, and it holds"):
+        OrderStore(other).clear()
+    assert files(other) == before

@@ -39,9 +39,13 @@ __all__ = ["Report", "build_report"]
 
 PII_COLUMNS = ("client_name", "client_email", "client_phone", "client_address", "client_street")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w.])\+?\(?\d[\d ().-]{7,}\d(?![\w.])")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(
+    r"(?<![\w./:-])(?:"
+    r"(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}"  # North American numbers
+    r"|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}"  # international, written with a leading +
+    r")(?![\w/:-]|\.\d)"
+)
 """Emails and phone numbers inside free text (a tag, a service name): left out of a report
 without ``include_pii``, like the columns that hold them."""
 EXCEL_EXACT = Decimal(2**53) / 100
@@ -280,10 +284,9 @@ class Report:
         stage = _Staging(private=self.personal)
         try:
             yield stage
-        except BaseException:
-            stage.abort()
-            raise
-        stage.commit()
+            stage.commit()
+        finally:
+            stage.abort()  # whatever was not renamed (nothing, after a commit)
 
 
 def build_report(
@@ -401,14 +404,36 @@ class _Staging:
         return Path(name)
 
     def commit(self) -> None:
+        """Rename every file over its target; if one rename fails, the targets already
+        replaced get their old files back (kept aside meanwhile) and the error is raised."""
         mode = 0o600
         if not self.private:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
-        for temp, target in self.staged:
-            temp.chmod(mode)
-            temp.replace(target)
+        for _, target in self.staged:
+            if target.is_dir():
+                raise IsADirectoryError(f"{target} is a directory: no report file replaced it")
+        done: list[tuple[Path, Path | None]] = []  # (target, its old file kept aside)
+        try:
+            for temp, target in self.staged:
+                temp.chmod(mode)
+                aside = None
+                if target.exists():
+                    aside = temp.with_name(temp.name + ".old")
+                    target.replace(aside)
+                done.append((target, aside))
+                temp.replace(target)
+        except BaseException:
+            for target, aside in reversed(done):
+                if aside is not None:
+                    aside.replace(target)
+                else:
+                    target.unlink(missing_ok=True)
+            raise
+        for _, aside in done:
+            if aside is not None:
+                aside.unlink(missing_ok=True)
         self.staged = []
 
     def abort(self) -> None:
@@ -530,30 +555,30 @@ def _without_contacts(frame: pd.DataFrame) -> pd.DataFrame:
         if _kind(frame[column]) != "text" or frame[column].dtype.name == "category":
             continue
         values = frame[column]
-        if not values.map(_has_contact).any():
+        hidden = values.map(_hide_contacts)
+        if hidden.equals(values):
             continue
         if out is frame:
             out = frame.copy()
             out.attrs = frame.attrs
-        out[column] = values.map(_hide_contacts)
+        out[column] = hidden
     return out
 
 
-def _has_contact(value: Any) -> bool:
-    return isinstance(value, str) and _hide_contacts(value) != value
-
-
 def _phone(match: re.Match[str]) -> str:
-    """A phone number has 10 to 15 digits and is not a date (``2026-01-31 10:00``)."""
+    """A phone number has 10 to 15 digits."""
     text = match.group(0)
-    digits = sum(ch.isdigit() for ch in text)
-    return "[phone]" if 10 <= digits <= 15 and not DATE.search(text) else text
+    return "[phone]" if 10 <= sum(ch.isdigit() for ch in text) <= 15 else text
 
 
 def _hide_contacts(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    return PHONE.sub(_phone, EMAIL.sub("[email]", value))
+    if "@" in value:  # (the patterns run only where they can match: cheap on long text)
+        value = EMAIL.sub("[email]", value)
+    if sum(ch.isdigit() for ch in value) >= 10:
+        value = PHONE.sub(_phone, value)
+    return value
 
 
 def _excel_date(moment: Any) -> bool:

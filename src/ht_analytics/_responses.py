@@ -117,12 +117,15 @@ def _text_of(content: bytes) -> str:
 
 _NAMED_SECRET = re.compile(
     r"(?i)\b([\w.-]*(?:token|secret|password|passwd|api[_-]?key|jwt|bearer|credential)[\w.-]*)"
-    r"(\W{0,6})(?=[^\s\"',;]*\d|[^\s\"',;]{16})([^\s\"',;]{6,})"
+    r"(\W{0,6})"
+    r"(?=[^\s\"',;]*\d|(?-i:(?![A-Z][a-z]{2,}(?:[A-Z][a-z]{2,})+\b))[^\s\"',;_./:-]{16,}(?![^\s\"',;]))"
+    r"([^\s\"',;]{6,})"
 )
-"""A value right after a name that suggests a secret, holding a digit or 16 characters long
-(``authentication_token abc123…``, ``client_secret=…``, ``"authentication_token"=>"…"``,
-``Bearer eyJ…``): a server's message may quote a client's token (words, as in "invalid token
-provided", stay)."""
+"""A value right after a name that suggests a secret (``authentication_token abc123…``,
+``client_secret=…``, ``"authentication_token"=>"…"``, ``Bearer eyJ…``): a server's message may
+quote a client's token. The value holds a digit, or is a run of 16 or more characters with no
+separator that is not CamelCase words; words stay (``invalid token provided``,
+``token: ExpiredSignatureError``, ``password: must_contain_at_least_one_digit``, a URL)."""
 
 _BARE_SECRET = re.compile(
     r"\b(?:(?:seti|pi|si|cs|ek|src)_\w*?_secret_\w+|(?:sk|rk|ek|pk|whsec)_(?:live|test)_\w{8,}"
@@ -135,9 +138,12 @@ _MAX_BODY = 65_536
 
 
 def _clip(text: str, scrub: Callable[[str], str] = str) -> str:
-    # Cut first (with room): the patterns below would be slow on a long run of text.
-    text = _SPACES.sub(" ", text[: 4 * _MAX_MESSAGE]).strip()
-    text = scrub(text)
+    # The key comes out of the whole text first (linear), so that no cut leaves a piece of it.
+    text = scrub(_SPACES.sub(" ", text[:_MAX_BODY]).strip())
+    # Then a cut with room (the patterns below would be slow on a long run of text), which also
+    # drops the word it falls in: a piece of some other secret is no secret of its own.
+    if len(text) > 4 * _MAX_MESSAGE:
+        text = re.sub(r"\S*$", "", text[: 4 * _MAX_MESSAGE]) + " …"
     text = _BARE_SECRET.sub("***", text)
     text = _NAMED_SECRET.sub(lambda m: f"{m[1]}{m[2]}***", text)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"

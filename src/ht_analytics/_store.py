@@ -133,7 +133,7 @@ class OrderStore:
                 raise _MovedError(missing[0]) from None  # a writer replaced files as we read
             raise CacheError(
                 f"the store at {self.path} cannot be read ({type(exc).__name__}: {exc}); clear "
-                "it (`ht-analytics cache clear`) and sync again"
+                f"it (`ht-analytics cache clear --cache {self.path}`) and sync again"
             ) from None
 
     def _tables(self, manifest: Manifest, partitions: set[str] | None = None) -> LoadedTables:
@@ -249,18 +249,22 @@ class OrderStore:
         """Delete every stored order, snapshot and the sync state (waits for a running sync)."""
         if not self.path.exists():
             return
+        if not self.path.is_dir():
+            raise CacheError(f"{self.path} is not a directory: nothing deleted")
         try:
             found = read_json_file(self.path / MANIFEST)
-        except CacheError:  # damaged: clearing is the way forward
-            found = {"format": FORMAT}
+            damaged = False
+        except CacheError:  # unreadable: a damaged store of ours, or someone else's file
+            found, damaged = None, True
         if found is not None and found.get("format") != FORMAT:
             raise CacheError(
                 f"{self.path} holds a {MANIFEST} that is not an ht-analytics order store: "
                 "nothing deleted"
             )
         if found is None and (other := foreign_entries(self.path)):
+            why = f"its {MANIFEST} cannot be read" if damaged else f"no {MANIFEST}"
             raise CacheError(
-                f"{self.path} is not an ht-analytics store (no {MANIFEST}, and it holds "
+                f"{self.path} is not an ht-analytics store ({why}, and it holds "
                 f"{', '.join(other[:5])}{' …' if len(other) > 5 else ''}): nothing deleted"
             )
         with StoreLock(self.path, self.lock_timeout, "clear"):
@@ -741,7 +745,8 @@ class _MovedError(Exception):
 def _damaged(root: Path, missing: Path) -> CacheError:
     return CacheError(
         f"the store at {root} is damaged: {missing.relative_to(root).as_posix()}, named by its "
-        f"{MANIFEST}, is missing; clear it (`ht-analytics cache clear`) and sync again"
+        f"{MANIFEST}, is missing; clear it (`ht-analytics cache clear --cache {root}`) and sync "
+        "again"
     )
 
 
@@ -768,7 +773,7 @@ def _check_not_lost(root: Path) -> None:
         raise CacheError(
             f"the store at {root} has data files from earlier syncs but no {MANIFEST}: it is "
             "damaged, and syncing would delete those files. Move the directory aside (or clear "
-            "it: `ht-analytics cache clear`) and sync again"
+            f"it: `ht-analytics cache clear --cache {root}`) and sync again"
         )
 
 
@@ -808,7 +813,7 @@ def _moment(value: Any, name: str) -> tuple[pd.Timestamp, bool]:
         text = value.strip()
         if _WIRE_DAY.fullmatch(text):
             text = datetime.strptime(text, "%m-%d-%Y").date().isoformat()
-        if not _ISO_DAY.match(text) or (len(text) > 10 and text[10] not in "T "):
+        if not _ISO_DAY.match(text) or (len(text) > 10 and text[10] not in "Tt "):
             raise ValueError(problem)
         day = len(text) == 10
         value = text

@@ -154,7 +154,8 @@ def read_json_file(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         raise CacheError(
             f"{path} cannot be read ({type(exc).__name__}); the store may be damaged: "
-            "remove the directory (or run `ht-analytics cache clear`) and sync again"
+            f"remove the directory (or run `ht-analytics cache clear --cache {path.parent}`) and "
+            "sync again"
         ) from None
     if not isinstance(data, dict):
         raise CacheError(f"{path} is not a JSON object; the store may be damaged")
@@ -212,7 +213,8 @@ class Manifest:
                     if newer
                     else "Its data cannot be read by this version: "
                 )
-                + "clear it (`ht-analytics cache clear` or OrderStore(...).clear()) and sync again, "
+                + f"clear it (`ht-analytics cache clear --cache {root}` or OrderStore(...).clear()) "
+                "and sync again, "
                 "or use another directory (OrderStore(path=...) / HT_CACHE_DIR)"
             )
         try:
@@ -237,7 +239,7 @@ class Manifest:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             raise CacheError(
                 f"{root / MANIFEST} is incomplete; the store may be damaged: clear it "
-                "(`ht-analytics cache clear`) and sync again"
+                f"(`ht-analytics cache clear --cache {root}`) and sync again"
             ) from None
 
     def write(self, root: Path) -> None:

@@ -55,9 +55,12 @@ def main(verbose: int) -> None:
     if verbose:
         import logging
 
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root = logging.getLogger("ht_analytics")
+        for old in [h for h in root.handlers if getattr(h, "ht_cli", False)]:
+            root.removeHandler(old)  # run again in one process (tests, a notebook): one handler
+        handler = logging.StreamHandler(sys.stderr)
+        handler.ht_cli = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
@@ -195,12 +198,14 @@ def _check_demo_store(store: Any) -> None:
     empty directory; a store of the real API or anything else is left alone."""
     from ._config import _is_loopback
     from ._exceptions import CacheError
+    from ._store_files import FORMAT, MANIFEST, read_json_file
 
-    if not store.path.exists():
+    try:
+        data = read_json_file(store.path / MANIFEST)
+    except CacheError:  # a damaged store: clear() empties it if it is one, else refuses
         return
-    info = store.info()  # a directory that is not a store: clear() refuses it
-    url = info.get("base_url") or ""
-    if info["exists"] and url and not _is_loopback(_host(url)):
+    url = (data or {}).get("base_url") or ""
+    if data and data.get("format") == FORMAT and url and not _is_loopback(_host(url)):
         raise CacheError(
             f"the store at {store.path} holds orders from {url}, not from a sandbox; the demo "
             "empties its store first: choose another --cache"
