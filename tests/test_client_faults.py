@@ -351,3 +351,13 @@ def test_a_key_after_a_long_run_of_blank_lines_is_masked_whole() -> None:
     text = str(caught.value)
     for i in range(len(KEY) - 4):
         assert KEY[i : i + 5] not in text, KEY[i : i + 5]
+
+
+def test_check_zip_keeps_a_zip_sent_as_a_number_whole() -> None:
+    """``"zip": 2134`` (a JSON number) is ZIP 02134; ``"cbsa_id": 14460.0`` is 14460."""
+    handler = lambda r: json_response(
+        200, {"status": "success", "treatment": "on", "zip": 2134, "cbsa_id": 14460.0}
+    )
+    checked = client_for(handler).check_zip(1, "02134")
+    assert checked.zip == "02134"
+    assert checked.cbsa_id == 14460

@@ -151,9 +151,14 @@ class ZipCheck:
         if treatment is None:
             raise PayloadError(f"{what}: the response has no 'treatment' field")
         cbsa_id = body.get("cbsa_id")
+        if isinstance(cbsa_id, float) and cbsa_id.is_integer():
+            cbsa_id = int(cbsa_id)
+        zip_value = body.get("zip")
+        if isinstance(zip_value, int) and not isinstance(zip_value, bool):
+            zip_value = f"{zip_value:05d}"  # a JSON number lost the leading zeros of a ZIP
         return cls(
             sku_id=sku_id,
-            zip=str(body.get("zip") or zip_code),
+            zip=str(zip_value or zip_code),
             available=str(treatment).lower() == "on",
             treatment=str(treatment),
             cbsa_id=int(cbsa_id)
