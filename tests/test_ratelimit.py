@@ -59,6 +59,19 @@ def test_unlimited_never_sleeps() -> None:
     assert limiter.rate is None
 
 
+def test_unlimited_still_honours_a_retry_after_pause() -> None:
+    """rate=None paces nothing, but a server's Retry-After (defer) holds every request back:
+    after defer(2) the next request waits 2 s, and the ones after it none."""
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock.time, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.defer(2.0)
+    limiter.acquire()
+    limiter.acquire()
+    assert clock.sleeps == [pytest.approx(2.0)]
+    assert clock.now == pytest.approx(102.0)
+
+
 @pytest.mark.parametrize("rate", [0, -1.0])
 def test_bad_rate_is_refused(rate: float) -> None:
     """A non-positive rate is a clear ValueError."""

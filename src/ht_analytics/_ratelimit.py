@@ -51,7 +51,13 @@ class RateLimiter:
     def acquire(self) -> float:
         """Wait for the next slot (and until fewer than ``rate`` requests went in the last
         second); return the seconds waited."""
-        if self._interval == 0:
+        if self._interval == 0:  # unlimited: only a deferral (Retry-After) holds requests back
+            with self._lock:
+                start = self._clock()
+                wait = self._next - start
+            if wait > 0:
+                self._sleep(wait)
+                return wait
             return 0.0
         with self._lock:
             start = self._clock()
