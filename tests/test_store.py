@@ -424,8 +424,9 @@ def test_progress_bar_in_the_terminal(
 def test_readers_see_whole_states_while_syncs_replace_files(
     tmp_path: Path, server: SandboxServer, client: PartnerClient
 ) -> None:
-    """load() in another thread during full re-syncs (which replace every file) always returns
-    a complete store: every order once, every service with its order."""
+    """load() and info() in another thread during full re-syncs (which replace every file)
+    always see a complete store: every order once, every service with its order (never taken
+    for a damaged store)."""
     store = OrderStore(tmp_path / "cache")
     store.sync(client, progress=False)
     errors: list[BaseException] = []
@@ -436,6 +437,9 @@ def test_readers_see_whole_states_while_syncs_replace_files(
         while not done.is_set():
             try:
                 frames = OrderStore(tmp_path / "cache").load()
+                assert OrderStore(tmp_path / "cache").info()["rows"]["orders"] == len(
+                    server.data.orders
+                )
                 assert frames.orders["order_id"].is_unique
                 assert frames.services["order_id"].isin(frames.orders["order_id"]).all()
                 sizes.add(len(frames.orders))

@@ -139,6 +139,23 @@ class OrderStore:
     def _tables(self, manifest: Manifest, partitions: set[str] | None = None) -> LoadedTables:
         return LoadedTables(*(self._read(manifest, t, partitions) for t in DATA_TABLES))
 
+    def _whole_manifest(self) -> Manifest | None:
+        """The manifest, once every file it names is there: a writer that replaced files while
+        we looked gives a new manifest (looked at again); the same manifest naming a missing
+        file is a damaged store (``CacheError``)."""
+        for _ in range(3):
+            manifest = self._manifest()
+            if manifest is None:
+                return None
+            try:
+                _check_files(self.path, manifest)
+                return manifest
+            except _MovedError as moved:
+                now = self._manifest()
+                if now is not None and now.same_as(manifest):
+                    raise _damaged(self.path, moved.path) from None
+        raise CacheError(f"the store at {self.path} kept changing while being read; try again")
+
     def _retrying(self, read: Any) -> Any:
         """Run a read; if a writer replaced files under it, read the new manifest once more."""
         for attempt in range(3):
@@ -213,19 +230,16 @@ class OrderStore:
 
     def info(self) -> dict[str, Any]:
         """Where the store is, what it holds, and when it was last synced."""
-        manifest = self._manifest()
+        manifest = self._whole_manifest()
         info: dict[str, Any] = {"path": str(self.path), "exists": manifest is not None}
         if manifest is None:
             return info
-        _check_files(self.path, manifest)
         orders = self._retrying(
             lambda m: self._read(m, "orders", columns=["created_at", "status_id"])
         )
         created = orders["created_at"]
         size = sum(
-            p.stat().st_size
-            for t in (*DATA_TABLES, "snapshots")
-            for p in manifest.paths(self.path, t)
+            _size(p) for t in (*DATA_TABLES, "snapshots") for p in manifest.paths(self.path, t)
         )
         info.update(
             {
@@ -282,9 +296,7 @@ class OrderStore:
             raise ImportError(
                 "store.duckdb() needs duckdb: uv add duckdb (or pip install duckdb)"
             ) from None
-        manifest = self._manifest()
-        if manifest is not None:
-            _check_files(self.path, manifest)
+        manifest = self._whole_manifest()
         con = duckdb.connect()
         for table in (*DATA_TABLES, "snapshots"):
             paths = manifest.paths(self.path, table) if manifest is not None else []
@@ -349,7 +361,10 @@ class OrderStore:
             manifest = self._manifest()
             self._check_origin(manifest, client)
             if manifest is not None:
-                _check_files(self.path, manifest)
+                try:
+                    _check_files(self.path, manifest)
+                except _MovedError as moved:  # under the lock no writer moves files: a loss
+                    raise _damaged(self.path, moved.path) from None
             else:
                 _check_not_lost(self.path)
             removed = remove_orphans(self.path, manifest)
@@ -750,12 +765,20 @@ def _damaged(root: Path, missing: Path) -> CacheError:
     )
 
 
+def _size(path: Path) -> int:
+    """Bytes of a file (0 if a writer replaced it a moment ago)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _check_files(root: Path, manifest: Manifest) -> None:
-    """Every file the manifest names is there (``CacheError`` naming the first missing)."""
+    """Every file the manifest names is there (``_MovedError`` naming the first missing)."""
     for table in (*DATA_TABLES, "snapshots"):
         for path in manifest.paths(root, table):
             if not path.is_file():
-                raise _damaged(root, path)
+                raise _MovedError(path)
 
 
 def _check_not_lost(root: Path) -> None:
