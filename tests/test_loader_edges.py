@@ -687,3 +687,58 @@ def test_the_problems_of_an_occurrence_not_kept_go_with_it() -> None:
             assert len(load_orders(source, strict=True).orders) == 1
     reasons = load([clean, bad]).problems["field"].tolist()
     assert sorted(reasons) == ["breakdown.services", "id", "totalAmount"]
+
+
+def _quiet(source: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataProblemWarning)
+        return load_orders(source)
+
+
+def test_kept_json_text_is_the_same_from_dicts_and_bytes() -> None:
+    """Order 1 sends treatments {b, a} and an unknown {q, p}; order 2 the keys the other way
+    round and a stand-by {end, start}. Arrow reorders keys as it first met them; the text keeps
+    them sorted, so dicts and bytes give the same frames. An integer past 2**53 under a key
+    where another order has a float stays the exact integer."""
+    a = {"id": 1, "createdAt": "2024-01-01T00:00:00Z", "treatments": {"b": 1, "a": 2}}
+    a |= {"zz": {"q": 1, "p": 2}, "partnerRef": 9007199254740993}
+    b = {"id": 2, "createdAt": "2024-01-01T00:00:00Z", "treatments": {"a": 3, "b": 4}}
+    b |= {"zz": {"p": 3, "q": 4}, "partnerRef": 1.5}
+    b["standByTimes"] = [{"end": "2024-01-02T00:00:00Z", "start": "2024-01-01T00:00:00Z"}]
+    cols = ["order_id", "treatments", "stand_by_times", "extra"]
+    dicts = _quiet([a, b]).orders[cols]
+    raw = _quiet(_as_page([a, b])).orders[cols]
+    pd.testing.assert_frame_equal(dicts, raw)
+    assert list(raw["treatments"]) == ['{"a":2,"b":1}', '{"a":3,"b":4}']
+    assert raw["stand_by_times"].iloc[1] == (
+        '[{"end":"2024-01-02T00:00:00Z","start":"2024-01-01T00:00:00Z"}]'
+    )
+    assert raw["extra"].iloc[0] == '{"partnerRef":9007199254740993,"zz":{"p":2,"q":1}}'
+
+
+def test_problems_of_an_order_with_a_float_id_name_it() -> None:
+    """Order id 5.0 (a JSON float) is order 5, in the orders table and in its problem rows;
+    strict mode names it."""
+    order = {"id": 5.0, "createdAt": "2024-01-01T00:00:00Z", "breakdown": "oops"}
+    frames = _quiet([order])
+    assert list(frames.orders["order_id"]) == [5]
+    assert set(frames.problems["order_id"]) == {5}
+    with pytest.raises(PayloadError, match=r"^order 5, orders field breakdown"):
+        load_orders([order], strict=True)
+
+
+def test_an_order_whose_adjustments_are_unreadable_is_not_also_called_unreconciled() -> None:
+    """``adjustments`` sent as an object: that is the problem; the order's parts are incomplete,
+    so no "does not add up" note is added beside it."""
+    order = {
+        "id": 1,
+        "createdAt": "2024-01-01T00:00:00Z",
+        "breakdown": {
+            "services": [{"id": 1, "totalAmount": "$90.00"}],
+            "adjustments": {"type": "fee", "amount": "$5.00"},
+            "totalAmount": "$95.00",
+        },
+    }
+    problems = _quiet([order]).problems
+    assert list(problems["field"]) == ["breakdown.adjustments"]
+    assert "does not add up" not in " ".join(problems["reason"])

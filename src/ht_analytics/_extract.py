@@ -358,12 +358,14 @@ def kept_json(
 ) -> str:
     """JSON text of a value the frames keep as sent (unknown fields, objects of undocumented
     shape): secrets redacted, keys whose value is null left out (Arrow cannot tell them from
-    absent ones), integral numbers as integers — the same text whichever path read it."""
+    absent ones), keys sorted, integral numbers as integers — the same text whichever path
+    read it."""
     return json.dumps(
         scrub(value, drop_nulls=True, leaf=leaf),
         separators=(",", ":"),
         default=default,
         allow_nan=False,
+        sort_keys=True,  # Arrow reorders keys (as it first met them): sorted on every path
     )
 
 
@@ -378,6 +380,9 @@ def _finite(value: Any) -> Any:
     block to the slow path, which keeps it as written."""
     if isinstance(value, float) and not math.isfinite(value):
         raise NeedsSlowPath("a number beyond the range of floats")
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 2**53:
+        # An integer Arrow read as a float (another value of its key was one): maybe rounded.
+        raise NeedsSlowPath("an integer past 2**53 among floats")
     return _number(value)
 
 

@@ -355,9 +355,17 @@ def _problem(order_id: Any, table: str, field_name: str, raw: Any, reason: str) 
 
 
 def _problem_id(order_id: Any) -> int | None:
+    """The order id a problem row names, read as the orders table reads it (``5``, ``"5"``,
+    ``5.0``, ``1e3``)."""
     if isinstance(order_id, int) and not isinstance(order_id, bool):
         return order_id
     if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit():
+        return int(order_id)
+    if (
+        isinstance(order_id, float | Decimal)
+        and math.isfinite(order_id)
+        and order_id == int(order_id)
+    ):
         return int(order_id)
     return None
 

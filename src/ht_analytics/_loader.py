@@ -112,7 +112,7 @@ def load_tables(
     raw = _concat(blocks)
     typed = type_block(raw)
     problems = list(typed.problems)
-    mismatch = reconcile(typed.orders, typed.services, typed.adjustments)
+    mismatch = reconcile(typed.orders, typed.services, typed.adjustments, typed.unreadable)
     if mismatch is not None:  # the values are kept as sent: a note, not an unreadable value
         problems.append(mismatch)
     problem_table = pa.concat_tables(problems) if problems else PROBLEM_SCHEMA.empty_table()

@@ -10,12 +10,35 @@ from ._typing import PROBLEM_SCHEMA
 __all__ = ["reconcile"]
 
 
-def reconcile(orders: pa.Table, services: pa.Table, adjustments: pa.Table) -> pa.Table | None:
+PART_FIELDS = frozenset(
+    {"breakdown", "services", "adjustments", "breakdown.services", "breakdown.adjustments"}
+)
+"""Order fields whose being unreadable leaves the order's parts incomplete."""
+
+
+def reconcile(
+    orders: pa.Table,
+    services: pa.Table,
+    adjustments: pa.Table,
+    unreadable: list[pa.Table] | None = None,
+) -> pa.Table | None:
     """Problems for orders whose services' totals plus order-level adjustments differ from
     ``breakdown.totalAmount`` (values kept as sent); ``None`` when every order adds up.
 
-    Only orders whose parts all parsed are checked: an unreadable part is a problem of its own.
+    Only orders whose parts all parsed are checked: an unreadable part (a service's total or an
+    adjustment's amount; or, in ``unreadable``, a ``breakdown``, ``services`` or ``adjustments``
+    that is not what it should be, so that parts are missing) is a problem of its own.
     """
+    if unreadable:
+        rows = pa.concat_tables(unreadable)
+        parts = pc.and_(
+            pc.equal(rows["table"], "orders"),
+            pc.is_in(rows["field"], value_set=pa.array(sorted(PART_FIELDS))),
+        )
+        partial = pc.drop_null(rows.filter(pc.fill_null(parts, False))["order_id"])
+        if len(partial):
+            keep = pc.invert(pc.is_in(orders["order_id"], value_set=pc.unique(partial)))
+            orders = orders.filter(keep)
     wide = pa.decimal128(30, 2)  # room for any sum, and for adding two sums
     svc = services.group_by("order_id", use_threads=False).aggregate(
         [("total_amount", "sum"), ("total_amount", "count"), ("line_no", "count")]
