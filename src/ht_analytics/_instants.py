@@ -4,7 +4,7 @@ Instants are :data:`INSTANT_TYPE` (``timestamp[us, UTC]``); local wall-clock tim
 :data:`WALL_TYPE` (naive ``timestamp[us]``). Every function takes Arrow arrays or chunked arrays
 (chunked ones are combined) and returns plain ``pa.Array`` of the same length.
 
-Accepted text (surrounding whitespace trimmed): ``YYYY-MM-DD``, ``T`` or a space, ``HH:MM`` or
+Accepted text (surrounding whitespace trimmed; ``t`` and ``z`` in either case): ``YYYY-MM-DD``, ``T`` or a space, ``HH:MM`` or
 ``HH:MM:SS``, optionally ``.`` and 1-6 fractional-second digits, then ``Z``, ``+HH:MM``/``-HH:MM``,
 ``+HHMM``/``-HHMM``, or nothing. Null and ``""`` are NA without a reason; anything else that does
 not give an instant is NA plus a reason naming the raw value. A value with an offset ignores its
@@ -210,7 +210,7 @@ def _parse_any(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantRes
     if fast is not None:
         none = pa.nulls(len(raw), pa.string())
         return InstantResult(fast, none, none), pc.fill_null(pa.nulls(len(raw), pa.bool_()), False)
-    text = pc.utf8_trim_whitespace(raw)
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(raw))  # RFC 3339 allows a lowercase t and z
     walls = _all_wall_clocks(raw)
     if walls is not None:  # every value a real wall-clock time without an offset
         shaped = real = naive = pc.is_valid(raw)
