@@ -742,3 +742,16 @@ def test_an_order_whose_adjustments_are_unreadable_is_not_also_called_unreconcil
     problems = _quiet([order]).problems
     assert list(problems["field"]) == ["breakdown.adjustments"]
     assert "does not add up" not in " ".join(problems["reason"])
+
+
+def test_a_phone_object_with_only_its_formatted_text_keeps_it() -> None:
+    """``{"formatted": "(310) 555-0123"}`` without ``value``: the formatted text is the phone
+    (before, it vanished with no trace); with a value, the value wins; dicts and bytes agree."""
+    orders = [
+        {"id": 1, "createdAt": "2024-01-01T00:00:00Z", "phone": {"formatted": "(310) 555-0123"}},
+        {"id": 2, "createdAt": "2024-01-01T00:00:00Z", "phone": {"value": "+1", "formatted": "x"}},
+    ]
+    dicts = _quiet(orders).orders["client_phone"]
+    raw = _quiet(_as_page(orders)).orders["client_phone"]
+    assert list(dicts) == ["(310) 555-0123", "+1"]
+    assert list(raw) == list(dicts)

@@ -282,7 +282,15 @@ def _as_text(values: pa.Array, f: WireField) -> pa.Array:
         and t.get_field_index("value") >= 0
         and not {x.name for x in t} - {"value", "formatted"}  # other keys: slow path keeps them
     ):
-        return _as_text(values.field("value"), f)
+        phone = values.field("value")
+        if t.get_field_index("formatted") >= 0:  # the formatted text where there is no value
+            shown = values.field("formatted")
+            if not all(
+                pa.types.is_string(a.type) or pa.types.is_null(a.type) for a in (phone, shown)
+            ):
+                raise NeedsSlowPath("a phone object holding numbers")
+            phone = pc.coalesce(phone.cast(_STR), shown.cast(_STR))
+        return _as_text(phone, f)
     # A float for money or an id, an object where text belongs: the slow path reads it exactly
     # and records what cannot be read.
     raise NeedsSlowPath(f"{f.column} arrived as {t}")

@@ -224,7 +224,8 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
         cols.setdefault(f.column, []).append(tags)
         return
     if f.column == "client_phone" and isinstance(value, dict):
-        value = value.get("value")
+        # {"value", "formatted"}: the value, else the formatted text (never dropped).
+        value = value.get("value") if value.get("value") is not None else value.get("formatted")
     cols.setdefault(f.column, []).append(
         kept_json(value, default=_plain) if f.kind == "json" and value is not None else _text(value)
     )
