@@ -755,3 +755,18 @@ def test_a_phone_object_with_only_its_formatted_text_keeps_it() -> None:
     raw = _quiet(_as_page(orders)).orders["client_phone"]
     assert list(dicts) == ["(310) 555-0123", "+1"]
     assert list(raw) == list(dicts)
+
+
+def test_tags_sent_as_one_text_say_nothing_was_kept() -> None:
+    """``"tags": "vip"`` keeps no tag, and the problem says so; a list with a number keeps its
+    texts and says that."""
+    frames = _quiet(
+        [
+            {"id": 1, "createdAt": "2024-01-01T00:00:00Z", "tags": "vip"},
+            {"id": 2, "createdAt": "2024-01-01T00:00:00Z", "tags": ["a", 3]},
+        ]
+    )
+    assert list(frames.tags["tag"]) == ["a"]
+    reasons = dict(zip(frames.problems["order_id"], frames.problems["reason"], strict=True))
+    assert reasons[1] == "tags is str, not a list of texts (nothing kept)"
+    assert reasons[2] == "tags is not a list of texts (only its texts were kept)"

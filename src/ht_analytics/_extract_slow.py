@@ -135,7 +135,9 @@ def _one(
                 "orders",
                 "tags",
                 scrub(tags),
-                "tags is not a list of texts (only its texts were kept)",
+                "tags is not a list of texts (only its texts were kept)"
+                if isinstance(tags, list)
+                else f"tags is {type(tags).__name__}, not a list of texts (nothing kept)",
             )
         )
     o_cols.setdefault("flavour", []).append(
