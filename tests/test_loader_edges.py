@@ -770,3 +770,16 @@ def test_tags_sent_as_one_text_say_nothing_was_kept() -> None:
     reasons = dict(zip(frames.problems["order_id"], frames.problems["reason"], strict=True))
     assert reasons[1] == "tags is str, not a list of texts (nothing kept)"
     assert reasons[2] == "tags is not a list of texts (only its texts were kept)"
+
+
+def test_strict_raises_on_the_first_bad_value_in_the_source() -> None:
+    """Order 1 (first) has a bad service price, order 2 a bad clientId: strict names order 1's,
+    whatever table each value is in."""
+    one = {
+        "id": 1,
+        "createdAt": "2024-01-01T00:00:00Z",
+        "breakdown": {"services": [{"id": 1, "price": "€5"}], "adjustments": []},
+    }
+    two = {"id": 2, "createdAt": "2024-01-01T00:00:00Z", "clientId": "abc"}
+    with pytest.raises(PayloadError, match=r"^order 1, services field price: '€5'"):
+        load_orders([one, two], strict=True)

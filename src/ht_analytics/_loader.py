@@ -119,7 +119,9 @@ def load_tables(
     unreadable = sum(len(t) for t in typed.unreadable)
     if strict and unreadable:
         bad = pa.concat_tables(typed.unreadable)
-        first = bad.slice(0, 1).to_pylist()[0]
+        # The first in the source: by the position of its order (none: the source itself, first).
+        at = pc.fill_null(pc.index_in(bad["order_id"], value_set=typed.orders["order_id"]), -1)
+        first = bad.take(pc.sort_indices(at)).slice(0, 1).to_pylist()[0]
         who = f"order {first['order_id']}" if first["order_id"] is not None else "the source"
         field = first["field"] or ""
         if first["table"] == "orders" and field in IN_BREAKDOWN:
