@@ -99,7 +99,7 @@ def revenue_breakdown(
         needed += ["created_at", "timezone"]
     needed += [ORDER_DIMS[d] for d in dims if d in ORDER_DIMS and ORDER_DIMS[d] not in needed]
     orders = frames.orders.loc[chosen, needed].reset_index(drop=True)
-    per_order = _per_order(frames, orders)
+    per_order = _PerOrder(frames, orders)
     adj_cols = sorted(per_order.adjustments)
     money = ["gross", "service_adjustments", *adj_cols, "prepaid", "net"]
     sums = ["services", *money, "unreconciled"]
@@ -296,10 +296,6 @@ class _PerOrder:
             "net": self.net,
             "unreconciled": self.unreconciled,
         }
-
-
-def _per_order(frames: OrderFrames, orders: pd.DataFrame) -> _PerOrder:
-    return _PerOrder(frames, orders)
 
 
 def _equals(values: pd.Series, text: str) -> np.ndarray:
