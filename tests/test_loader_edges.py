@@ -74,6 +74,25 @@ def test_stray_string_in_a_list_of_orders_is_a_problem() -> None:
     assert list(frames.problems["reason"]) == ["item 1 is not an order object"]
 
 
+def test_lines_that_are_not_orders_are_named_by_line(tmp_path: Path) -> None:
+    """In a file of one order a line, a line holding no order is named by its line number
+    (and an item of a list on a line by both), not as "item 0" of every line."""
+    line = json.dumps(BASE)
+    (tmp_path / "orders.jsonl").write_text(
+        "\n".join([line, "42", '"text"', json.dumps(dict(BASE, id=502)), "[1, 2]", "null"]) + "\n"
+    )
+    frames = load(tmp_path / "orders.jsonl")
+    assert list(frames.orders["order_id"]) == [501, 502]
+    named = frames.problems[frames.problems["reason"].str.endswith("is not an order object")]
+    assert list(named["reason"]) == [
+        "line 2 is not an order object",
+        "line 3 is not an order object",
+        "line 5, item 0 is not an order object",
+        "line 5, item 1 is not an order object",
+        "line 6 is not an order object",
+    ]
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,8 +41,10 @@ class NotOrders:
     reason: str
 
 
-def from_dicts(orders: Iterable[Any]) -> RawBlock:
-    """Raw columns from order dicts, value by value (anything the fast path would not take)."""
+def from_dicts(orders: Iterable[Any], *, where: Callable[[int], str] | None = None) -> RawBlock:
+    """Raw columns from order dicts, value by value (anything the fast path would not take).
+
+    ``where``: how a problem names the item at an index that is not an order (``item 3``)."""
     block = RawBlock()
     o_cols: dict[str, list[Any]] = {}
     s_cols: dict[str, list[Any]] = {}
@@ -52,7 +54,7 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
         rows = [len(cols.get("extra", ())) for cols in (o_cols, s_cols, a_cols)]
         problems = len(block.problems)
         try:
-            _one(index, order, block, o_cols, s_cols, a_cols)
+            _one(where(index) if where else f"item {index}", order, block, o_cols, s_cols, a_cols)
             # Which row of the block the order's problems belong to (when the same order comes
             # twice, the problems of the occurrence that is not kept are dropped with it).
             row = rows[0] if len(o_cols.get("order_id", ())) > rows[0] else None
@@ -94,7 +96,7 @@ def from_dicts(orders: Iterable[Any]) -> RawBlock:
 
 
 def _one(
-    index: int,
+    item: str,
     order: Any,
     block: RawBlock,
     o_cols: dict[str, list[Any]],
@@ -106,9 +108,7 @@ def _one(
         block.problems.append(_problem(None, "orders", "", scrub(order.raw), order.reason))
         return
     if not isinstance(order, dict):
-        block.problems.append(
-            _problem(None, "orders", "", order, f"item {index} is not an order object")
-        )
+        block.problems.append(_problem(None, "orders", "", order, f"{item} is not an order object"))
         return
     breakdown = _get(order, "breakdown", "breakdown")
     if not isinstance(breakdown, dict):

@@ -333,7 +333,9 @@ def _one_line(number: int, line: bytes, *, try_fast: bool) -> tuple[bool, RawBlo
             }
         )
         return False, block
-    return True, from_dicts(_orders_of(documents))
+    if len(documents) == 1 and not isinstance(documents[0], list | dict):
+        return True, from_dicts(documents, where=lambda _: f"line {number}")
+    return True, from_dicts(_orders_of(documents), where=lambda i: f"line {number}, item {i}")
 
 
 def _fast(data: bytes) -> RawBlock:
