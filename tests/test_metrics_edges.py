@@ -161,6 +161,32 @@ def test_a_stand_by_without_an_end_is_open() -> None:
     assert list(got["reasons"]) == ["long_stand_by", "long_stand_by"]
 
 
+def test_stand_by_starts_in_the_snake_case_form_count_and_unreadable_ones_are_named() -> None:
+    """PAUSED orders on stand-by, now = 2024-06-01 (a month later):
+    - 1: snake_case start ``{"integer": 1714564800, "iso": …}`` = 2024-05-01 12:00 UTC: long;
+    - 2: the integer wins over a disagreeing iso (2024-05-31 23:00, 1 h before now): long;
+    - 3: only ``iso`` (2024-05-31 12:00, 12 h before now): not long;
+    - 4: a start that is not a time: not counted, but named in a warning and in attrs;
+    - 5: ISO text with a lowercase ``t``/``z``: long."""
+    snake = {"integer": 1714564800, "iso": "2024-05-01T12:00:00Z"}
+    frames = load(
+        order(1, 10, standByTimes=[{"start": snake, "end": None}]),
+        order(2, 10, standByTimes=[{"start": dict(snake, iso="2024-05-31T23:00:00Z")}]),
+        order(3, 10, standByTimes=[{"start": {"integer": None, "iso": "2024-05-31T12:00:00Z"}}]),
+        order(4, 10, standByTimes=[{"start": "05/01/2024 12:00"}]),
+        order(5, 10, standByTimes=[{"start": "2024-05-01t12:00:00z"}]),
+    )
+    with pytest.warns(DataProblemWarning, match=r"1 open order\(s\) .* start cannot be read \(4\)"):
+        got = at_risk_orders(frames, now="2024-06-01T00:00:00Z")
+    assert sorted(got["order_id"]) == [1, 2, 5]
+    assert set(got["reasons"]) == {"long_stand_by"}
+    assert got.attrs["unreadable_stand_by"] == [4]
+    with pytest.warns(DataProblemWarning):
+        summary = at_risk_summary(frames, freq="M", now="2024-06-01T00:00:00Z")
+    assert list(summary["long_stand_by"]) == [3]
+    assert summary.attrs["unreadable_stand_by"] == [4]
+
+
 @pytest.mark.parametrize("now", [1717243200, 1717243200.0, float("nan"), pd.NaT, "not a time"])
 def test_now_must_be_an_instant(now: Any) -> None:
     frames = load(order(1, 2, appointmentStart="2024-05-02T10:00:00"))

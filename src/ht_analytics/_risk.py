@@ -8,6 +8,7 @@ the order has not started), ``long_stand_by`` (a stand-by still open after ``sta
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
+from ._loader import DataProblemWarning
 from ._periods import clock_note, period_codes, period_labels, select_statuses
 
 __all__ = ["REASONS", "at_risk_orders", "at_risk_summary"]
@@ -56,9 +58,36 @@ def _open(frames: OrderFrames) -> pd.DataFrame:
     return frames.orders.loc[mask.to_numpy(dtype=bool), columns].reset_index(drop=True)
 
 
-def _open_stand_by_since(text: Any) -> datetime | None:
+class _Unreadable:
+    """An open stand-by whose start cannot be read."""
+
+
+UNREADABLE = _Unreadable()
+
+
+def _start(value: Any) -> datetime | _Unreadable:
+    """A stand-by's start: ISO-8601 text (no offset: UTC), or, in the snake_case flavour, an
+    ``{"integer": <unix seconds>, "iso": …}`` object (the integer wins, as for every instant)."""
+    if isinstance(value, dict):
+        seconds = value.get("integer")
+        if isinstance(seconds, int) and not isinstance(seconds, bool):
+            try:
+                return datetime.fromtimestamp(seconds, UTC)
+            except (OverflowError, OSError, ValueError):
+                return UNREADABLE
+        value = value.get("iso")
+    if not isinstance(value, str):
+        return UNREADABLE
+    try:
+        moment = datetime.fromisoformat(value.strip().upper())
+    except ValueError:
+        return UNREADABLE
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _open_stand_by_since(text: Any) -> datetime | _Unreadable | None:
     """The start of a stand-by that has not ended (``end`` null or absent), from the
-    ``stand_by_times`` JSON text."""
+    ``stand_by_times`` JSON text; :data:`UNREADABLE` when an open one's start cannot be read."""
     if not isinstance(text, str) or '"start"' not in text:  # most hold "[]": no parse
         return None
     try:
@@ -66,25 +95,44 @@ def _open_stand_by_since(text: Any) -> datetime | None:
     except ValueError:
         return None
     starts = []
+    unreadable = False
     for item in items if isinstance(items, list) else ():
-        if (
-            isinstance(item, dict)
-            and item.get("end") is None
-            and isinstance(item.get("start"), str)
-        ):
-            try:
-                moment = datetime.fromisoformat(item["start"])
-            except ValueError:
-                continue
-            starts.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    return min(starts) if starts else None
+        if isinstance(item, dict) and item.get("end") is None and "start" in item:
+            start = _start(item["start"])
+            if isinstance(start, datetime):
+                starts.append(start)
+            else:
+                unreadable = True
+    if starts:
+        return min(starts)
+    return UNREADABLE if unreadable else None
 
 
-def reasons(open_orders: pd.DataFrame, now: pd.Timestamp, stand_by_hours: float) -> pd.DataFrame:
-    """One boolean column per reason, aligned with ``open_orders``."""
+def _stand_by_since(open_orders: pd.DataFrame) -> tuple[pd.Series, list[int]]:
+    """Each open order's open stand-by start (NaT: none or unreadable), and the ids of the
+    orders whose open stand-by has a start that cannot be read (warned about: such an order
+    may be at risk unseen)."""
+    found = open_orders["stand_by_times"].map(_open_stand_by_since)
+    bad = found.map(lambda v: v is UNREADABLE).to_numpy(dtype=bool)
+    ids = [int(i) for i in open_orders["order_id"].to_numpy()[bad]]
+    if ids:
+        shown = ", ".join(str(i) for i in ids[:5]) + (" …" if len(ids) > 5 else "")
+        warnings.warn(
+            f"{len(ids)} open order(s) have a stand-by whose start cannot be read ({shown}): "
+            "they are not counted as long stand-bys; see df.attrs['unreadable_stand_by']",
+            DataProblemWarning,
+            stacklevel=3,
+        )
+    since = pd.to_datetime(found.where(~bad, None), utc=True)
+    return since, ids
+
+
+def reasons(
+    open_orders: pd.DataFrame, now: pd.Timestamp, stand_by_hours: float, since: pd.Series
+) -> pd.DataFrame:
+    """One boolean column per reason, aligned with ``open_orders`` (``since``: from
+    :func:`_stand_by_since`)."""
     o = open_orders
-    since = o["stand_by_times"].map(_open_stand_by_since)
-    since = pd.to_datetime(since, utc=True)
     limit = now - pd.Timedelta(hours=stand_by_hours)
     return pd.DataFrame(
         {
@@ -127,7 +175,8 @@ def at_risk_summary(
     """
     moment = _now(now)
     o = _open(frames)
-    why = reasons(o, moment, stand_by_hours)
+    since, unreadable = _stand_by_since(o)
+    why = reasons(o, moment, stand_by_hours, since)
     name, ordinals, code = period_codes(o, freq, tz)
     table = why.assign(**{name: ordinals})
     keys = [name]
@@ -156,6 +205,7 @@ def at_risk_summary(
             "clock": clock_note(tz),
             "period_of": "created_at",
             "now": moment.isoformat(),
+            "unreadable_stand_by": unreadable,
         }
     )
     return result
@@ -176,7 +226,8 @@ def at_risk_orders(
     """
     moment = _now(now)
     o = _open(frames)
-    why = reasons(o, moment, stand_by_hours)
+    since, unreadable = _stand_by_since(o)
+    why = reasons(o, moment, stand_by_hours, since)
     any_reason = why.any(axis=1).to_numpy()
     o, why = o[any_reason].reset_index(drop=True), why[any_reason].reset_index(drop=True)
     labels = np.array(REASONS, dtype=object)
@@ -198,5 +249,11 @@ def at_risk_orders(
     result = result.sort_values(
         ["overdue", "created_at"], ascending=[False, True], na_position="last"
     ).reset_index(drop=True)
-    result.attrs.update({"now": moment.isoformat(), "stand_by_hours": stand_by_hours})
+    result.attrs.update(
+        {
+            "now": moment.isoformat(),
+            "stand_by_hours": stand_by_hours,
+            "unreadable_stand_by": unreadable,
+        }
+    )
     return result
