@@ -187,6 +187,56 @@ def test_stand_by_starts_in_the_snake_case_form_count_and_unreadable_ones_are_na
     assert summary.attrs["unreadable_stand_by"] == [4]
 
 
+BAD_ARGUMENTS = [
+    (lambda f: revenue_breakdown(f, by=None), TypeError, "by must be a dimension"),
+    (lambda f: revenue_breakdown(f, by=[None]), ValueError, "unknown dimension None"),
+    (lambda f: revenue_breakdown(f, by=[["sku"]]), ValueError, "unknown dimension"),
+    (lambda f: revenue_breakdown(f, statuses=3.0), TypeError, "statuses must be"),
+    (lambda f: revenue_breakdown(f, statuses=[3.0]), ValueError, "unknown status 3.0"),
+    (lambda f: revenue_breakdown(f, statuses=[]), ValueError, "statuses is empty"),
+    (lambda f: revenue_breakdown([]), TypeError, r"revenue_breakdown\(\) takes the OrderFrames"),
+    (lambda f: tag_counts(f.orders), TypeError, r"tag_counts\(\) takes the OrderFrames"),
+    (lambda f: at_risk_summary(None), TypeError, "not a NoneType"),
+    (lambda f: operations_summary({}), TypeError, "not a dict"),
+    (lambda f: status_funnel("frames"), TypeError, "not a str"),
+    (lambda f: tag_counts(f, by=["M"]), ValueError, r"by must be None, 'status' or a period"),
+    (lambda f: at_risk_summary(f, by=["status"]), ValueError, "by must be None, 'status'"),
+    (lambda f: operations_summary(f, freq=["M"]), ValueError, r"unknown period \['M'\]"),
+    (lambda f: at_risk_summary(f, freq=None), ValueError, "unknown period None"),
+    (lambda f: at_risk_orders(f, stand_by_hours=float("nan")), ValueError, "stand_by_hours"),
+    (lambda f: at_risk_orders(f, stand_by_hours=-1), ValueError, "0 or more, not -1"),
+    (lambda f: at_risk_summary(f, stand_by_hours="48"), ValueError, "number of hours"),
+    (lambda f: at_risk_summary(f, stand_by_hours=True), ValueError, "number of hours"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_ARGUMENTS)
+def test_bad_arguments_are_named(call: Any, error: type[Exception], message: str) -> None:
+    """A wrong argument is a ValueError or TypeError that names it, never an AttributeError,
+    an unhashable-type TypeError from inside pandas, or a silently empty result."""
+    with pytest.raises(error, match=message):
+        call(load(order(1)))
+
+
+def test_charts_refuse_the_frame_of_another_metric() -> None:
+    """Each chart names the metric it draws when given another metric's frame."""
+    frames = load(order(1, appointmentStart="2024-05-02T10:00:00Z"))
+    revenue = revenue_breakdown(frames, by="month")
+    with pytest.raises(ValueError, match=r"at_risk_trend draws at_risk_summary\(frames\)"):
+        plots.at_risk_trend(revenue)
+    with pytest.raises(ValueError, match=r"status_funnel draws status_funnel\(frames\)"):
+        plots.status_funnel(revenue)
+    with pytest.raises(ValueError, match=r"no lead_time column"):
+        plots.lead_time_distribution(revenue)
+
+
+def test_a_stand_by_limit_of_zero_hours_is_any_open_stand_by() -> None:
+    """0 hours: a stand-by open for one hour already counts (by hand: 1 h > 0 h)."""
+    frames = load(order(1, 10, standByTimes=[{"start": "2024-05-31T23:00:00Z"}]))
+    got = at_risk_orders(frames, now="2024-06-01T00:00:00Z", stand_by_hours=0)
+    assert list(got["reasons"]) == ["long_stand_by"]
+
+
 @pytest.mark.parametrize("now", [1717243200, 1717243200.0, float("nan"), pd.NaT, "not a time"])
 def test_now_must_be_an_instant(now: Any) -> None:
     frames = load(order(1, 2, appointmentStart="2024-05-02T10:00:00"))

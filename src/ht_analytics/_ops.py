@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._periods import clock_note, period_codes, period_labels
+from ._periods import check_frames, clock_note, period_codes, period_labels
 
 __all__ = ["operations_summary", "order_durations", "status_funnel"]
 
@@ -27,7 +27,7 @@ def order_durations(frames: OrderFrames) -> pd.DataFrame:
     Example:
         >>> order_durations(frames)["lead_time"].describe()  # doctest: +SKIP
     """
-    o = frames.orders
+    o = check_frames(frames, "order_durations").orders
     out = pd.DataFrame({"order_id": o["order_id"], "status": o["status"]})
     for name, (a, b) in DURATIONS.items():
         out[name] = o[b] - o[a]
@@ -45,7 +45,7 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
     Example:
         >>> operations_summary(frames, freq="W")  # doctest: +SKIP
     """
-    o = frames.orders
+    o = check_frames(frames, "operations_summary").orders
     clock = clock_note(tz)
     name, ordinals, code = period_codes(o, freq, tz)
     table = pd.DataFrame(
@@ -93,7 +93,7 @@ def status_funnel(frames: OrderFrames) -> pd.DataFrame:
     Example:
         >>> status_funnel(frames)  # doctest: +SKIP
     """
-    o = frames.orders
+    o = check_frames(frames, "status_funnel").orders
     paid = (o["status"] == "PAID").fillna(False).to_numpy(dtype=bool)
     completed = (
         o["completed_at"].notna().to_numpy()

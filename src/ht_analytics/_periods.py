@@ -3,6 +3,7 @@ which period an instant falls in (weeks start on Monday)."""
 
 from __future__ import annotations
 
+import math
 import zoneinfo
 from collections.abc import Iterable
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frames import OrderFrames
 from ._instants import NOT_ZONES, is_known_zone
 from ._statuses import BILLABLE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, OrderStatus
 
 __all__ = [
     "PERIODS",
+    "check_frames",
+    "check_hours",
     "check_tz",
     "includes_unknown",
     "local_micros",
@@ -45,12 +49,48 @@ GROUPS = {
 }
 
 
+def check_frames(frames: Any, what: str) -> OrderFrames:
+    """``frames`` if it is an :class:`OrderFrames`; otherwise a ``TypeError`` saying what to pass."""
+    if not isinstance(frames, OrderFrames):
+        raise TypeError(
+            f"{what}() takes the OrderFrames of load_orders() or OrderStore.load(), not a "
+            f"{type(frames).__name__}"
+        )
+    return frames
+
+
+def check_hours(hours: Any, name: str) -> float:
+    """``hours`` as a float if it is a finite number ≥ 0; otherwise ``ValueError``."""
+    if isinstance(hours, bool) or not isinstance(hours, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a number of hours, not {hours!r}")
+    value = float(hours)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number of hours, 0 or more, not {hours!r}")
+    return value
+
+
+def _status_items(statuses: Any) -> list[Any]:
+    if statuses is None:
+        return ["all"]
+    if isinstance(statuses, str | int | OrderStatus):
+        return [statuses]
+    if isinstance(statuses, Iterable) and not isinstance(statuses, bytes | dict):
+        items = list(statuses)
+        if items:
+            return items
+        raise ValueError(
+            "statuses is empty: use 'billable', 'open', 'terminal', 'all', status names or ids"
+        )
+    raise TypeError(
+        f"statuses must be 'billable', 'open', 'terminal', 'all', a status name or id, or a "
+        f"list of them, not {statuses!r}"
+    )
+
+
 def select_statuses(statuses: str | Iterable[Any] | None) -> tuple[list[str], str]:
     """Status labels for ``statuses`` (``"billable"``, ``"open"``, ``"terminal"``, ``"all"``,
     a label, an id, or a list of them) and a readable description of the choice."""
-    if statuses is None:
-        statuses = "all"
-    items = [statuses] if isinstance(statuses, str | int | OrderStatus) else list(statuses)
+    items = _status_items(statuses)
     chosen: set[OrderStatus] = set()
     for item in items:
         if isinstance(item, str) and item.lower() in GROUPS:
@@ -78,21 +118,17 @@ def select_statuses(statuses: str | Iterable[Any] | None) -> tuple[list[str], st
 
 
 def _period_code(freq: str) -> str:
-    try:
-        return PERIODS[freq]
-    except KeyError:
+    if not isinstance(freq, str) or freq not in PERIODS:
         raise ValueError(
             f"unknown period {freq!r}: use one of {', '.join(repr(k) for k in PERIODS)}"
-        ) from None
+        )
+    return PERIODS[freq]
 
 
 def includes_unknown(statuses: str | Iterable[Any] | None) -> bool:
     """Whether ``statuses`` asks for every order (``"all"``, alone or in a list, or ``None``):
     then orders whose status id is unknown count too."""
-    if statuses is None:
-        return True
-    items = [statuses] if isinstance(statuses, str | int | OrderStatus) else list(statuses)
-    return any(isinstance(item, str) and item.lower() == "all" for item in items)
+    return any(isinstance(item, str) and item.lower() == "all" for item in _status_items(statuses))
 
 
 def check_tz(tz: Any) -> str:

@@ -6,7 +6,7 @@ Money is summed as integer cents (exact) and returned as ``decimal128(18, 2)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from ._cents import cents, money_array
 from ._frames import OrderFrames
 from ._periods import (
     PERIODS,
+    check_frames,
     clock_note,
     includes_unknown,
     period_codes,
@@ -78,9 +79,20 @@ def revenue_breakdown(
         >>> revenue_breakdown(frames, by="month")  # doctest: +SKIP
         >>> revenue_breakdown(frames, by=["quarter", "sku"], statuses="all", tz="UTC")  # doctest: +SKIP
     """
-    dims = [by] if isinstance(by, str) else list(by)
+    check_frames(frames, "revenue_breakdown")
+    if isinstance(by, str):
+        dims = [by]
+    elif isinstance(by, Iterable) and not isinstance(by, bytes | dict):
+        dims = list(by)
+    else:
+        raise TypeError(
+            f"by must be a dimension (a period, sku, service, status, partner, tag, state or "
+            f"zip) or a list of them, not {by!r}"
+        )
     for d in dims:
-        if d not in PERIODS and d not in ORDER_DIMS and d not in SERVICE_DIMS and d != TAG:
+        if not isinstance(d, str) or (
+            d not in PERIODS and d not in ORDER_DIMS and d not in SERVICE_DIMS and d != TAG
+        ):
             raise ValueError(
                 f"unknown dimension {d!r}: use a period (day, week, month, quarter), sku, "
                 "service, status, partner, tag, state or zip"

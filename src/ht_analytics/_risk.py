@@ -17,7 +17,14 @@ import pandas as pd
 
 from ._frames import OrderFrames
 from ._loader import DataProblemWarning
-from ._periods import clock_note, period_codes, period_labels, select_statuses
+from ._periods import (
+    check_frames,
+    check_hours,
+    clock_note,
+    period_codes,
+    period_labels,
+    select_statuses,
+)
 
 __all__ = ["REASONS", "at_risk_orders", "at_risk_summary"]
 
@@ -173,6 +180,8 @@ def at_risk_summary(
     Example:
         >>> at_risk_summary(frames, freq="M")  # doctest: +SKIP
     """
+    check_frames(frames, "at_risk_summary")
+    stand_by_hours = check_hours(stand_by_hours, "stand_by_hours")
     moment = _now(now)
     o = _open(frames)
     since, unreadable = _stand_by_since(o)
@@ -181,7 +190,8 @@ def at_risk_summary(
     table = why.assign(**{name: ordinals})
     keys = [name]
     if by is not None:
-        column = {"status": "status", "partner": "partner", "state": "client_state"}.get(by)
+        by_column = {"status": "status", "partner": "partner", "state": "client_state"}
+        column = by_column.get(by) if isinstance(by, str) else None
         if column is None:
             raise ValueError(f"by must be None, 'status', 'partner' or 'state', not {by!r}")
         table[by] = o[column].astype("str").fillna("(unknown)").to_numpy()
@@ -224,6 +234,8 @@ def at_risk_orders(
     Example:
         >>> at_risk_orders(frames).head(20)  # doctest: +SKIP
     """
+    check_frames(frames, "at_risk_orders")
+    stand_by_hours = check_hours(stand_by_hours, "stand_by_hours")
     moment = _now(now)
     o = _open(frames)
     since, unreadable = _stand_by_since(o)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._periods import PERIODS, clock_note, period_codes, period_labels
+from ._periods import PERIODS, check_frames, clock_note, period_codes, period_labels
 
 __all__ = ["tag_counts"]
 
@@ -28,6 +28,7 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
         >>> tag_counts(frames)  # doctest: +SKIP
         >>> tag_counts(frames, by="M")  # doctest: +SKIP
     """
+    check_frames(frames, "tag_counts")
     orders = frames.orders
     tags = frames.tags[frames.tags["order_id"].isin(orders["order_id"])]
     attrs = {"orders": len(orders), "clock": clock_note(tz), "period_of": "created_at"}
@@ -44,7 +45,7 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
 
             def label(codes: np.ndarray) -> np.ndarray:
                 return np.asarray(categories[codes])  # -1 (no label) picks "(unknown)"
-        elif by in PERIODS:
+        elif isinstance(by, str) and by in PERIODS:
             name, keys, code = period_codes(orders, by, tz)
 
             def label(codes: np.ndarray) -> np.ndarray:

@@ -89,6 +89,17 @@ def _only_key(df: pd.DataFrame, keys: tuple[str, ...], chart: str) -> str:
     return str(found[0])
 
 
+def _needs(df: pd.DataFrame, columns: tuple[str, ...], chart: str, source: str) -> None:
+    """``ValueError`` naming the metric ``chart`` draws when ``df`` lacks one of ``columns``."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{chart} draws {source}; this frame has no {', '.join(missing)} "
+            f"column{'s' if len(missing) > 1 else ''} "
+            f"(its columns: {', '.join(map(str, df.columns))})"
+        )
+
+
 def _period_x(values: pd.Series) -> np.ndarray:
     """Periods (or their labels) as the timestamps of their start, for a date axis."""
     return np.array([pd.Period(v).start_time for v in values], dtype="datetime64[ns]")
@@ -176,9 +187,11 @@ def tag_counts(df: pd.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Ax
 def at_risk_trend(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """The at-risk rate and the needs-attention rate of open orders per period, from
     ``at_risk_summary(frames)``."""
-    ax = _axes(ax)
+    counts = ("open_orders", "at_risk", "needs_attention")
+    _needs(df, counts, "at_risk_trend", "at_risk_summary(frames)")
     key = _period_key(df)
-    grouped = df.groupby(key, sort=True)[["open_orders", "at_risk", "needs_attention"]].sum()
+    ax = _axes(ax)
+    grouped = df.groupby(key, sort=True)[list(counts)].sum()
     x = _period_x(pd.Series(grouped.index))
     ax.plot(x, grouped["at_risk"] / grouped["open_orders"], marker="o", label="At-risk rate")
     ax.plot(
@@ -197,6 +210,7 @@ def at_risk_trend(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
 def status_funnel(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Orders reaching each stage, from ``status_funnel(frames)``."""
+    _needs(df, ("stage", "orders", "share_of_created"), "status_funnel", "status_funnel(frames)")
     ax = _axes(ax, (8.0, 3.5))
     stages = [plain(s) for s in df["stage"]][::-1]
     counts = df["orders"].to_numpy()[::-1]
@@ -213,6 +227,7 @@ def lead_time_distribution(
 ) -> Axes:
     """Histogram of lead times (created → appointment) in days, from ``order_durations(frames)``,
     with the median and 90th percentile marked."""
+    _needs(df, ("lead_time",), "lead_time_distribution", "order_durations(frames)")
     ax = _axes(ax)
     days = df["lead_time"].dt.total_seconds().dropna().to_numpy() / 86400.0
     shown = days if max_days is None else days[days <= max_days]
