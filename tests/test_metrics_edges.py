@@ -230,6 +230,19 @@ def test_charts_refuse_the_frame_of_another_metric() -> None:
         plots.lead_time_distribution(revenue)
 
 
+def test_open_means_the_same_orders_in_every_metric() -> None:
+    """Order 1 has an unknown status id (99, not known to be terminal), order 2 is ASSIGNED:
+    both are open for revenue and for at risk alike; neither is terminal or billable."""
+    frames = load(order(1, 99, total="5.00"), order(2, 2, total="7.00"))
+    total = revenue_breakdown(frames, by="month", statuses="open").iloc[-1]
+    assert (total["orders"], total["net"]) == (2, D("12.00"))
+    assert "unknown status ids" in revenue_breakdown(frames, statuses="open").attrs["statuses"]
+    assert int(at_risk_summary(frames, now="2024-06-01")["open_orders"].sum()) == 2
+    assert revenue_breakdown(frames, statuses="terminal").iloc[-1]["orders"] == 0
+    assert revenue_breakdown(frames, statuses=["open", "COMPLETED"]).iloc[-1]["orders"] == 2
+    assert revenue_breakdown(frames, statuses="ASSIGNED").iloc[-1]["orders"] == 1
+
+
 def test_a_stand_by_limit_of_zero_hours_is_any_open_stand_by() -> None:
     """0 hours: a stand-by open for one hour already counts (by hand: 1 h > 0 h)."""
     frames = load(order(1, 10, standByTimes=[{"start": "2024-05-31T23:00:00Z"}]))

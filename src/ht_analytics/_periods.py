@@ -126,9 +126,13 @@ def _period_code(freq: str) -> str:
 
 
 def includes_unknown(statuses: str | Iterable[Any] | None) -> bool:
-    """Whether ``statuses`` asks for every order (``"all"``, alone or in a list, or ``None``):
-    then orders whose status id is unknown count too."""
-    return any(isinstance(item, str) and item.lower() == "all" for item in _status_items(statuses))
+    """Whether orders whose status id is unknown count too: when ``statuses`` asks for every
+    order (``"all"``, alone or in a list, or ``None``) or for the open ones (``"open"``: an
+    unknown status is not known to be terminal, as in the at-risk metrics and the store)."""
+    return any(
+        isinstance(item, str) and item.lower() in ("all", "open")
+        for item in _status_items(statuses)
+    )
 
 
 def check_tz(tz: Any) -> str:

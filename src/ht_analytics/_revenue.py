@@ -58,7 +58,8 @@ def revenue_breakdown(
             first —, ``"month"``/``"M"``, ``"quarter"``/``"Q"``), ``"sku"``, ``"service"``,
             ``"status"``, ``"partner"``, ``"tag"``, ``"state"``, ``"zip"``, or a list of them.
         statuses: ``"billable"`` (COMPLETED and PAID, the default), ``"all"``, ``"open"``,
-            ``"terminal"``, status names or ids.
+            ``"terminal"``, status names or ids. An order whose status id is unknown counts
+            in ``"all"`` and ``"open"`` (it is not known to be terminal).
         tz: ``"local"`` (each order's own time zone) or a zone such as ``"UTC"``: the clock the
             periods are counted in.
 
@@ -104,7 +105,7 @@ def revenue_breakdown(
     labels, described = select_statuses(statuses)
     chosen = frames.orders["status"].isin(labels).fillna(False).to_numpy(dtype=bool)
     if includes_unknown(statuses):  # unknown status ids too
-        chosen = np.ones(len(frames.orders), dtype=bool)
+        chosen = chosen | frames.orders["status"].isna().to_numpy(dtype=bool)
         described += " and unknown status ids"
     needed = ["order_id", "total_amount"]
     if any(d in PERIODS for d in dims):
