@@ -354,3 +354,26 @@ def test_many_dimensions_whose_combinations_pass_int64_stay_apart() -> None:
     assert (body["zip"].str[1:] == body["state"].str[1:]).all()
     want = sum((D(str(v)) for v in orders["total_amount"] if not pd.isna(v)), D(0))
     assert D(str(df["net"].iloc[-1])) == want
+
+
+def test_adjustment_types_become_readable_column_names() -> None:
+    """Order 8 ($10 line, total $3) has seven order-level adjustments of -$1 each, whose types
+    become snake_case names: tab / newline / brackets / quotes are one `_`, case and outer
+    spaces do not matter ("FEE" and " fee " are one column), non-ASCII letters stay."""
+    eight = order(8, total="3.00")
+    eight["breakdown"]["services"] = [service("10.00")]
+    types = ["Tip\nGratuity", "Late\tfee", "Fee (late)", '=HYPERLINK("x")', "Réduction"]
+    types += ["FEE", " fee "]
+    eight["breakdown"]["adjustments"] = [{"name": "x", "type": t, "amount": "-1.00"} for t in types]
+    df = revenue_breakdown(load(eight), by="month")
+    adjustment_columns = sorted(c for c in df.columns if c.startswith("order_"))
+    assert adjustment_columns == [
+        "order_fee",
+        "order_fee_late",
+        "order_hyperlink_x",
+        "order_late_fee",
+        "order_réduction",
+        "order_tip_gratuity",
+    ]
+    assert D(str(df["order_fee"].iloc[0])) == D("-2.00")
+    assert df.attrs["unreconciled_orders"] == []

@@ -6,6 +6,7 @@ Money is summed as integer cents (exact) and returned as ``decimal128(18, 2)``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -65,7 +66,8 @@ def revenue_breakdown(
 
     Columns: ``orders``, ``services`` (line items), ``gross`` (Σ services' original total),
     ``service_adjustments``, one ``order_<type>`` column per order-level adjustment type
-    (``order_fee``, ``order_discount``, ``order_coupon`` …), ``prepaid``, ``net``
+    (``order_fee``, ``order_discount``, ``order_coupon`` …; the type in lower case, each run
+    of other characters than letters and digits one ``_``), ``prepaid``, ``net``
     (Σ ``breakdown.totalAmount``), ``avg_order_value`` and ``unreconciled``: orders whose
     gross + service adjustments + order adjustments − prepaid is not their net (named in
     ``df.attrs["unreconciled_orders"]``). Money is exact (``decimal128(18, 2)``).
@@ -254,6 +256,12 @@ def _sum_per(positions: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return exact
 
 
+def _slug(text: str) -> str:
+    """An adjustment type as part of a column name: lower case, every run of characters other
+    than letters and digits one ``_`` (``"Late fee (2h)"`` → ``late_fee_2h``)."""
+    return re.sub(r"[\W_]+", "_", text.lower()).strip("_")
+
+
 class _PerOrder:
     """The chosen orders' money parts in cents, one value per order (position ``0..n-1``), and
     where each service line and adjustment belongs (its order's position; -1: not chosen)."""
@@ -283,8 +291,8 @@ class _PerOrder:
             at = np.where(self.a_pos[is_order] >= 0, kinds * n + self.a_pos[is_order], -1)
             per_kind = _sum_per(at, self.a_amount[is_order], k * n).reshape(k, n)
             for code in np.unique(kinds):
-                kind = str(kind_names[code]).strip() if code < k - 1 else ""
-                col = "order_" + (kind.lower().replace(" ", "_") or "other")
+                kind = str(kind_names[code]) if code < k - 1 else ""
+                col = "order_" + (_slug(kind) or "other")
                 if col in NOT_ADJUSTMENTS:  # a type named "id": not a column that holds ids
                     col += "_adjustment"
                 part = per_kind[code]
