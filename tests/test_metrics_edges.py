@@ -19,6 +19,7 @@ from ht_analytics import (
     at_risk_summary,
     load_orders,
     operations_summary,
+    order_durations,
     plots,
     revenue_breakdown,
     status_funnel,
@@ -377,3 +378,29 @@ def test_adjustment_types_become_readable_column_names() -> None:
     ]
     assert D(str(df["order_fee"].iloc[0])) == D("-2.00")
     assert df.attrs["unreconciled_orders"] == []
+
+
+def test_every_result_says_which_statuses_and_clock_it_used() -> None:
+    """As the README promises: `statuses` on every result; `clock` and `period_of` on every
+    result by period (and at_risk_orders names the clock of its local appointment time)."""
+    frames = load(order(1), order(2, 2, appointmentStart="2024-05-02T10:00:00Z"))
+    now = "2024-06-01T00:00:00Z"
+    by_period = {
+        "revenue_breakdown": revenue_breakdown(frames, by="month"),
+        "tag_counts": tag_counts(frames, by="M"),
+        "at_risk_summary": at_risk_summary(frames, now=now),
+        "operations_summary": operations_summary(frames),
+    }
+    others = {
+        "at_risk_orders": at_risk_orders(frames, now=now),
+        "status_funnel": status_funnel(frames),
+        "order_durations": order_durations(frames),
+    }
+    for name, df in {**by_period, **others}.items():
+        assert df.attrs.get("statuses"), name
+    for name, df in by_period.items():
+        assert df.attrs["clock"] == "each order's local time", name
+        assert df.attrs["period_of"] == "created_at", name
+    assert "local time" in others["at_risk_orders"].attrs["clock"]
+    assert others["at_risk_orders"].attrs["statuses"].startswith("open")
+    assert tag_counts(frames).attrs["statuses"].startswith("all")

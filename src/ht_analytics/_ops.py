@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._periods import check_frames, clock_note, period_codes, period_labels
+from ._periods import ALL_ORDERS, check_frames, clock_note, period_codes, period_labels
 
 __all__ = ["operations_summary", "order_durations", "status_funnel"]
 
@@ -31,6 +31,9 @@ def order_durations(frames: OrderFrames) -> pd.DataFrame:
     out = pd.DataFrame({"order_id": o["order_id"], "status": o["status"]})
     for name, (a, b) in DURATIONS.items():
         out[name] = o[b] - o[a]
+    out.attrs.update(
+        {"statuses": ALL_ORDERS, "durations": {k: " → ".join(v) for k, v in DURATIONS.items()}}
+    )
     return out
 
 
@@ -72,6 +75,7 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
     result[name] = np.asarray(period_labels(result[name].to_numpy(), code).astype(object))
     result.attrs.update(
         {
+            "statuses": ALL_ORDERS,
             "clock": clock,
             "period_of": "created_at",
             "unit": "hours",
@@ -115,5 +119,6 @@ def status_funnel(frames: OrderFrames) -> pd.DataFrame:
     result["share_of_created"] = result["orders"] / first
     previous = pd.Series([counts[0], *counts[:-1]], dtype="float64").replace(0.0, np.nan)
     result["share_of_previous"] = result["orders"] / previous
+    result.attrs["statuses"] = ALL_ORDERS
     result.attrs["cancelled"] = int(o["status"].isin(CANCELLED).fillna(False).sum())
     return result

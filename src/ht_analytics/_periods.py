@@ -16,6 +16,8 @@ from ._instants import NOT_ZONES, is_known_zone
 from ._statuses import BILLABLE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, OrderStatus
 
 __all__ = [
+    "ALL_ORDERS",
+    "OPEN_ORDERS",
     "PERIODS",
     "check_frames",
     "check_hours",
@@ -38,6 +40,12 @@ PERIODS: dict[str, str] = {
     "quarter": "Q",
 }
 """Period names accepted by the metrics, and the pandas period frequency of each."""
+
+ALL_ORDERS = "all (every order, unknown status ids included)"
+"""``df.attrs["statuses"]`` of a metric that counts every order."""
+
+OPEN_ORDERS = "open (every status that is not terminal, and unknown status ids)"
+"""``df.attrs["statuses"]`` of a metric that counts the open orders."""
 
 PERIOD_LABEL = {"D": "day", "W-SUN": "week", "M": "month", "Q": "quarter"}
 

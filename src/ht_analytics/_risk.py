@@ -18,6 +18,7 @@ import pandas as pd
 from ._frames import OrderFrames
 from ._loader import DataProblemWarning
 from ._periods import (
+    OPEN_ORDERS,
     check_frames,
     check_hours,
     clock_note,
@@ -211,7 +212,7 @@ def at_risk_summary(
         result[c] = result[c].astype("int64")
     result.attrs.update(
         {
-            "statuses": "open (every status that is not terminal, and unknown ones)",
+            "statuses": OPEN_ORDERS,
             "clock": clock_note(tz),
             "period_of": "created_at",
             "now": moment.isoformat(),
@@ -263,6 +264,8 @@ def at_risk_orders(
     ).reset_index(drop=True)
     result.attrs.update(
         {
+            "statuses": OPEN_ORDERS,
+            "clock": "appointment_start_local: each order's local time",
             "now": moment.isoformat(),
             "stand_by_hours": stand_by_hours,
             "unreadable_stand_by": unreadable,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._periods import PERIODS, check_frames, clock_note, period_codes, period_labels
+from ._periods import ALL_ORDERS, PERIODS, check_frames, clock_note, period_codes, period_labels
 
 __all__ = ["tag_counts"]
 
@@ -31,7 +31,12 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
     check_frames(frames, "tag_counts")
     orders = frames.orders
     tags = frames.tags[frames.tags["order_id"].isin(orders["order_id"])]
-    attrs = {"orders": len(orders), "clock": clock_note(tz), "period_of": "created_at"}
+    attrs = {
+        "orders": len(orders),
+        "statuses": ALL_ORDERS,
+        "clock": clock_note(tz),
+        "period_of": "created_at",
+    }
     if by is None:
         counts = tags.groupby("tag", sort=False).size()
         result = counts.rename("orders").reset_index()
