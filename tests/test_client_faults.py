@@ -210,6 +210,45 @@ def test_update_client_is_retried_only_when_keyed(external_id: str | None, sent:
     assert b"null" not in bodies[0]  # fields not given are left out, not erased
 
 
+def _raw_server(answer: bytes) -> tuple[str, socket.socket, threading.Event]:
+    """A raw HTTP server on loopback that answers every request with the bytes ``answer``."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", sock, stop
+
+
+def test_a_header_that_is_not_ascii_is_kept_not_a_crash() -> None:
+    """HTTP allows header values of other bytes (`X-Note: café ÿ`): the page is read, and the
+    header kept as it came, instead of a UnicodeEncodeError from inside httpx."""
+    body = b'{"status": "success", "orders": [{"id": 7}], "next_cursor": null}'
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Note: caf\xc3\xa9 \xff\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    url, sock, stop = _raw_server(answer)
+    try:
+        with PartnerClient(KEY, url, max_retries=0, rate_limit=None) as client:
+            pages = list(client.iter_pages())
+    finally:
+        stop.set()
+        sock.close()
+    assert [o["id"] for o in pages[0].orders] == [7]
+    assert (b"X-Note", b"caf\xc3\xa9 \xff") in pages[0].response.headers.raw
+
+
 def _trickle_server(delay: float) -> tuple[str, socket.socket, threading.Event]:
     """A raw HTTP server on loopback that sends headers, then one body byte every `delay` s."""
     sock = socket.create_server(("127.0.0.1", 0))

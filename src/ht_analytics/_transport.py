@@ -295,8 +295,9 @@ class Requester:
                     )
         finally:
             response.close()
+        # As received (bytes): a header that is not ASCII, which HTTP allows, stays as it came.
         headers = [
-            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _ENCODING_HEADERS
+            (k, v) for k, v in response.headers.raw if k.lower().decode() not in _ENCODING_HEADERS
         ]
         return httpx.Response(
             response.status_code,
