@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import traceback
 
 import httpx
 import pytest
@@ -400,3 +401,30 @@ def test_check_zip_keeps_a_zip_sent_as_a_number_whole() -> None:
     checked = client_for(handler).check_zip(1, "02134")
     assert checked.zip == "02134"
     assert checked.cbsa_id == 14460
+
+
+def test_no_traceback_local_holds_a_key_echoed_in_an_error_body() -> None:
+    """A 200 `{"status": "error"}` echoing the key: the message is masked, and no frame of the
+    error's traceback keeps the body in its locals (pytest -l, Sentry and rich show them)."""
+    body = b'{"status": "error", "message": "bad key ' + KEY.encode() + b'"}'
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    url, sock, stop = _raw_server(answer)
+    try:
+        with (
+            PartnerClient(KEY, url, max_retries=0, rate_limit=None) as client,
+            pytest.raises(HTError) as caught,
+        ):
+            client.get_order(1)
+    finally:
+        stop.set()
+        sock.close()
+    shown = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
+    ours = [f for f in shown.stack if "ht_analytics" in f.filename]
+    assert ours  # the client's own frames are there, with their locals
+    text = "\n".join(f"{k}={v}" for f in ours for k, v in (f.locals or {}).items())
+    assert "bad key" in str(caught.value)
+    assert KEY not in text
+    assert KEY[:8] not in text

@@ -190,8 +190,9 @@ class Requester:
         the result inside the attempt, so an unreadable body is retried like a network fault.
         ``parse(content, what=...)`` reads the body (default: the whole JSON document).
 
-        The error raised at the end carries no chained exception: the httpx exceptions underneath
-        hold the request, and with it the ``Api-Key`` header.
+        The error raised at the end carries no chained exception (the httpx exceptions underneath
+        hold the request, and with it the ``Api-Key`` header) and no traceback of the frames
+        below this one (their locals hold the body, which may echo the key).
         """
         endpoint = ENDPOINTS[name]
         request = self.http.build_request(
@@ -216,7 +217,7 @@ class Requester:
             failure = exc
         if failure is not None:
             failure.__context__ = None
-            raise failure
+            raise failure.with_traceback(None)
         return result, request, response
 
     def _attempt(self, call: _Call, read: Callable[[Any, str], T]) -> tuple[httpx.Response, T]:
