@@ -543,7 +543,7 @@ def test_every_endpoint_hits_its_documented_path() -> None:
         if "clients" in path:
             return json_response(200, {"status": "success", "client": client_body})
         if path.endswith("count_by_tag"):
-            return json_response(200, {"status": "success", "counts": {"a": 2}})
+            return json_response(200, {"status": "success", "counts": {"a": 2, "b": 0}})
         if path.endswith("skus"):
             return json_response(200, {"status": "success", "skus": [{"id": 1}]})
         if request.method == "POST":
@@ -585,6 +585,23 @@ def test_count_by_tag_rejects_nonsense_counts() -> None:
     handler = lambda r: json_response(200, {"status": "success", "counts": {"a": "many"}})
     with pytest.raises(PayloadError, match="count of 'a'"):
         client_for(handler, max_retries=0).count_by_tag("a")
+
+
+def test_count_by_tag_refuses_an_answer_without_a_tag_asked_for() -> None:
+    """The contract lists every tag asked for, zero counts too: an answer without one is another
+    query's (a cache or proxy mixing answers up), retried, then a PayloadError naming the tag;
+    it is never read as a count of 0."""
+    answers = iter(
+        [
+            {"status": "success", "counts": {"web": 12}},  # the answer to ?tags[]=web
+            {"status": "success", "counts": {"phone": 3}},
+        ]
+    )
+    client = client_for(lambda r: json_response(200, next(answers)), max_retries=1)
+    assert client.count_by_tag("phone") == {"phone": 3}
+    other = lambda r: json_response(200, {"status": "success", "counts": {"web": 12}})
+    with pytest.raises(PayloadError, match=r"no count for 'phone'.*it counts 'web'"):
+        client_for(other, max_retries=1).count_by_tag("phone")
 
 
 def test_success_status_error_in_body_is_an_api_error() -> None:

@@ -237,9 +237,16 @@ class PartnerClient:
             counts = unwrap(body, ENDPOINTS["count_by_tag"].key, what=what)
             if not isinstance(counts, dict):
                 raise PayloadError(f"{what}: 'counts' is not an object")
+            missing = [tag for tag in filters.tags if tag not in counts]
+            if missing:  # the contract lists every tag asked for, zero counts too
+                raise PayloadError(
+                    f"{what}: the answer has no count for {', '.join(map(repr, missing))} "
+                    f"(it counts {', '.join(map(repr, list(counts)[:5])) or 'nothing'}): the "
+                    "answer of another query?"
+                )
             out: dict[str, int] = {}
             for tag in filters.tags:
-                value = counts.get(tag, 0)
+                value = counts[tag]
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise PayloadError(f"{what}: count of {tag!r} is {value!r}, not a count")
                 out[tag] = value
