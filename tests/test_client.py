@@ -299,7 +299,9 @@ def test_page_without_orders_list_is_a_payload_error() -> None:
         calls.append(request)
         return json_response(200, {"status": "success", "data": []})
 
-    with pytest.raises(PayloadError, match=r"no 'orders' list.*6 attempts"):
+    with pytest.raises(
+        PayloadError, match=r"GET .*/orders\?.*: page 1: .*no 'orders' list.*6 attempts"
+    ):
         list(client_for(handler).iter_orders())
     assert len(calls) == 6
 

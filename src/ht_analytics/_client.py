@@ -154,7 +154,7 @@ class PartnerClient:
         while paginator.has_next_page:
 
             def read(body: Any, what: str) -> tuple[Any, list[dict[str, Any]]]:
-                return body, paginator.orders_of(body)
+                return body, paginator.orders_of(body, what)
 
             (body, orders), _, response = self._call(
                 "list_orders", params=params, read=read, parse=parse

@@ -92,16 +92,17 @@ class CursorPaginator:
         base = [(k, v) for k, v in params if k != CURSOR_PARAM]
         return [*base, (CURSOR_PARAM, str(self.cursor))]
 
-    def orders_of(self, body: Any) -> list[dict[str, Any]]:
-        """The orders of a page body, checked to be a list of objects with an integer id."""
-        page = self.pages + 1
+    def orders_of(self, body: Any, what: str = "") -> list[dict[str, Any]]:
+        """The orders of a page body, checked to be a list of objects with an integer id
+        (``what``: the request, named in the error)."""
+        page = f"{what}: page {self.pages + 1}" if what else f"page {self.pages + 1}"
         if not isinstance(body, dict) or not isinstance(body.get("orders"), list):
             keys = sorted(body)[:10] if isinstance(body, dict) else type(body).__name__
-            raise PayloadError(f"page {page}: the response has no 'orders' list (got {keys})")
+            raise PayloadError(f"{page}: the response has no 'orders' list (got {keys})")
         orders: list[dict[str, Any]] = body["orders"]
         for index, order in enumerate(orders):
             if not isinstance(order, dict) or _order_id(order) is None:
-                raise PayloadError(f"page {page}: orders[{index}] has no integer 'id'")
+                raise PayloadError(f"{page}: orders[{index}] has no integer 'id'")
         return orders
 
     def update_state(self, body: dict[str, Any], orders: list[dict[str, Any]]) -> int | None:
