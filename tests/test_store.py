@@ -758,3 +758,72 @@ def test_a_window_answered_with_another_windows_page_stops_the_sync(
     assert "do not match it" in (report.error or "")
     assert len(store.load().orders) == 0
     assert not list((tmp_path / "cache").rglob("*.parquet"))
+
+
+class Blanking(httpx.BaseTransport):
+    """Passes requests to the sandbox, but answers the first page of the first date window
+    asked for (``from``, no cursor, no status filter) with an empty last page, its first
+    ``times`` times: a proxy or cache replaying another query's answer."""
+
+    def __init__(self, times: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.times = times
+        self.blanked = 0
+        self.window: tuple[str | None, str | None] | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        first_page = "from" in params and "cursor" not in params and "status[]" not in params
+        if first_page and request.url.path.endswith("/orders") and self.window is None:
+            self.window = (params.get("from"), params.get("to"))
+        window = first_page and (params.get("from"), params.get("to")) == self.window
+        if window and self.blanked < self.times:
+            self.blanked += 1
+            empty = {"status": "success", "orders": [], "next_cursor": None}
+            return httpx.Response(200, json=empty, headers={"content-type": "application/json"})
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_an_empty_answer_for_a_window_the_store_holds_orders_in_is_read_again(
+    tmp_path: Path, times: int
+) -> None:
+    """Orders are not deleted from the listing, so a window answered with fewer orders than the
+    store holds in its days is suspect. Once: it is read again and the sync misses nothing (the
+    new order is in). Every time: the sync keeps the stored orders and says so in a warning."""
+    with (
+        SandboxServer(orders=3000, seed=12) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, progress=False).ok
+        before = store.load()
+        o = before.orders.set_index("order_id")
+        created = c.create_order(
+            client_id=int(o["client_id"].dropna().iloc[0]),
+            address="1 Main St, Austin, TX 78701",
+            phone="5125550100",
+            sku_ids=[int(before.services["sku_id"].dropna().iloc[0])],
+        )
+        blanking = Blanking(times)
+        with PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=blanking
+        ) as faulty:
+            report = store.sync(faulty, progress=False)
+        assert report.ok, report.error
+        assert report.kind == "incremental"
+        assert blanking.blanked == times
+        after = store.load()
+        assert set(before.orders["order_id"]) <= set(after.orders["order_id"])
+        if times == 1:
+            assert report.new == 1
+            assert created["id"] in set(after.orders["order_id"])
+            assert_same_frames(after, served(srv))
+            assert not any("returned" in w for w in report.warnings)
+        else:
+            short = [w for w in report.warnings if "the API returned 0 (twice)" in w]
+            assert len(short) == 1, report.warnings
+            assert "kept the stored ones as last seen" in short[0]

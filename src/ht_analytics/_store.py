@@ -474,7 +474,7 @@ class OrderStore:
             counts = self._commit(
                 manifest, client, new, held, started, state, scopes, ranges, kind, streamed
             )
-            warnings = []
+            warnings = list(fetched.warnings)
             if fetched.gone:
                 warnings.append(
                     f"{len(fetched.gone)} order(s) the store held as open are gone from the API "

@@ -96,6 +96,7 @@ class Fetched:
     one_by_one: int = 0
     gone: list[int] = field(default_factory=list)
     tag_rows: list[pa.Table] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class _Progress:
@@ -174,6 +175,7 @@ def fetch(
                         end=b,
                         status=None,
                         sink=None if stream is None else functools.partial(stream.add, (a, b)),
+                        held=_held_in(held, tag_filter, a, b, out.warnings),
                     )
             open_future: Future[Any] | None = None
             wanted = departed = np.array([], np.int64)
@@ -398,6 +400,24 @@ def _typed(
     return tables
 
 
+@dataclass(frozen=True, slots=True)
+class _HeldIn:
+    """How many orders the store holds in a window's days (and where to say it came short)."""
+
+    orders: int
+    warnings: list[str]
+
+
+def _held_in(
+    held: Held, tags: tuple[str, ...] | None, first: date, last: date, warnings: list[str]
+) -> _HeldIn | None:
+    if not len(held.ids):
+        return None
+    days, counts = held.day_counts(tags)
+    inside = (days >= np.datetime64(first)) & (days <= np.datetime64(last))
+    return _HeldIn(int(counts[inside].sum()), warnings)
+
+
 def _pages(
     client: PartnerClient,
     bar: _Progress,
@@ -405,17 +425,34 @@ def _pages(
     run: _Runner,
     tags: tuple[str, ...] | None,
     sink: Callable[[LoadedTables], None] | None = None,
+    held: _HeldIn | None = None,
     **filters: Any,
 ) -> tuple[Future[LoadedTables], pa.Table | None]:
-    raws: list[bytes] = []
-    ids: list[int] = []
-    for page in client._iter_raw_pages(tags=tags, page_size=PAGE_SIZE, **_clean(filters)):
-        if stop.is_set():
-            raise _StoppedError
-        raws.append(page.raw)
-        bar.add(len(page.orders))
-        if tags is not None and len(tags) == 1:
-            ids.extend(o["id"] for o in page.orders if isinstance(o.get("id"), int))
+    """Page one query (on a request thread) and hand its pages to a typing thread.
+
+    ``held``: for a window, how many orders the store holds in its days. Orders are not deleted
+    from the listing, so an answer with fewer is suspect (a proxy or cache replaying another
+    query's answer, e.g. an empty one): the window is read once more, and if it still comes
+    short the sync goes on with the better answer and says so in its warnings."""
+    raws, ids, count = _read_pages(client, bar, stop, tags, filters)
+    if held is not None and count < held.orders:
+        log.info(
+            "orders created %s to %s: the API returned %d, the store holds %d; reading again",
+            filters.get("start"),
+            filters.get("end"),
+            count,
+            held.orders,
+        )
+        again = _read_pages(client, bar, stop, tags, filters)
+        if again[2] > count:
+            raws, ids, count = again
+        if count < held.orders:
+            tag_note = f" with tag {tags[0]}" if tags else ""
+            held.warnings.append(
+                f"orders created {filters.get('start')} to {filters.get('end')}{tag_note}: the "
+                f"API returned {count:,} (twice), the store holds {held.orders:,}; kept the "
+                "stored ones as last seen"
+            )
     tables = run.type_later(raws, sink, functools.partial(_answers_the_query, filters=filters))
     tag_rows = None
     if tags is not None and len(tags) == 1:
@@ -423,6 +460,28 @@ def _pages(
             {"order_id": pa.array(ids, pa.int64()), "tag": pa.array([tags[0]] * len(ids))}
         )
     return tables, tag_rows
+
+
+def _read_pages(
+    client: PartnerClient,
+    bar: _Progress,
+    stop: threading.Event,
+    tags: tuple[str, ...] | None,
+    filters: dict[str, Any],
+) -> tuple[list[bytes], list[int], int]:
+    """Every page of one query: the raw bodies, the ids (with one tag), the number of orders."""
+    raws: list[bytes] = []
+    ids: list[int] = []
+    count = 0
+    for page in client._iter_raw_pages(tags=tags, page_size=PAGE_SIZE, **_clean(filters)):
+        if stop.is_set():
+            raise _StoppedError
+        raws.append(page.raw)
+        count += len(page.orders)
+        bar.add(len(page.orders))
+        if tags is not None and len(tags) == 1:
+            ids.extend(o["id"] for o in page.orders if isinstance(o.get("id"), int))
+    return raws, ids, count
 
 
 SLACK = timedelta(days=1)
