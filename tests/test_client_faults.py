@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ from conftest import BASE, KEY, FakeApi, client_for, json_response, make_orders
 from ht_analytics import (
     AuthenticationError,
     HTError,
+    OrderStore,
+    PaginationError,
     PartnerClient,
     PayloadError,
     RateLimitError,
@@ -428,3 +431,62 @@ def test_no_traceback_local_holds_a_key_echoed_in_an_error_body() -> None:
     assert "bad key" in str(caught.value)
     assert KEY not in text
     assert KEY[:8] not in text
+
+
+class Replaying(httpx.BaseTransport):
+    """Passes requests to the sandbox, but answers list requests number ``at`` (1-based) with
+    the body of request ``source`` (an earlier answer, replayed by a proxy or cache)."""
+
+    def __init__(self, at: set[int], source: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.at, self.source = at, source
+        self.bodies: list[bytes] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        body = response.read()
+        self.bodies.append(body)
+        if len(self.bodies) in self.at:
+            body = self.bodies[self.source - 1]
+        return httpx.Response(response.status_code, content=body, headers=response.headers)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_a_replayed_page_is_asked_for_again(light: bool) -> None:
+    """Request 3 is answered with page 2's body (its ids were seen already): the page is asked
+    for once more and the paging ends with every order once. Replayed on both askings, paging
+    stops with a PaginationError, as before."""
+    with SandboxServer(orders=1200, seed=3) as srv:
+        want = sorted(o["id"] for o in srv.data.orders)
+        for at, ok in (({3}, True), ({3, 4}, False)):
+            transport = Replaying(at, source=2)
+            with PartnerClient(
+                srv.api_key, srv.url, rate_limit=None, transport=transport
+            ) as client:
+                pages = client._iter_raw_pages if light else client.iter_pages
+                if ok:
+                    got = [o["id"] for p in pages(page_size=200) for o in p.orders]
+                    assert sorted(got) == want
+                    assert len(transport.bodies) == 7  # 6 pages, page 3 asked for twice
+                else:
+                    with pytest.raises(PaginationError, match="already seen"):
+                        list(pages(page_size=200))
+
+
+@pytest.mark.parametrize("at", [3, 5])
+def test_a_sync_survives_a_page_of_another_window(tmp_path: Path, at: int) -> None:
+    """A backfill at concurrency 4 whose request ``at`` is answered with the first page of
+    another window (request 2): the page fails its check against the window's dates (or its
+    ids repeat), is asked for again, and the store holds every order of the sandbox once."""
+    with SandboxServer(orders=3000, seed=5) as srv:
+        transport = Replaying({at}, source=2)
+        with PartnerClient(srv.api_key, srv.url, rate_limit=None, transport=transport) as c:
+            report = OrderStore(tmp_path / f"s{at}").sync(c, concurrency=4, progress=False)
+        assert report.ok, report.error
+        frames = OrderStore(tmp_path / f"s{at}").load()
+        assert sorted(frames.orders["order_id"]) == sorted(o["id"] for o in srv.data.orders)
+        net = sum(srv.data.net_cents.values())
+        assert int(frames.orders["total_amount"].map(lambda d: int(d * 100)).sum()) == net

@@ -56,3 +56,41 @@ def test_unreadable_bodies_raise_as_usual() -> None:
         with pytest.raises(PayloadError) as light:
             parse_page_light(content, what=WHAT)
         assert str(light.value) == str(full.value)
+
+
+@pytest.mark.parametrize(
+    ("orders", "days"),
+    [
+        # camelCase text: its date part
+        ([{"id": 1, "createdAt": "2026-03-05T23:59:59.999Z"}], ("2026-03-05", "2026-03-05")),
+        # snake_case object: the integer wins (1772755200 = 2026-03-06 00:00 UTC) over the iso
+        (
+            [
+                {"id": 1, "created_at": {"integer": 1772755200, "iso": "2020-01-01T00:00:00Z"}},
+                {"id": 2, "createdAt": "2026-03-01T10:00:00Z"},
+                {"id": 3, "created_at": {"integer": None, "iso": "2026-03-09T10:00:00Z"}},
+            ],
+            ("2026-03-01", "2026-03-09"),
+        ),
+        # nothing readable: no range (the page is not checked by its days)
+        ([{"id": 1}, {"id": 2, "createdAt": "yesterday"}], None),
+    ],
+)
+def test_the_light_parse_reads_the_range_of_creation_days(
+    orders: list[dict[str, Any]], days: tuple[str, str] | None
+) -> None:
+    """The range of the page's creation days, which the store checks against a window's dates
+    before following the page's cursor."""
+    page = json.dumps({"status": "success", "orders": orders, "next_cursor": None}).encode()
+    body = parse_page_light(page, what=WHAT)
+    got = body.created_days
+    assert (None if got is None else (str(got[0]), str(got[1]))) == days
+
+
+def test_a_creation_time_of_another_type_takes_the_full_parse() -> None:
+    """`created_at` as text in a snake_case order does not fit the light schema: the full parse
+    reads the page (same view, no range of days)."""
+    page = {"status": "success", "orders": [{"id": 1, "created_at": "2026-03-05"}]}
+    body = parse_page_light(json.dumps(page).encode(), what=WHAT)
+    assert light_view(body) == light_view(page)
+    assert getattr(body, "created_days", None) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -10,7 +11,7 @@ import httpx
 
 from ._config import resolve_api_key, resolve_base_url
 from ._endpoints import ENDPOINTS
-from ._exceptions import HTError, PayloadError
+from ._exceptions import HTError, PaginationError, PayloadError
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
 from ._pagination import CursorPaginator, Page, _order_id, parse_page_light
 from ._params import DateLike, OrderFilters, StatusLike, check_page_size
@@ -22,6 +23,8 @@ from ._transport import ClientStats, Requester
 from ._version import toolkit_version
 
 __all__ = ["ClientStats", "PartnerClient"]
+
+log = logging.getLogger("ht_analytics.client")
 
 API_KEY_HEADER = "Api-Key"
 
@@ -147,19 +150,35 @@ class PartnerClient:
         return self._pages(filters, paginator)
 
     def _pages(
-        self, filters: OrderFilters, paginator: CursorPaginator, *, light: bool = False
+        self,
+        filters: OrderFilters,
+        paginator: CursorPaginator,
+        *,
+        light: bool = False,
+        check: Callable[[Any, str], None] | None = None,
     ) -> Iterator[Page]:
         params = paginator.init_request(filters.query())
         parse = parse_page_light if light else parse_json
+
+        def read(body: Any, what: str) -> tuple[Any, list[dict[str, Any]]]:
+            orders = paginator.orders_of(body, what)
+            if check is not None:
+                check(body, what)
+            return body, orders
+
         while paginator.has_next_page:
-
-            def read(body: Any, what: str) -> tuple[Any, list[dict[str, Any]]]:
-                return body, paginator.orders_of(body, what)
-
-            (body, orders), _, response = self._call(
-                "list_orders", params=params, read=read, parse=parse
-            )
-            next_cursor = paginator.update_state(body, orders)
+            for asked in (1, 2):
+                (body, orders), _, response = self._call(
+                    "list_orders", params=params, read=read, parse=parse
+                )
+                try:
+                    next_cursor = paginator.update_state(body, orders)
+                    break
+                except (PaginationError, PayloadError) as exc:
+                    if asked == 2:
+                        raise
+                    # A proxy or cache replaying another page looks like this too: ask again.
+                    log.info("%s; asking for page %d once more", exc, paginator.pages + 1)
             self._requester.counter.add(pages=1)
             yield Page(
                 number=paginator.pages,
@@ -172,12 +191,21 @@ class PartnerClient:
             if paginator.has_next_page:
                 params = paginator.update_request(params)
 
-    def _iter_raw_pages(self, *, page_size: int = 100, **filters: Any) -> Iterator[Page]:
+    def _iter_raw_pages(
+        self,
+        *,
+        page_size: int = 100,
+        check: Callable[[Any, str], None] | None = None,
+        **filters: Any,
+    ) -> Iterator[Page]:
         """Like :meth:`iter_pages`, for callers that type ``page.raw`` themselves (the store):
-        each ``page.orders`` holds only the orders' ids, read without building the full dicts."""
+        each ``page.orders`` holds only the orders' ids, read without building the full dicts.
+
+        ``check(body, what)``: raises :class:`PayloadError` for a page that cannot be the answer
+        to the query (the page is then asked for again, like any unreadable answer)."""
         built = OrderFilters.build(**filters)
         paginator = CursorPaginator(limit=check_page_size(page_size))
-        return self._pages(built, paginator, light=True)
+        return self._pages(built, paginator, light=True, check=check)
 
     def iter_orders(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ from ._exceptions import PaginationError, PayloadError
 from ._nesting import too_deep
 from ._responses import parse_json
 
-__all__ = ["CursorPaginator", "Page", "parse_page_light"]
+__all__ = ["CursorPaginator", "LightBody", "Page", "parse_page_light"]
 
 log = logging.getLogger("ht_analytics.client")
 
@@ -106,9 +107,9 @@ class CursorPaginator:
         return orders
 
     def update_state(self, body: dict[str, Any], orders: list[dict[str, Any]]) -> int | None:
-        """Read a page: check the guards, advance the cursor; return the next cursor."""
-        self.pages += 1
-        page = self.pages
+        """Read a page: check the guards, advance the cursor; return the next cursor. A page
+        that fails a guard changes nothing (the same page may be asked for again)."""
+        page = self.pages + 1
         ids = [_order_id(o) for o in orders]
         repeated = sorted({i for i in ids if i in self._seen_ids} | _dupes(ids))
         if repeated:
@@ -119,11 +120,10 @@ class CursorPaginator:
                 page=page,
                 cursor=self.cursor,
             )
-        self._seen_ids.update(i for i in ids if i is not None)
-
         fallback = NEXT_CURSOR_KEY not in body
         next_cursor = self._next_cursor(body, orders, page)
         if next_cursor is None:
+            self.pages = page
             self.has_next_page = False
             return None
         if not orders and not fallback:
@@ -139,6 +139,9 @@ class CursorPaginator:
                 page=page,
                 cursor=self.cursor,
             )
+        self.pages = page
+        self._seen_ids.update(i for i in ids if i is not None)
+        self._largest_page = max(self._largest_page, len(orders))
         if self.cursor is not None:
             self._used_cursors.add(self.cursor)
         self.cursor = next_cursor
@@ -168,7 +171,6 @@ class CursorPaginator:
             )
         if not orders or len(orders) < self._largest_page:
             return None
-        self._largest_page = max(self._largest_page, len(orders))
         return _order_id(orders[-1])
 
 
@@ -207,15 +209,59 @@ _TRAILING_CURSOR = re.compile(rb'"next_cursor"\s*:\s*(?:null|-?\d+)\s*}\s*$')
 _LIGHT_SCHEMA = pa.schema(
     [
         pa.field("status", pa.string()),
-        pa.field("orders", pa.list_(pa.struct([pa.field("id", pa.int64())]))),
+        pa.field(
+            "orders",
+            pa.list_(
+                pa.struct(
+                    [
+                        pa.field("id", pa.int64()),
+                        pa.field("createdAt", pa.string()),
+                        pa.field(
+                            "created_at",
+                            pa.struct(
+                                [pa.field("integer", pa.int64()), pa.field("iso", pa.string())]
+                            ),
+                        ),
+                    ]
+                )
+            ),
+        ),
         pa.field(NEXT_CURSOR_KEY, pa.int64()),
     ]
 )
 
 
+class LightBody(dict[str, Any]):
+    """A page body as :func:`parse_page_light` reads it, with the range of its orders' creation
+    days (``None``: none readable)."""
+
+    created_days: tuple[date, date] | None = None
+
+
+def _creation_days(orders: pa.StructArray) -> tuple[date, date] | None:
+    """The first and last UTC creation day among the orders, roughly: the date part of
+    ``createdAt`` (or of ``created_at.iso``), or the day of ``created_at.integer`` (unix
+    seconds), which wins. A hint for checking a page against its query before its cursor is
+    followed (the typed frames are checked again, exactly), never a value the frames hold."""
+    try:
+        camel = pc.utf8_slice_codeunits(orders.field("createdAt"), 0, 10)
+        snake = orders.field("created_at")
+        text = pc.coalesce(camel, pc.utf8_slice_codeunits(snake.field("iso"), 0, 10))
+        from_text = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+        from_seconds = snake.field("integer").cast(pa.timestamp("s"))
+        days = pc.coalesce(from_seconds, from_text).cast(pa.date32())
+        low, high = pc.min_max(days).values()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not low.is_valid:
+        return None
+    return low.as_py(), high.as_py()
+
+
 def parse_page_light(content: bytes, *, what: str) -> Any:
     """A page body reduced to what pagination needs — ``status``, each order's ``id``,
-    ``next_cursor`` — read by Arrow's JSON parser (which releases the GIL and builds no Python
+    ``next_cursor``, and (as ``created_days``) the range of creation days — read by Arrow's
+    JSON parser (which releases the GIL and builds no Python
     object per field). For callers that keep the raw bytes and type them later (the store).
 
     Anything unusual (not one compact JSON object, an id that is not an integer, no ``orders``
@@ -235,14 +281,12 @@ def parse_page_light(content: bytes, *, what: str) -> Any:
         return parse_json(content, what=what)
     if table.num_rows != 1 or table["orders"].null_count:
         return parse_json(content, what=what)
-    orders = table["orders"].combine_chunks()
-    ids = pc.list_flatten(orders).field("id")
+    orders = pc.list_flatten(table["orders"].combine_chunks())
+    ids = orders.field("id")
     if ids.null_count:
         return parse_json(content, what=what)
-    body: dict[str, Any] = {
-        "status": table["status"][0].as_py(),
-        "orders": [{"id": i} for i in ids.to_pylist()],
-    }
+    body = LightBody(status=table["status"][0].as_py(), orders=[{"id": i} for i in ids.to_pylist()])
+    body.created_days = _creation_days(orders)
     if _TRAILING_CURSOR.search(content[-80:]):  # the top-level key, just before the last brace
         body[NEXT_CURSOR_KEY] = table[NEXT_CURSOR_KEY][0].as_py()
     elif b'"next_cursor"' in content:  # somewhere else: let the full parse say where

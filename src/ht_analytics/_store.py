@@ -952,7 +952,7 @@ def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
     start on that day. A page that is not sorted (a server that ignores the sort) or has no
     readable creation time says nothing about the orders before it: then every page of the
     listing is read in turn, with the cursor, and no window is needed."""
-    pages = client._iter_raw_pages(page_size=PAGE_SIZE, **({"end": end} if end else {}))
+    pages = client._iter_raw_pages(page_size=PAGE_SIZE, end=end)
     try:
         page = next(pages, None)
         if page is None or not page.orders:

@@ -473,7 +473,10 @@ def _read_pages(
     raws: list[bytes] = []
     ids: list[int] = []
     count = 0
-    for page in client._iter_raw_pages(tags=tags, page_size=PAGE_SIZE, **_clean(filters)):
+    pages = client._iter_raw_pages(
+        tags=tags, page_size=PAGE_SIZE, check=_page_check(filters), **_clean(filters)
+    )
+    for page in pages:
         if stop.is_set():
             raise _StoppedError
         raws.append(page.raw)
@@ -487,6 +490,31 @@ def _read_pages(
 SLACK = timedelta(days=1)
 """How far outside a query's dates an order may be created and still count as its answer (the
 API's days are assumed to be UTC days; a server counting in another zone stays within a day)."""
+
+
+def _page_check(filters: dict[str, Any]) -> Callable[[Any, str], None] | None:
+    """A check of each page, before its cursor is followed, that its orders' creation days
+    (read lightly) can answer the query's dates: a page of another query (a cache or proxy
+    mixing answers up) is then asked for again, like any unreadable answer, instead of
+    derailing the paging. :func:`_answers_the_query` checks the typed orders again, exactly."""
+    start, end = filters.get("start"), filters.get("end")
+    if start is None and end is None:
+        return None
+    low = None if start is None else start - SLACK
+    high = None if end is None else end + SLACK
+
+    def check(body: Any, what: str) -> None:
+        days = getattr(body, "created_days", None)
+        if days is None:
+            return
+        first, last = days
+        if (low is not None and first < low) or (high is not None and last > high):
+            raise PayloadError(
+                f"{what}: a page of orders created {first} to {last} cannot answer a query for "
+                f"orders created {start or '…'} to {end or '…'} (the answer of another query?)"
+            )
+
+    return check
 
 
 def _answers_the_query(tables: LoadedTables, *, filters: dict[str, Any]) -> None:
