@@ -301,6 +301,60 @@ def test_a_body_that_trickles_in_hits_the_attempt_deadline() -> None:
     assert elapsed < 4.0  # two attempts of about one second each, not 34 bytes x 0.2 s each
 
 
+def test_headers_that_trickle_in_hit_the_attempt_deadline() -> None:
+    """A server sending its status line and headers one byte every 0.1 s (each socket read
+    within httpx's timeout) cannot hold a request past the timeout either."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 200
+    sock = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn:
+                conn.recv(65536)
+                for byte in head:
+                    if stop.wait(0.1):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        started = time.monotonic()
+        with (
+            PartnerClient(KEY, url, timeout=1.0, max_retries=1, rate_limit=None) as client,
+            pytest.raises(ServerError, match="more than 1 s in all"),
+        ):
+            client.list_skus()
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        sock.close()
+    assert elapsed < 4.0  # two attempts of about one second each, not 260 bytes x 0.1 s each
+
+
+def test_every_connection_pool_is_under_the_attempt_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deadline reaches httpcore through a private hook: a version of httpx without it
+    must fail here, not silently lose the deadline. Proxies from the environment count too."""
+    from ht_analytics._transport import bound_by_deadlines
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with PartnerClient(KEY, BASE) as client:
+        http = client._requester.http
+        assert http._mounts  # the environment's proxy
+        assert bound_by_deadlines(http)
+
+
 def test_retry_after_zero_storm_is_survived_with_real_waits() -> None:
     """With real back-off, "Retry-After: 0" is a floor: a 429 storm does not burn the retries."""
     set_testing(False)

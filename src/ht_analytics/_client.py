@@ -19,7 +19,7 @@ from ._ratelimit import RateLimiter
 from ._responses import parse_json, unwrap
 from ._retry import RetryPolicy
 from ._secrets import Secret
-from ._transport import ClientStats, Requester
+from ._transport import ClientStats, Requester, bound_by_deadlines
 from ._version import toolkit_version
 
 __all__ = ["ClientStats", "PartnerClient"]
@@ -78,6 +78,7 @@ class PartnerClient:
             transport=transport,
             follow_redirects=False,
         )
+        bound_by_deadlines(http)
         self._requester = Requester(
             http,
             key,

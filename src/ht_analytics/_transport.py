@@ -7,13 +7,15 @@ describe *what* to ask; this module owns *how* a request gets through a flaky ne
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 import stamina
 
@@ -32,7 +34,7 @@ from ._responses import error_message, parse_json, parse_retry_after
 from ._retry import RETRYABLE_STATUSES, RetryPolicy, TransientError
 from ._secrets import Secret, redact, safe_url
 
-__all__ = ["ClientStats", "Requester"]
+__all__ = ["ClientStats", "Requester", "bound_by_deadlines"]
 
 log = logging.getLogger("ht_analytics.client")
 
@@ -69,6 +71,99 @@ class _MaskKeys(logging.Filter):
 for _name in ("httpx", "httpcore", "httpcore.http11", "httpcore.http2", "httpcore.connection"):
     logging.getLogger(_name).addFilter(_MaskKeys())
 T = TypeVar("T")
+
+
+# -- a deadline per attempt, headers included --------------------------------------------------
+# httpx's timeouts bound each socket operation: a server (or proxy) trickling its status line and
+# headers a byte at a time could hold a request for hours. The requesting thread's deadline is
+# applied to every socket operation under it instead, through a wrapper around httpcore's network
+# backend (httpx offers no public hook for one): each operation may take at most the time left.
+
+_DEADLINE = threading.local()
+
+
+def _time_left(timeout: float | None) -> float | None:
+    """``timeout`` cut to the time left before this thread's deadline (none set: unchanged)."""
+    deadline: float | None = getattr(_DEADLINE, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the attempt's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _time_left(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _time_left(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(path, _time_left(timeout), socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def bound_by_deadlines(http: httpx.Client) -> bool:
+    """Put every connection pool of ``http`` (its own and the proxies' of the environment)
+    under the requesting thread's deadline; whether all could be (a transport given by the
+    caller, or another httpx version, keeps httpx's per-operation timeouts)."""
+    transports = [http._transport, *(t for t in http._mounts.values() if t is not None)]
+    done = True
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend):
+            if not isinstance(backend, _DeadlineBackend):
+                pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+        else:
+            done = False
+    return done
+
+
 _ENCODING_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 _MAY_EXIST = (
     "the request may have reached the server, so it was not retried: check whether it took "
@@ -282,20 +377,28 @@ class Requester:
         return response, self._interpret(call, response, read)
 
     def _receive(self, call: _Call, started: float) -> httpx.Response:
-        """Send and read the whole body within ``timeout`` seconds in all (httpx's timeouts alone
-        bound each socket operation, not a body that trickles in)."""
-        response = self.http.send(call.request, stream=True)
+        """Send and read the whole response within ``timeout`` seconds in all (httpx's timeouts
+        alone bound each socket operation, not headers or a body that trickle in)."""
+        late = httpx.ReadTimeout(
+            f"the response took more than {self.timeout:g} s in all", request=call.request
+        )
+        _DEADLINE.at = started + self.timeout
         try:
-            chunks = []
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                if time.monotonic() - started > self.timeout:
-                    raise httpx.ReadTimeout(
-                        f"the response took more than {self.timeout:g} s in all",
-                        request=call.request,
-                    )
+            response = self.http.send(call.request, stream=True)
+            try:
+                chunks = []
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    if time.monotonic() - started > self.timeout:
+                        raise late
+            finally:
+                response.close()
+        except httpx.TimeoutException:
+            if time.monotonic() - started >= self.timeout:
+                raise late from None
+            raise
         finally:
-            response.close()
+            _DEADLINE.at = None
         # As received (bytes): a header that is not ASCII, which HTTP allows, stays as it came.
         headers = [
             (k, v) for k, v in response.headers.raw if k.lower().decode() not in _ENCODING_HEADERS
