@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -544,3 +545,35 @@ def test_a_sync_survives_a_page_of_another_window(tmp_path: Path, at: int) -> No
         assert sorted(frames.orders["order_id"]) == sorted(o["id"] for o in srv.data.orders)
         net = sum(srv.data.net_cents.values())
         assert int(frames.orders["total_amount"].map(lambda d: int(d * 100)).sum()) == net
+
+
+def test_a_connect_that_times_out_is_known_not_sent_and_retried() -> None:
+    """A connection never accepted (the listener's queue is full) times out at the attempt
+    deadline as a connect timeout: the request was not sent, so even a create is retried, and
+    the error does not say the order may exist."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(8):  # fill the accept queue: further connection attempts go unanswered
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        with (
+            PartnerClient(
+                KEY, f"http://127.0.0.1:{port}", timeout=0.5, max_retries=2, rate_limit=None
+            ) as client,
+            pytest.raises(ServerError) as caught,
+        ):
+            client.create_order(client_id=1, address="1 Main St", phone="5125550100", sku_ids=[1])
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert caught.value.attempts == 3
+    assert "ConnectTimeout" in str(caught.value)
+    assert "may have reached" not in str(caught.value)

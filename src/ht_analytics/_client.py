@@ -78,7 +78,8 @@ class PartnerClient:
             transport=transport,
             follow_redirects=False,
         )
-        bound_by_deadlines(http)
+        if transport is None:  # a caller's transport is left as it is
+            bound_by_deadlines(http)
         self._requester = Requester(
             http,
             key,

@@ -82,14 +82,18 @@ T = TypeVar("T")
 _DEADLINE = threading.local()
 
 
-def _time_left(timeout: float | None) -> float | None:
-    """``timeout`` cut to the time left before this thread's deadline (none set: unchanged)."""
+def _time_left(
+    timeout: float | None, late: type[httpcore.TimeoutException] = httpcore.ReadTimeout
+) -> float | None:
+    """``timeout`` cut to the time left before this thread's deadline (none set: unchanged);
+    ``late`` is raised when none is left (a connect timeout for a connection not made, so that
+    the request is known not to have been sent)."""
     deadline: float | None = getattr(_DEADLINE, "at", None)
     if deadline is None:
         return timeout
     left = deadline - time.monotonic()
     if left <= 0:
-        raise httpcore.ReadTimeout("the attempt's deadline passed")
+        raise late("the attempt's deadline passed")
     return left if timeout is None else min(timeout, left)
 
 
@@ -101,7 +105,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.read(max_bytes, _time_left(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _time_left(timeout))
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -112,9 +116,8 @@ class _DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._stream.start_tls(ssl_context, server_hostname, _time_left(timeout))
-        )
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -132,15 +135,15 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(
-            host, port, _time_left(timeout), local_address, socket_options
-        )
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, left, local_address, socket_options)
         return _DeadlineStream(stream)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_unix_socket(path, _time_left(timeout), socket_options)
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_unix_socket(path, left, socket_options)
         return _DeadlineStream(stream)
 
     def sleep(self, seconds: float) -> None:
@@ -149,8 +152,8 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 def bound_by_deadlines(http: httpx.Client) -> bool:
     """Put every connection pool of ``http`` (its own and the proxies' of the environment)
-    under the requesting thread's deadline; whether all could be (a transport given by the
-    caller, or another httpx version, keeps httpx's per-operation timeouts)."""
+    under the requesting thread's deadline; whether all could be (another httpx version keeps
+    httpx's per-operation timeouts). Only for clients whose transports the toolkit made."""
     transports = [http._transport, *(t for t in http._mounts.values() if t is not None)]
     done = True
     for transport in transports:
@@ -393,7 +396,8 @@ class Requester:
                         raise late
             finally:
                 response.close()
-        except httpx.TimeoutException:
+        except (httpx.ReadTimeout, httpx.WriteTimeout):
+            # (a connect or pool timeout stays what it is: the request was not sent)
             if time.monotonic() - started >= self.timeout:
                 raise late from None
             raise
