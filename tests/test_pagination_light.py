@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ht_analytics import PayloadError
-from ht_analytics._pagination import parse_page_light
+from ht_analytics._pagination import LightBody, parse_page_light
 from ht_analytics._responses import parse_json
 
 WHAT = "GET /api/partners/orders"
@@ -87,10 +87,21 @@ def test_the_light_parse_reads_the_range_of_creation_days(
     assert (None if got is None else (str(got[0]), str(got[1]))) == days
 
 
-def test_a_creation_time_of_another_type_takes_the_full_parse() -> None:
-    """`created_at` as text in a snake_case order does not fit the light schema: the full parse
-    reads the page (same view, no range of days)."""
-    page = {"status": "success", "orders": [{"id": 1, "created_at": "2026-03-05"}]}
+@pytest.mark.parametrize(
+    "order",
+    [
+        {"id": 1, "created_at": "2026-03-05"},  # snake_case creation time as text
+        {"id": 1, "created_at": {"integer": 1.5e9, "iso": None}},  # a float integer
+        {"id": 1, "createdAt": 1772755200},  # camelCase as a unix number
+        {"id": 1, "createdAt": "0000-01-01T00:00:00.000Z"},  # a year Python cannot hold
+        {"id": 1, "created_at": {"integer": 10**15, "iso": None}},  # past the year 9999
+    ],
+)
+def test_creation_times_of_other_shapes_keep_the_light_parse(order: dict[str, Any]) -> None:
+    """Creation times the light schema does not read (other shapes, years out of range) leave
+    the page light, with its ids and no range of days; never an error, never the slow parse."""
+    page = {"status": "success", "orders": [order, {"id": 2}], "next_cursor": 2}
     body = parse_page_light(json.dumps(page).encode(), what=WHAT)
+    assert isinstance(body, LightBody)
     assert light_view(body) == light_view(page)
-    assert getattr(body, "created_days", None) is None
+    assert body.created_days is None

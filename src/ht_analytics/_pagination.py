@@ -206,29 +206,31 @@ def _dupes(ids: list[int | None]) -> set[int]:
 
 
 _TRAILING_CURSOR = re.compile(rb'"next_cursor"\s*:\s*(?:null|-?\d+)\s*}\s*$')
-_LIGHT_SCHEMA = pa.schema(
-    [
-        pa.field("status", pa.string()),
+
+
+def _light_schema(*order_fields: pa.Field) -> pa.Schema:
+    orders = pa.list_(pa.struct([pa.field("id", pa.int64()), *order_fields]))
+    return pa.schema(
+        [
+            pa.field("status", pa.string()),
+            pa.field("orders", orders),
+            pa.field(NEXT_CURSOR_KEY, pa.int64()),
+        ]
+    )
+
+
+_LIGHT_SCHEMAS = (
+    _light_schema(
+        pa.field("createdAt", pa.string()),
         pa.field(
-            "orders",
-            pa.list_(
-                pa.struct(
-                    [
-                        pa.field("id", pa.int64()),
-                        pa.field("createdAt", pa.string()),
-                        pa.field(
-                            "created_at",
-                            pa.struct(
-                                [pa.field("integer", pa.int64()), pa.field("iso", pa.string())]
-                            ),
-                        ),
-                    ]
-                )
-            ),
+            "created_at",
+            pa.struct([pa.field("integer", pa.int64()), pa.field("iso", pa.string())]),
         ),
-        pa.field(NEXT_CURSOR_KEY, pa.int64()),
-    ]
+    ),
+    _light_schema(),  # creation times of another shape: the ids alone
 )
+"""What the light parse reads, in turn: with the orders' creation times in the documented
+shapes, else without them."""
 
 
 class LightBody(dict[str, Any]):
@@ -251,11 +253,11 @@ def _creation_days(orders: pa.StructArray) -> tuple[date, date] | None:
         from_seconds = snake.field("integer").cast(pa.timestamp("s"))
         days = pc.coalesce(from_seconds, from_text).cast(pa.date32())
         low, high = pc.min_max(days).values()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    if not low.is_valid:
-        return None
-    return low.as_py(), high.as_py()
+        if not low.is_valid:
+            return None
+        return low.as_py(), high.as_py()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError, ValueError, KeyError):
+        return None  # e.g. a year Python's dates cannot hold: no range, the page is not checked
 
 
 def parse_page_light(content: bytes, *, what: str) -> Any:
@@ -269,15 +271,19 @@ def parse_page_light(content: bytes, *, what: str) -> Any:
     """
     if too_deep(content):  # Arrow would crash the process; the full parse says what is wrong
         return parse_json(content, what=what)
-    try:
-        table = pj.read_json(
-            pa.BufferReader(content),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 1024),
-            parse_options=pj.ParseOptions(
-                explicit_schema=_LIGHT_SCHEMA, unexpected_field_behavior="ignore"
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, OSError):
+    for schema in _LIGHT_SCHEMAS:
+        try:
+            table = pj.read_json(
+                pa.BufferReader(content),
+                read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 1024),
+                parse_options=pj.ParseOptions(
+                    explicit_schema=schema, unexpected_field_behavior="ignore"
+                ),
+            )
+            break
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, OSError):
+            continue
+    else:
         return parse_json(content, what=what)
     if table.num_rows != 1 or table["orders"].null_count:
         return parse_json(content, what=what)
@@ -286,7 +292,8 @@ def parse_page_light(content: bytes, *, what: str) -> Any:
     if ids.null_count:
         return parse_json(content, what=what)
     body = LightBody(status=table["status"][0].as_py(), orders=[{"id": i} for i in ids.to_pylist()])
-    body.created_days = _creation_days(orders)
+    if orders.type.get_field_index("createdAt") >= 0:
+        body.created_days = _creation_days(orders)
     if _TRAILING_CURSOR.search(content[-80:]):  # the top-level key, just before the last brace
         body[NEXT_CURSOR_KEY] = table[NEXT_CURSOR_KEY][0].as_py()
     elif b'"next_cursor"' in content:  # somewhere else: let the full parse say where
