@@ -793,9 +793,9 @@ class Blanking(httpx.BaseTransport):
 def test_an_empty_answer_for_a_window_the_store_holds_orders_in_is_read_again(
     tmp_path: Path, times: int
 ) -> None:
-    """Orders are not deleted from the listing, so a window answered with fewer orders than the
-    store holds in its days is suspect. Once: it is read again and the sync misses nothing (the
-    new order is in). Every time: the sync keeps the stored orders and says so in a warning."""
+    """An empty answer for a window the store holds orders in is suspect (a replayed empty
+    answer). Once: it is read again and the sync misses nothing (the new order is in). Every
+    time: the sync keeps the stored orders and says so in a warning."""
     with (
         SandboxServer(orders=3000, seed=12) as srv,
         PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
@@ -826,6 +826,57 @@ def test_an_empty_answer_for_a_window_the_store_holds_orders_in_is_read_again(
             assert_same_frames(after, served(srv))
             assert not any("returned" in w for w in report.warnings)
         else:
-            short = [w for w in report.warnings if "the API returned 0 (twice)" in w]
+            short = [w for w in report.warnings if "the API returned none (twice)" in w]
             assert len(short) == 1, report.warnings
             assert "kept the stored ones as last seen" in short[0]
+
+
+class Deleting(httpx.BaseTransport):
+    """Passes requests to the sandbox as if the orders ``gone`` had been deleted from the API:
+    left out of every list, 404 by id."""
+
+    def __init__(self, gone: set[int]) -> None:
+        self.inner, self.gone, self.list_requests = httpx.HTTPTransport(), gone, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        path = request.url.path
+        if path.endswith("/orders"):
+            self.list_requests += 1
+            body = json.loads(response.read())
+            body["orders"] = [o for o in body["orders"] if o["id"] not in self.gone]
+            return httpx.Response(response.status_code, json=body)
+        if any(path.endswith(f"/orders/{g}") for g in self.gone):
+            return httpx.Response(404, json={"status": "error", "message": "Record Not Found"})
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_an_order_deleted_from_the_api_is_no_reason_to_read_a_window_again(
+    tmp_path: Path,
+) -> None:
+    """A window one order short (deleted from the API) is a normal answer: no second read, no
+    warning; the store keeps the order as last seen."""
+    with SandboxServer(orders=3000, seed=12) as srv:
+        store = OrderStore(tmp_path / "cache")
+        with PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c:
+            assert store.sync(c, progress=False).ok
+        o = store.load().orders
+        recent = o[o["created_at"] >= o["created_at"].max() - pd.Timedelta(days=20)]
+        victim = int(recent.loc[recent["status"] == "PAID", "order_id"].iloc[0])
+        plain = Deleting(set())
+        with PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=plain
+        ) as c:
+            assert store.sync(c, progress=False).ok
+        deleting = Deleting({victim})
+        with PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=deleting
+        ) as c:
+            report = store.sync(c, progress=False)
+        assert report.ok, report.error
+        assert deleting.list_requests == plain.list_requests
+        assert not any("returned" in w for w in report.warnings), report.warnings
+        assert victim in set(store.load().orders["order_id"])

@@ -430,12 +430,13 @@ def _pages(
 ) -> tuple[Future[LoadedTables], pa.Table | None]:
     """Page one query (on a request thread) and hand its pages to a typing thread.
 
-    ``held``: for a window, how many orders the store holds in its days. Orders are not deleted
-    from the listing, so an answer with fewer is suspect (a proxy or cache replaying another
-    query's answer, e.g. an empty one): the window is read once more, and if it still comes
-    short the sync goes on with the better answer and says so in its warnings."""
+    ``held``: for a window, how many orders the store holds in its days. An empty answer where
+    the store holds orders is suspect (a proxy or cache replaying another query's empty answer;
+    a page of another query fails the date check instead): the window is read once more, and if
+    it is still empty the sync goes on and says so in its warnings. (A few orders fewer is no
+    sign: an order may be deleted, lose a tag, or sit on a day the server counts in its zone.)"""
     raws, ids, count = _read_pages(client, bar, stop, tags, filters)
-    if held is not None and count < held.orders:
+    if held is not None and count == 0 and held.orders:
         log.info(
             "orders created %s to %s: the API returned %d, the store holds %d; reading again",
             filters.get("start"),
@@ -446,12 +447,12 @@ def _pages(
         again = _read_pages(client, bar, stop, tags, filters)
         if again[2] > count:
             raws, ids, count = again
-        if count < held.orders:
+        if count == 0:
             tag_note = f" with tag {tags[0]}" if tags else ""
             held.warnings.append(
                 f"orders created {filters.get('start')} to {filters.get('end')}{tag_note}: the "
-                f"API returned {count:,} (twice), the store holds {held.orders:,}; kept the "
-                "stored ones as last seen"
+                f"API returned none (twice), the store holds {held.orders:,}; kept the stored "
+                "ones as last seen"
             )
     tables = run.type_later(raws, sink, functools.partial(_answers_the_query, filters=filters))
     tag_rows = None
