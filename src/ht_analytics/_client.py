@@ -267,16 +267,19 @@ class PartnerClient:
             counts = unwrap(body, ENDPOINTS["count_by_tag"].key, what=what)
             if not isinstance(counts, dict):
                 raise PayloadError(f"{what}: 'counts' is not an object")
-            missing = [tag for tag in filters.tags if tag not in counts]
-            if missing:  # the contract lists every tag asked for, zero counts too
+            # Counts of tags not asked for: the answer of another query (a cache or proxy
+            # mixing answers up). A tag asked for and left out counts 0 (a server may list only
+            # the tags it found).
+            others = [tag for tag in counts if tag not in filters.tags]
+            if others:
                 raise PayloadError(
-                    f"{what}: the answer has no count for {', '.join(map(repr, missing))} "
-                    f"(it counts {', '.join(map(repr, list(counts)[:5])) or 'nothing'}): the "
-                    "answer of another query?"
+                    f"{what}: the answer counts {', '.join(map(repr, others[:5]))}, which was not "
+                    f"asked for (asked: {', '.join(map(repr, filters.tags))}): the answer of "
+                    "another query?"
                 )
             out: dict[str, int] = {}
             for tag in filters.tags:
-                value = counts[tag]
+                value = counts.get(tag, 0)
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise PayloadError(f"{what}: count of {tag!r} is {value!r}, not a count")
                 out[tag] = value
