@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -215,8 +216,11 @@ def test_update_client_is_retried_only_when_keyed(external_id: str | None, sent:
     assert b"null" not in bodies[0]  # fields not given are left out, not erased
 
 
-def _raw_server(answer: bytes) -> tuple[str, socket.socket, threading.Event]:
-    """A raw HTTP server on loopback that answers every request with the bytes ``answer``."""
+def _loopback_server(
+    respond: Callable[[socket.socket, threading.Event], None],
+) -> tuple[str, socket.socket, threading.Event]:
+    """A raw HTTP server on loopback: for each connection, reads the request and calls
+    ``respond(connection, stop)``; ``stop.set()`` then closing the socket ends it."""
     sock = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -229,10 +233,26 @@ def _raw_server(answer: bytes) -> tuple[str, socket.socket, threading.Event]:
                 continue
             with conn:
                 conn.recv(65536)
-                conn.sendall(answer)
+                respond(conn, stop)
 
     threading.Thread(target=serve, daemon=True).start()
     return f"http://127.0.0.1:{sock.getsockname()[1]}", sock, stop
+
+
+def _raw_server(answer: bytes) -> tuple[str, socket.socket, threading.Event]:
+    """A loopback server answering every request with the bytes ``answer``."""
+    return _loopback_server(lambda conn, stop: conn.sendall(answer))
+
+
+def _trickle(conn: socket.socket, stop: threading.Event, data: bytes, delay: float) -> None:
+    """Send ``data`` one byte every ``delay`` seconds (until ``stop`` or the peer hangs up)."""
+    for byte in data:
+        if stop.wait(delay):
+            return
+        try:
+            conn.sendall(bytes([byte]))
+        except OSError:
+            return
 
 
 def test_a_header_that_is_not_ascii_is_kept_not_a_crash() -> None:
@@ -255,79 +275,37 @@ def test_a_header_that_is_not_ascii_is_kept_not_a_crash() -> None:
 
 
 def _trickle_server(delay: float) -> tuple[str, socket.socket, threading.Event]:
-    """A raw HTTP server on loopback that sends headers, then one body byte every `delay` s."""
-    sock = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
+    """A loopback server that sends headers, then one body byte every `delay` s."""
+    body = b'{"status": "success", "skus": []}'
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(
+        body
+    )
 
-    def serve() -> None:
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.recv(65536)
-                body = b'{"status": "success", "skus": []}'
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                    % len(body)
-                )
-                for byte in body:
-                    if stop.wait(delay):
-                        return
-                    try:
-                        conn.sendall(bytes([byte]))
-                    except OSError:
-                        break
+    def respond(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(head)
+        _trickle(conn, stop, body, delay)
 
-    threading.Thread(target=serve, daemon=True).start()
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", sock, stop
+    return _loopback_server(respond)
 
 
-def test_a_body_that_trickles_in_hits_the_attempt_deadline() -> None:
-    """A server that sends one byte every 0.2 s cannot hold a request past the timeout."""
-    url, sock, stop = _trickle_server(0.2)
-    try:
-        started = time.monotonic()
-        with (
-            PartnerClient(KEY, url, timeout=1.0, max_retries=1, rate_limit=None) as client,
-            pytest.raises(ServerError, match="more than 1 s"),
-        ):
-            client.list_skus()
-        elapsed = time.monotonic() - started
-    finally:
-        stop.set()
-        sock.close()
-    assert elapsed < 4.0  # two attempts of about one second each, not 34 bytes x 0.2 s each
+SLOW_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 200
 
 
-def test_headers_that_trickle_in_hit_the_attempt_deadline() -> None:
-    """A server sending its status line and headers one byte every 0.1 s (each socket read
-    within httpx's timeout) cannot hold a request past the timeout either."""
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 200
-    sock = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            with conn:
-                conn.recv(65536)
-                for byte in head:
-                    if stop.wait(0.1):
-                        return
-                    try:
-                        conn.sendall(bytes([byte]))
-                    except OSError:
-                        break
-
-    threading.Thread(target=serve, daemon=True).start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+@pytest.mark.parametrize(
+    "server",
+    [
+        lambda: _trickle_server(0.2),  # headers, then one body byte every 0.2 s
+        # the status line and headers one byte every 0.1 s (each read within httpx's timeout)
+        lambda: _loopback_server(lambda conn, stop: _trickle(conn, stop, SLOW_HEAD, 0.1)),
+    ],
+    ids=["body", "headers"],
+)
+def test_an_answer_that_trickles_in_hits_the_attempt_deadline(
+    server: Callable[[], tuple[str, socket.socket, threading.Event]],
+) -> None:
+    """A server trickling its answer cannot hold a request past the timeout: two attempts of
+    about one second each, not 34 body bytes x 0.2 s or 260 header bytes x 0.1 s each."""
+    url, sock, stop = server()
     try:
         started = time.monotonic()
         with (
@@ -339,7 +317,7 @@ def test_headers_that_trickle_in_hit_the_attempt_deadline() -> None:
     finally:
         stop.set()
         sock.close()
-    assert elapsed < 4.0  # two attempts of about one second each, not 260 bytes x 0.1 s each
+    assert elapsed < 4.0
 
 
 def test_every_connection_pool_is_under_the_attempt_deadline(

@@ -140,6 +140,16 @@ def _open_ids(frames: OrderFrames) -> list[int]:
     return [int(x) for x in o.loc[o["status_id"].isin(OPEN_IDS), "order_id"]]
 
 
+def _new_order(client: PartnerClient, frames: OrderFrames) -> dict[str, Any]:
+    """Book an order (POST /orders) for a client and a SKU the frames hold."""
+    return client.create_order(
+        client_id=int(frames.orders["client_id"].dropna().iloc[0]),
+        address="1 Main St, Austin, TX 78701",
+        phone="5125550100",
+        sku_ids=[int(frames.services["sku_id"].dropna().iloc[0])],
+    )
+
+
 def test_incremental_sync_sees_new_and_changed_orders(tmp_path: Path) -> None:
     """After a backfill, a change to an old open order (now completed), an at-risk toggle and
     a new order are all picked up; the store then equals the sandbox; few requests are made."""
@@ -156,12 +166,7 @@ def test_incremental_sync_sees_new_and_changed_orders(tmp_path: Path) -> None:
         srv.update_order(oldest_open, statusId=3)
         flipped = max(open_ids, key=lambda i: o.loc[i, "created_at"])
         srv.update_order(flipped, atRisk=not bool(o.loc[flipped, "at_risk"]))
-        created = c.create_order(
-            client_id=int(o["client_id"].dropna().iloc[0]),
-            address="1 Main St, Austin, TX 78701",
-            phone="5125550100",
-            sku_ids=[int(before.services["sku_id"].dropna().iloc[0])],
-        )
+        created = _new_order(c, before)
         report = store.sync(c, progress=False)
         assert report.ok, report.error
         assert report.kind == "incremental"
@@ -803,13 +808,7 @@ def test_an_empty_answer_for_a_window_the_store_holds_orders_in_is_read_again(
         store = OrderStore(tmp_path / "cache")
         assert store.sync(c, progress=False).ok
         before = store.load()
-        o = before.orders.set_index("order_id")
-        created = c.create_order(
-            client_id=int(o["client_id"].dropna().iloc[0]),
-            address="1 Main St, Austin, TX 78701",
-            phone="5125550100",
-            sku_ids=[int(before.services["sku_id"].dropna().iloc[0])],
-        )
+        created = _new_order(c, before)
         blanking = Blanking(times)
         with PartnerClient(
             base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=blanking
