@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 import threading
 import time
 
@@ -99,13 +100,16 @@ def acquired_by_threads(limiter: RateLimiter, *, threads: int, each: int) -> lis
 
 
 def test_shared_by_threads_in_real_time() -> None:
-    """Four threads sharing a 40/s limiter never start two requests closer than the interval."""
+    """Four threads sharing a 40/s limiter start their requests an interval apart. The stamps
+    are taken when each thread gets going again, so one woken late by a busy machine makes one
+    gap short and the next long: the typical (median) gap and the whole span are checked, not
+    the shortest gap (the one-second-window limit is checked exactly below)."""
     stamps = acquired_by_threads(RateLimiter(40), threads=4, each=5)
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) == 20
-    assert min(gaps) >= 0.025 - 0.005  # the interval, less scheduler jitter
-    # 20 requests at 40/s: in no window of one second do more than 41 start.
-    assert stamps[-1] - stamps[0] >= 19 / 40 - 0.01
+    assert statistics.median(gaps) >= 0.025 - 0.005  # the interval, less scheduler jitter
+    # 20 requests at 40/s take 19 intervals from the first to the last (less jitter).
+    assert stamps[-1] - stamps[0] >= 19 / 40 - 0.05
 
 
 def test_late_wakeups_do_not_bunch_requests_over_the_limit() -> None:
