@@ -330,6 +330,21 @@ def test_filter_keeps_children_consistent(camel: OrderFrames) -> None:
     assert list(only.tags["tag"].sort_values()) == ["channel_web", "store_1"]
 
 
+def test_filter_reads_statuses_as_the_metrics_do(camel: OrderFrames) -> None:
+    """Orders 501 (PAID, 5), 502 (SEARCHING, 1) and 503 (unknown id 99): groups, names in any
+    case and ids select as in the metrics ("open" takes the unknown id too); an unknown name is
+    a ValueError, never an empty result."""
+    ids = lambda **kw: list(camel.filter(**kw).orders["order_id"])
+    assert ids(status="open") == [502, 503]
+    assert ids(status="terminal") == [501]
+    assert ids(status="paid") == [501]
+    assert ids(status=1) == [502]
+    assert ids(status=["PAID", 1]) == [501, 502]
+    assert ids(status="all") == [501, 502, 503]
+    with pytest.raises(ValueError, match="unknown status 'completd'"):
+        camel.filter(status="completd")
+
+
 def test_to_polars_keeps_exact_types(camel: OrderFrames) -> None:
     """Polars gets Decimal(18, 2) money and µs UTC instants."""
     import polars as pl

@@ -111,14 +111,19 @@ class OrderFrames:
         order_ids: Iterable[int] | None = None,
         start: Any = None,
         end: Any = None,
-        status: str | Iterable[str] | None = None,
+        status: str | int | Iterable[str | int] | None = None,
         tags: str | Iterable[str] | None = None,
     ) -> OrderFrames:
         """A new ``OrderFrames`` holding only the matching orders (and their rows in every table).
 
-        ``start``/``end`` bound ``created_at`` (inclusive; dates or timestamps, UTC), ``status`` is
-        one or more labels (``"COMPLETED"``), ``tags`` keeps orders carrying any of the tags.
+        ``start``/``end`` bound ``created_at`` (inclusive; dates or timestamps, UTC); ``status``
+        as in the metrics: ``"open"``, ``"terminal"``, ``"billable"``, ``"all"``, status names
+        (``"COMPLETED"``, any case) or ids, or a list of them (an unknown name is a
+        ``ValueError``; orders of an unknown status id count as open); ``tags`` keeps orders
+        carrying any of the tags.
         """
+        from ._periods import includes_unknown, select_statuses  # (imports this module)
+
         keep = pd.Series(True, index=self.orders.index)
         o = self.orders
         if order_ids is not None:
@@ -131,7 +136,11 @@ class OrderFrames:
                 stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
             keep &= o["created_at"] <= stamp
         if status is not None:
-            keep &= o["status"].isin([status] if isinstance(status, str) else list(status))
+            labels, _ = select_statuses(status)
+            chosen = o["status"].isin(labels).fillna(False)
+            if includes_unknown(status):
+                chosen |= o["status"].isna()
+            keep &= chosen
         if tags is not None:
             wanted = [tags] if isinstance(tags, str) else list(tags)
             keep &= o["order_id"].isin(self.tags.loc[self.tags["tag"].isin(wanted), "order_id"])

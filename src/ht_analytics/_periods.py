@@ -95,7 +95,7 @@ def _status_items(statuses: Any) -> list[Any]:
     )
 
 
-def select_statuses(statuses: str | Iterable[Any] | None) -> tuple[list[str], str]:
+def select_statuses(statuses: str | int | Iterable[Any] | None) -> tuple[list[str], str]:
     """Status labels for ``statuses`` (``"billable"``, ``"open"``, ``"terminal"``, ``"all"``,
     a label, an id, or a list of them) and a readable description of the choice."""
     items = _status_items(statuses)
@@ -133,7 +133,7 @@ def _period_code(freq: str) -> str:
     return PERIODS[freq]
 
 
-def includes_unknown(statuses: str | Iterable[Any] | None) -> bool:
+def includes_unknown(statuses: str | int | Iterable[Any] | None) -> bool:
     """Whether orders whose status id is unknown count too: when ``statuses`` asks for every
     order (``"all"``, alone or in a list, or ``None``) or for the open ones (``"open"``: an
     unknown status is not known to be terminal, as in the at-risk metrics and the store)."""
