@@ -555,3 +555,21 @@ def test_a_connect_that_times_out_is_known_not_sent_and_retried() -> None:
     assert caught.value.attempts == 3
     assert "ConnectTimeout" in str(caught.value)
     assert "may have reached" not in str(caught.value)
+
+
+def test_nothing_listening_says_what_to_check() -> None:
+    """A server that is not running (connection refused): after the retries, the error says
+    nothing answered at that origin and to check the base URL."""
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    with (
+        PartnerClient(KEY, f"http://127.0.0.1:{port}", max_retries=1) as client,
+        pytest.raises(ServerError) as caught,
+    ):
+        client.get_order(1)
+    message = str(caught.value)
+    assert f"nothing answered at http://127.0.0.1:{port}: is the server running" in message
+    assert "HT_BASE_URL" in message
+    with pytest.raises(HTError, match=r"ht-analytics demo"):
+        PartnerClient(base_url=f"http://127.0.0.1:{port}")

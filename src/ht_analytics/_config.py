@@ -51,7 +51,8 @@ def resolve_api_key(api_key: str | None, *, env_file: Path | None = None) -> Sec
             return Secret(key)
     raise AuthenticationError(
         f"no API key: pass api_key=..., set {KEY_ENV}, or put {KEY_ENV}=... in a .env file "
-        "in the working directory"
+        "in the working directory (to try the toolkit without one: `ht-analytics demo`, or "
+        "ht_analytics.sandbox.connect())"
     )
 
 

@@ -481,6 +481,13 @@ class Requester:
         reason = exc.reason
         if not call.idempotent and exc.reached_server:
             reason = f"{reason}; {_may_exist(call.endpoint.name)}"
+        if exc.status is None and not exc.reached_server:  # never connected
+            where = call.request.url  # (no user info: it may hold a secret)
+            origin = f"{where.scheme}://{where.host}" + (f":{where.port}" if where.port else "")
+            reason = (
+                f"{reason}; nothing answered at {origin}: is the server running, and is the base "
+                "URL (base_url= or HT_BASE_URL) right?"
+            )
         return ServerError(reason, status=exc.status, url=url, method=method, attempts=attempts)
 
 
