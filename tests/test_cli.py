@@ -364,3 +364,43 @@ def test_the_demo_empties_its_own_damaged_store(tmp_path: Path) -> None:
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0, again.output
     assert "40 orders in the store" in again.output
+
+
+def test_verbose_shows_the_sync_steps(tmp_path: Path) -> None:
+    """``-v sync`` says what the sync read (its windows) and what it committed, on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    from ht_analytics.sandbox import SandboxServer
+
+    with SandboxServer(orders=300, seed=1) as srv:
+        env = dict(os.environ, HT_API_KEY=srv.api_key, HT_BASE_URL=srv.url)
+        run = subprocess.run(
+            [sys.executable, "-m", "ht_analytics", "-v", "sync", "--cache", str(tmp_path / "s")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 0, run.stderr
+    assert "backfill sync read" in run.stderr
+    assert "creation-date window(s)" in run.stderr
+    assert "committed: 300 new, 0 changed, 0 unchanged order(s); the store holds 300" in run.stderr
+    assert srv.api_key not in run.stdout + run.stderr
+
+
+def test_cache_info_after_the_demo_points_to_the_demos_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo writes to data/demo-cache: `cache info` on the default store says so instead of
+    advising to run the demo again."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HT_CACHE_DIR", raising=False)
+    runner = CliRunner()
+    before = runner.invoke(main, ["cache", "info"])
+    (tmp_path / "data/demo-cache").mkdir(parents=True)
+    (tmp_path / "data/demo-cache/manifest.json").write_text("{}")
+    after = runner.invoke(main, ["cache", "info"])
+    assert "run `ht-analytics sync`." in before.output
+    assert "--cache data/demo-cache" in after.output

@@ -448,6 +448,18 @@ class OrderStore:
             except BaseException:
                 self._abandon(stream, manifest)
                 raise
+            log.info(
+                "%s sync read %d creation-date window(s)%s with %d thread(s)%s",
+                kind,
+                len(fetched.windows),
+                f" ({fetched.windows[0][0]} to {fetched.windows[-1][1]})"
+                if fetched.windows
+                else "",
+                concurrency,
+                f", re-read {fetched.rechecked_open} open order(s)"
+                if fetched.rechecked_open
+                else "",
+            )
             try:
                 new = dedupe_last(fetched.groups)
                 if fetched.tag_rows:
@@ -503,6 +515,13 @@ class OrderStore:
             )
             stats = client.stats
             final_manifest = self._manifest()
+            log.info(
+                "committed: %d new, %d changed, %d unchanged order(s); the store holds %d",
+                counts[0],
+                counts[1],
+                len(new.orders) - counts[0] - counts[1],
+                final_manifest.rows("orders") if final_manifest else 0,
+            )
             return replace(
                 base,
                 ok=True,

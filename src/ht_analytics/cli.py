@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
@@ -387,7 +388,10 @@ def cache_info(path: str | None) -> None:
 
     info = OrderStore(path).info()
     if not info["exists"]:
-        click.echo(f"No store at {info['path']} yet: run `ht-analytics sync` (or the demo).")
+        hint = "run `ht-analytics sync`"
+        if Path("data/demo-cache/manifest.json").is_file():
+            hint += " (the demo's store is another one: --cache data/demo-cache)"
+        click.echo(f"No store at {info['path']} yet: {hint}.")
         return
     for key, value in info.items():
         if isinstance(value, dict):
