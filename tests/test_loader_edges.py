@@ -428,6 +428,37 @@ except PayloadError as exc:
     ]
 
 
+def test_a_big_page_nested_deep_is_an_error_never_a_crash() -> None:
+    """A page over 8 MiB (a 9 MiB text field) with a field nested 100,000 objects deep: the
+    depth of pages of any size is checked, so Arrow never sees it (it would kill the process:
+    run in a child process)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import json, warnings
+from ht_analytics import PayloadError, load_orders
+from ht_analytics._pagination import parse_page_light
+base = json.loads({json.dumps(json.dumps(BASE))})
+deep = '{{"a":' * 100_000 + '1' + '}}' * 100_000
+order = json.dumps(dict(base, pad="x" * (9 << 20)))[:-1] + ', "deep": ' + deep + '}}'
+page = ('{{"status":"success","orders":[' + order + '],"next_cursor":null}}').encode()
+assert len(page) > 9 << 20
+for name, read in (("client", lambda: parse_page_light(page, what="page 1")),
+                   ("loader", lambda: load_orders(page))):
+    try:
+        read()
+        print(name, "read")
+    except PayloadError as exc:
+        print(name, "nested too deeply" in str(exc))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["client True", "loader True"]
+
+
 # -- from a review of the fixes above ------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from ._exceptions import PayloadError
 from ._extract import NeedsSlowPath, RawBlock, concat_raw, fast_schema, from_struct
 from ._extract_slow import NotOrders, from_dicts
 from ._frames import OrderFrames
-from ._nesting import CHECKED_BYTES, MAX_DEPTH, too_deep
+from ._nesting import MAX_DEPTH, too_deep
 from ._reconcile import reconcile
 from ._schema import MONEY, ORDER_FIELDS, TYPED
 from ._secrets import scrub
@@ -198,7 +198,8 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
 
     def flush_run() -> Iterator[RawBlock]:
         if run:
-            yield from _from_bytes(b"\n".join(run), deep=deep[0])
+            # each page was checked for nesting (here, or by the client): not the whole again
+            yield from _from_bytes(b"\n".join(run), deep=deep[0], checked=True)
             run.clear()
             deep[0] = False
 
@@ -247,10 +248,11 @@ def _read_path(path: Path) -> bytes:
     return data
 
 
-def _from_bytes(data: bytes, *, deep: bool = False) -> Iterator[RawBlock]:
+def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> Iterator[RawBlock]:
     """Fast path over all the bytes; on failure, line by line; a line that still fails is read
     value by value, and a line that is not JSON at all becomes a problem (the other lines load).
-    ``deep``: a line is known to nest too deeply for Arrow: straight to line by line."""
+    ``deep``: a line is known to nest too deeply for Arrow: straight to line by line.
+    ``checked``: no line nests too deeply (each was checked): Arrow may read them at once."""
     data = data.strip()
     if data[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte-order mark
         data = data[3:].strip()
@@ -261,7 +263,7 @@ def _from_bytes(data: bytes, *, deep: bool = False) -> Iterator[RawBlock]:
         return
     if data[:1] == b"{" and not deep:  # Arrow is only given objects (a bare `null` crashes it)
         try:
-            yield _fast(data)
+            yield _fast(data, checked=checked)
             return
         except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
             pass
@@ -275,16 +277,11 @@ def _from_bytes(data: bytes, *, deep: bool = False) -> Iterator[RawBlock]:
     for start in range(0, len(numbered), CHUNK_LINES):
         chunk = numbered[start : start + CHUNK_LINES]
         # A run of lines at once (most runs read fast even when one line somewhere cannot),
-        # when it is small enough for its depth to be checked (and no line is known deep)…
+        # when no line is known to nest too deeply…
         size = sum(len(line) for _, line in chunk)
-        if (
-            not deep
-            and len(chunk) > 1
-            and size <= CHECKED_BYTES
-            and all(line[:1] == b"{" for _, line in chunk)
-        ):
+        if not deep and len(chunk) > 1 and all(line[:1] == b"{" for _, line in chunk):
             try:
-                yield _fast(b"\n".join(line for _, line in chunk))
+                yield _fast(b"\n".join(line for _, line in chunk), checked=checked)
                 good += len(chunk)
                 continue
             except (pa.ArrowException, NeedsSlowPath):
@@ -338,8 +335,9 @@ def _one_line(number: int, line: bytes, *, try_fast: bool) -> tuple[bool, RawBlo
     return True, from_dicts(_orders_of(documents), where=lambda i: f"line {number}, item {i}")
 
 
-def _fast(data: bytes) -> RawBlock:
-    if too_deep(data):  # Arrow would crash the process; Python's parser says what is wrong
+def _fast(data: bytes, *, checked: bool = False) -> RawBlock:
+    """``data`` read by Arrow (``checked``: its pages were each checked for nesting already)."""
+    if not checked and too_deep(data):  # Arrow would crash the process; Python's says why
         raise NeedsSlowPath(f"nested deeper than {MAX_DEPTH} levels")
     parse = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="infer")
     try:
