@@ -573,3 +573,32 @@ def test_nothing_listening_says_what_to_check() -> None:
     assert "HT_BASE_URL" in message
     with pytest.raises(HTError, match=r"ht-analytics demo"):
         PartnerClient(base_url=f"http://127.0.0.1:{port}")
+
+
+def test_a_compression_bomb_is_refused_not_read_into_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A small gzip body that expands past the limit (here 1 MiB, for speed; 256 MiB by default)
+    is refused with a PayloadError once decoding passes the limit, never read whole."""
+    import gzip
+
+    from ht_analytics import _transport
+
+    monkeypatch.setattr(_transport, "MAX_BODY", 1 << 20)
+    bomb = gzip.compress(b'{"status": "success", "orders": [' + b" " * (8 << 20) + b"]}")
+    assert len(bomb) < 64 << 10
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(bomb), bomb)
+    )
+    url, sock, stop = _raw_server(answer)
+    try:
+        with (
+            PartnerClient(KEY, url, max_retries=2, rate_limit=None) as client,
+            pytest.raises(PayloadError, match=r"over 1 MiB once decoded \(a compression bomb\?\)"),
+        ):
+            client.get_order(1)
+    finally:
+        stop.set()
+        sock.close()
+    assert client.stats.requests == 1  # not retried: the same bytes would expand again

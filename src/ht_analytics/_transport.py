@@ -167,6 +167,10 @@ def bound_by_deadlines(http: httpx.Client) -> bool:
     return done
 
 
+MAX_BODY = 256 << 20
+"""The most bytes a response may hold once decoded (a page of 500 orders is about 1 MiB): a small
+gzip body that expands without end is refused instead of filling the memory."""
+
 _ENCODING_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 _MAY_EXIST = (
     "the request may have reached the server, so it was not retried: check whether it took "
@@ -390,8 +394,15 @@ class Requester:
             response = self.http.send(call.request, stream=True)
             try:
                 chunks = []
+                size = 0
                 for chunk in response.iter_bytes():
                     chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_BODY:
+                        raise PayloadError(
+                            f"{call.what}: the response is over {MAX_BODY >> 20} MiB once "
+                            "decoded (a compression bomb?); not read further"
+                        )
                     if time.monotonic() - started > self.timeout:
                         raise late
             finally:
