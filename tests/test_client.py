@@ -246,6 +246,21 @@ def _pages_handler(pages: list[dict[str, Any]]) -> Any:
     return handler
 
 
+def test_a_blank_next_cursor_on_a_full_page_does_not_end_the_paging() -> None:
+    """`next_cursor: ""` is not the documented null: a full page with it goes on by the id of
+    its last order (the contract's rule without a cursor), and every order is read."""
+    pages = [
+        {"orders": [{"id": 1}, {"id": 2}], "next_cursor": 2},
+        {"_after": 2, "orders": [{"id": 3}, {"id": 4}], "next_cursor": ""},
+        {"_after": 4, "orders": [{"id": 5}], "next_cursor": None},
+    ]
+    client = client_for(_pages_handler(pages), max_retries=0)
+    got = [o["id"] for p in client.iter_pages(page_size=2) for o in p.orders]
+    assert got == [1, 2, 3, 4, 5]
+    light = [o["id"] for p in client._iter_raw_pages(page_size=2) for o in p.orders]
+    assert light == [1, 2, 3, 4, 5]
+
+
 def test_repeated_ids_across_pages_raise() -> None:
     """A page that repeats an id seen before stops paging with PaginationError naming page 2."""
     pages = [

@@ -120,7 +120,7 @@ class CursorPaginator:
                 page=page,
                 cursor=self.cursor,
             )
-        fallback = NEXT_CURSOR_KEY not in body
+        fallback = _no_cursor(body)
         next_cursor = self._next_cursor(body, orders, page)
         if next_cursor is None:
             self.pages = page
@@ -150,15 +150,16 @@ class CursorPaginator:
     def _next_cursor(
         self, body: dict[str, Any], orders: list[dict[str, Any]], page: int
     ) -> int | None:
-        if NEXT_CURSOR_KEY in body:
+        if not _no_cursor(body):
             raw = body[NEXT_CURSOR_KEY]
-            if raw is None or raw == "":
+            if raw is None:
                 return None
             try:
                 return _as_int(raw)
             except ValueError:
                 raise PayloadError(f"page {page}: next_cursor {raw!r} is not an integer") from None
-        # No next_cursor in the response: fall back to the contract's rule, made safe against a
+        # No next_cursor in the response (or a blank one, which is not the documented null: a
+        # full page with one must not end the paging): fall back to the contract's rule, made safe against a
         # server that caps `limit` below what was asked (its maximum is undocumented): a short
         # page ends paging only once a longer page has shown the server's real page size;
         # otherwise one more request, answered by an empty page, confirms the end.
@@ -172,6 +173,12 @@ class CursorPaginator:
         if not orders or len(orders) < self._largest_page:
             return None
         return _order_id(orders[-1])
+
+
+def _no_cursor(body: dict[str, Any]) -> bool:
+    """Whether the page has no ``next_cursor`` to follow or stop on: absent, or blank text."""
+    raw = body.get(NEXT_CURSOR_KEY, "")
+    return isinstance(raw, str) and not raw.strip()
 
 
 def _order_id(order: dict[str, Any]) -> int | None:
