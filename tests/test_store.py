@@ -30,7 +30,7 @@ from ht_analytics import (
 )
 from ht_analytics._statuses import OPEN_STATUSES
 from ht_analytics._store_lock import StoreLock
-from ht_analytics.sandbox import SandboxServer
+from ht_analytics.sandbox import SandboxServer, generate_dataset
 
 KEYS = TABLE_KEYS
 OPEN_IDS = {s.value for s in OPEN_STATUSES}
@@ -879,3 +879,45 @@ def test_an_order_deleted_from_the_api_is_no_reason_to_read_a_window_again(
         assert deleting.list_requests == plain.list_requests
         assert not any("returned" in w for w in report.warnings), report.warnings
         assert victim in set(store.load().orders["order_id"])
+
+
+class Echoing(httpx.BaseTransport):
+    """Passes requests to the sandbox, but writes the request's API key into each listed
+    order: as its partner, in a service's name and in a field the loader does not know (a
+    server echoing what it was sent)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not request.url.path.endswith("/orders"):
+            return response
+        key = request.headers["Api-Key"]
+        body = json.loads(response.read())
+        for order in body["orders"]:
+            order["partner"] = f"partner {key}"
+            order["customNote"] = {"seen": key}
+            for line in order.get("breakdown", {}).get("services", []):
+                line["name"] = f"{line.get('name')} ({key})"
+        return httpx.Response(response.status_code, json=body)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_key_echoed_in_order_data_reaches_no_file(tmp_path: Path) -> None:
+    """A server echoing the API key inside the orders: the response bodies are cleared of it as
+    they are received, so no file of the store (nor the frames loaded from it) holds it."""
+    key = "sk-live-ECHOED-0123456789"
+    data = generate_dataset(300, 4)
+    with SandboxServer(data, api_key=key) as srv:
+        store, report = sync_through(srv, Echoing(), tmp_path / "cache")
+    assert report.ok, report.error
+    frames = store.load()
+    assert len(frames.orders) == 300
+    assert set(frames.orders["partner"]) == {"partner ***"}
+    for path in (tmp_path / "cache").rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+    assert key not in frames.orders.to_csv() + frames.services.to_csv()
