@@ -921,3 +921,36 @@ def test_a_key_echoed_in_order_data_reaches_no_file(tmp_path: Path) -> None:
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
     assert key not in frames.orders.to_csv() + frames.services.to_csv()
+
+
+class BigId(httpx.BaseTransport):
+    """Passes requests to the sandbox, but gives the first listed order an id past int64."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not request.url.path.endswith("/orders") or "cursor" in request.url.params:
+            return response
+        body = json.loads(response.read())
+        if body["orders"] and "from" not in request.url.params:
+            body["orders"][0]["id"] = 2**64 + 5
+        return httpx.Response(response.status_code, json=body)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_an_order_left_out_for_its_id_is_named_in_the_report(tmp_path: Path) -> None:
+    """An order whose id cannot be read (past int64) cannot be stored: the report says an order
+    was left out and why, not only that a problem was not tied to an order."""
+    with SandboxServer(orders=300, seed=4) as srv:
+        store, report = sync_through(srv, BigId(), tmp_path / "cache")
+    assert report.ok, report.error
+    assert len(store.load().orders) == 299
+    left = [w for w in report.warnings if "left out of the store" in w]
+    assert left == [
+        "1 order(s) left out of the store: their id cannot be read ('18446744073709551621'); "
+        "a later sync cannot read them either"
+    ]

@@ -494,6 +494,15 @@ class OrderStore:
                 )
             if orphan_problems:
                 loose = new.problems.filter(pc.is_null(new.problems["order_id"]))
+                no_id = loose.filter(
+                    pc.and_(pc.equal(loose["table"], "orders"), pc.equal(loose["field"], "id"))
+                )
+                if len(no_id):
+                    shown = ", ".join(repr(v) for v in no_id["raw_value"].to_pylist()[:5])
+                    warnings.append(
+                        f"{len(no_id)} order(s) left out of the store: their id cannot be read "
+                        f"({shown}); a later sync cannot read them either"
+                    )
                 for row in loose.slice(0, 20).to_pylist():
                     log.warning(
                         "not stored (no order id): %s %s: %s",
