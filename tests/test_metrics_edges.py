@@ -404,3 +404,13 @@ def test_every_result_says_which_statuses_and_clock_it_used() -> None:
     assert "local time" in others["at_risk_orders"].attrs["clock"]
     assert others["at_risk_orders"].attrs["statuses"].startswith("open")
     assert tag_counts(frames).attrs["statuses"].startswith("all")
+
+
+def test_tag_counts_without_any_tag_says_why() -> None:
+    """Frames from plain pages carry no tags (the documented Order has none): the empty result
+    says how tags are learnt, instead of looking like orders without tags."""
+    df = tag_counts(load(order(1), order(2)))
+    assert df.empty
+    assert "sync by tag" in df.attrs["note"]
+    tagged = tag_counts(load(order(3, tags=["vip"])))
+    assert "note" not in tagged.attrs

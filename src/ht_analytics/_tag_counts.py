@@ -70,5 +70,10 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
         result["tag"] = pd.array(np.asarray(tag_names)[result["tag"].to_numpy()], dtype="str")
     result["orders"] = result["orders"].astype("int64")
     result = result.reset_index(drop=True)
+    if frames.tags.empty:
+        attrs["note"] = (
+            "no tags known: the documented Order has no tags field; sync by tag "
+            "(store.sync(client, tags=[...])) to learn which orders carry which tag"
+        )
     result.attrs.update(attrs)
     return result
