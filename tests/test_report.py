@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from ht_analytics import OrderFrames, Report, build_report, load_orders
@@ -187,6 +188,23 @@ def test_csv_text_cannot_start_a_formula(report: Report, tmp_path: Path) -> None
     text = next(p for p in paths if p.name == "at_risk_orders.csv").read_text()
     assert "'=HYPERLINK" in text
     assert ",=HYPERLINK" not in text
+
+
+def test_csv_durations_are_hours_as_in_the_workbook(frames: OrderFrames, tmp_path: Path) -> None:
+    """`overdue` is a number of hours in `overdue (hours)`, as in the XLSX, not pandas' text
+    ("27 days 15:00:42.513818"); a month after the data, so that appointments have passed."""
+    import csv
+
+    report = build_report(frames, now="2026-12-01")
+    paths = report.to_csv(tmp_path / "csv")
+    with next(p for p in paths if p.name == "at_risk_orders.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    want = report.tables["at_risk_orders"]["overdue"]
+    assert "overdue" not in rows[0]
+    got = [float(r["overdue (hours)"]) if r["overdue (hours)"] else None for r in rows]
+    expected = [None if pd.isna(v) else v.total_seconds() / 3600 for v in want]
+    assert got == pytest.approx(expected)
+    assert any(v is not None for v in got)
 
 
 def test_parquet_keeps_money_exact(report: Report, tmp_path: Path) -> None:

@@ -222,7 +222,8 @@ class Report:
 
     def to_csv(self, directory: str | Path) -> list[Path]:
         """One CSV per table (UTF-8, CRLF line ends, RFC 4180: a value holding a line break is
-        quoted; text that would start a formula is prefixed with ``'``)."""
+        quoted; text that would start a formula is prefixed with ``'``; durations in hours, as
+        in the workbook, in a column ``<name> (hours)``)."""
         with self._staging() as stage:
             return self._to_csv(stage, Path(directory))
 
@@ -230,9 +231,12 @@ class Report:
         paths = []
         for name, frame in self.tables.items():
             safe = frame.copy()
-            for column in safe.columns:
+            for column in frame.columns:
                 if _kind(safe[column]) == "text":
                     safe[column] = safe[column].map(_defuse)
+                elif _kind(safe[column]) == "duration":  # not pandas' "27 days 15:00:42.51"
+                    safe[column] = safe[column].dt.total_seconds() / 3600.0
+                    safe = safe.rename(columns={column: f"{column} (hours)"})
             path = out / f"{name}.csv"
             safe.to_csv(stage.file(path), index=False, lineterminator="\r\n")
             paths.append(path)
