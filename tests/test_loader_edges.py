@@ -459,6 +459,37 @@ for name, read in (("client", lambda: parse_page_light(page, what="page 1")),
     assert done.stdout.splitlines() == ["client True", "loader True"]
 
 
+def test_depth_hidden_in_pieces_or_behind_brackets_in_text_is_caught() -> None:
+    """Two ways past a bracket count, each an error, never a crash (child process): one document
+    given as pieces that are shallow alone (joined, they nest 120,000 deep), and closing
+    brackets inside a string that would hide real depth after them."""
+    import subprocess
+    import sys
+
+    script = """
+from ht_analytics import PayloadError, load_orders
+from ht_analytics._pagination import parse_page_light
+n = 300
+pieces = [b'{"id":1,"x":' + b'[' * 400] + [b'[' * 400] * n + [b']' * 400] * (n + 1) + [b'}']
+d = 100_000
+hidden = b'{"id":1,"s":"' + b']' * (d + 10) + b'","x":' + b'[' * d + b']' * d + b'}'
+page = b'{"status":"success","orders":[' + hidden + b'],"next_cursor":null}'
+for name, read in (("pieces", lambda: load_orders(pieces)),
+                   ("hidden", lambda: load_orders(hidden)),
+                   ("client", lambda: parse_page_light(page, what="page 1"))):
+    try:
+        read()
+        print(name, "read")
+    except PayloadError as exc:
+        print(name, "nested too deeply" in str(exc))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["pieces True", "hidden True", "client True"]
+
+
 # -- from a review of the fixes above ------------------------------------------------------------
 
 

@@ -198,8 +198,10 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
 
     def flush_run() -> Iterator[RawBlock]:
         if run:
-            # each page was checked for nesting (here, or by the client): not the whole again
-            yield from _from_bytes(b"\n".join(run), deep=deep[0], checked=True)
+            # Pages the client read as JSON were each checked for nesting: not the whole again.
+            # Other pieces were checked one by one, but joined they may nest deeper (a document
+            # cut in pieces): the joined run is checked.
+            yield from _from_bytes(b"\n".join(run), deep=deep[0], checked=depth_checked)
             run.clear()
             deep[0] = False
 

@@ -25,10 +25,13 @@ def too_deep(data: bytes) -> bool:
     per MiB: a page in a millisecond, 300 MiB of pages in 0.2 s; a size cut-off would let a big
     page nested deep crash the process).
 
-    Brackets inside strings are counted too, so the estimate errs on the deep side: such bytes
-    only take the slower path."""
+    Brackets inside strings are counted too, so the estimate errs on the deep side (and closing
+    brackets in strings that take the count below zero count as deep): such bytes only take the
+    slower path."""
     brackets = data.translate(None, _NOT_BRACKETS)
     if len(brackets) <= MAX_DEPTH:
         return False
-    steps = _STEP[np.frombuffer(brackets, np.uint8)]
-    return int(np.cumsum(steps, dtype=np.int32).max(initial=0)) > MAX_DEPTH
+    depth = np.cumsum(_STEP[np.frombuffer(brackets, np.uint8)], dtype=np.int32)
+    # Closing brackets inside strings make the count go below zero, which no JSON structure
+    # does: they could hide real depth after them, so such bytes take the slower path too.
+    return int(depth.max(initial=0)) > MAX_DEPTH or int(depth.min(initial=0)) < 0
