@@ -605,9 +605,10 @@ def test_count_by_tag_rejects_nonsense_counts() -> None:
 
 
 def test_count_by_tag_refuses_an_answer_about_other_tags() -> None:
-    """An answer counting a tag not asked for is another query's (a cache or proxy mixing
-    answers up): retried, then a PayloadError naming it, never read as a count of 0. A tag
-    asked for and left out counts 0 (a server may list only the tags it found)."""
+    """An answer counting only tags not asked for is another query's (a cache or proxy mixing
+    answers up): retried, then a PayloadError naming them, never read as a count of 0. A tag
+    asked for and left out counts 0 (a server may list only the tags it found); counts of
+    other tags beside those asked for are ignored (a server may list every tag)."""
     answers = iter(
         [
             {"status": "success", "counts": {"web": 12}},  # the answer to ?tags[]=web
@@ -621,6 +622,9 @@ def test_count_by_tag_refuses_an_answer_about_other_tags() -> None:
         client_for(other, max_retries=1).count_by_tag("phone")
     only_found = lambda r: json_response(200, {"status": "success", "counts": {"a": 12}})
     assert client_for(only_found, max_retries=0).count_by_tag(["a", "b"]) == {"a": 12, "b": 0}
+    every_tag = {"status": "success", "counts": {"a": 3, "b": 0, "zz": 7}}  # all tags listed
+    listing = lambda r: json_response(200, every_tag)
+    assert client_for(listing, max_retries=0).count_by_tag(["a", "b"]) == {"a": 3, "b": 0}
 
 
 def test_success_status_error_in_body_is_an_api_error() -> None:

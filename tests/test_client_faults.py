@@ -602,3 +602,27 @@ def test_a_compression_bomb_is_refused_not_read_into_memory(
         stop.set()
         sock.close()
     assert client.stats.requests == 1  # not retried: the same bytes would expand again
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "kept"),
+    [
+        # all digits: it cannot be told from a number holding it, so it is not looked for
+        ("1736000000", b'{"created_at":{"integer":1736000000}}', True),
+        # a backslash: only its JSON-escaped form (inside a string) is replaced; JSON stays valid
+        ("abcdefgh\\", b'{"a":"abcdefgh\\"quoted","b":"abcdefgh\\\\"}', False),
+        # `/` escaped as `\/`
+        ("ab/cdefgh-1", b'{"a":"ab\\/cdefgh-1"}', False),
+    ],
+)
+def test_clearing_the_key_from_bodies_keeps_them_valid(key: str, body: bytes, kept: bool) -> None:
+    """What `scrub_body` does to a body echoing the key: valid JSON before, valid after."""
+    import json
+
+    with PartnerClient(key, BASE) as client:
+        cleared = client._requester.scrub_body(body)
+    values = json.loads(cleared)  # still valid JSON
+    assert (cleared == body) is kept
+    if not kept:
+        assert b"***" in cleared
+        assert all(key not in str(v) for v in values.values())  # the key, decoded, is gone

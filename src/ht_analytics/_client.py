@@ -267,11 +267,11 @@ class PartnerClient:
             counts = unwrap(body, ENDPOINTS["count_by_tag"].key, what=what)
             if not isinstance(counts, dict):
                 raise PayloadError(f"{what}: 'counts' is not an object")
-            # Counts of tags not asked for: the answer of another query (a cache or proxy
+            # Counts only of tags not asked for: the answer of another query (a cache or proxy
             # mixing answers up). A tag asked for and left out counts 0 (a server may list only
-            # the tags it found).
+            # the tags it found), and counts of other tags beside them are ignored.
             others = [tag for tag in counts if tag not in filters.tags]
-            if others:
+            if counts and len(others) == len(counts):
                 raise PayloadError(
                     f"{what}: the answer counts {', '.join(map(repr, others[:5]))}, which was not "
                     f"asked for (asked: {', '.join(map(repr, filters.tags))}): the answer of "

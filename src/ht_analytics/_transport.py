@@ -274,9 +274,13 @@ class Requester:
         self.counter = _Counter()
         self._key = key
         value = key.reveal()
-        # The forms the key takes in a JSON body (as is, JSON- and URL-escaped); a key too short
-        # to be told from data is not looked for.
-        forms = {value, json.dumps(value)[1:-1], quote(value, safe="")} if len(value) >= 8 else ()
+        # The forms the key takes inside a JSON string (JSON-escaped, also with `/` as `\/`, and
+        # URL-escaped): replacing one keeps the JSON valid. A key too short, or all digits, could
+        # not be told from data (a number holding it), so it is not looked for.
+        escaped = json.dumps(value)[1:-1]
+        forms = {escaped, escaped.replace("/", "\\/"), quote(value, safe="")}
+        if len(value) < 8 or value.isdigit():
+            forms = set()
         self._body_forms = sorted((f.encode() for f in forms), key=len, reverse=True)
         _LIVE.add(self)
 
