@@ -404,3 +404,21 @@ def test_cache_info_after_the_demo_points_to_the_demos_store(
     after = runner.invoke(main, ["cache", "info"])
     assert "run `ht-analytics sync`." in before.output
     assert "--cache data/demo-cache" in after.output
+
+
+def test_tags_may_be_repeated_or_separated_by_commas(tmp_path: Path) -> None:
+    """`--tags a,b` means the tags a and b (not one tag "a,b" that no order carries)."""
+    from ht_analytics.sandbox import SandboxServer
+
+    with SandboxServer(orders=300, seed=2) as srv:
+        env = {"HT_API_KEY": srv.api_key, "HT_BASE_URL": srv.url}
+        cache = str(tmp_path / "s")
+        both = ["--tags", "channel_web,channel_store", "--cache", cache]
+        synced = CliRunner().invoke(main, ["sync", *both], env=env)
+        assert synced.exit_code == 0, synced.output
+        counted = CliRunner().invoke(main, ["counts", *both], env=env)
+    assert counted.exit_code == 0, counted.output
+    assert "channel_web" in counted.output
+    assert "channel_store" in counted.output
+    assert "channel_web,channel_store" not in counted.output
+    assert "stored, the API counts 0" not in synced.output

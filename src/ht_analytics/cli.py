@@ -69,6 +69,12 @@ def main(verbose: int) -> None:
 CACHE_HELP = "Store directory (default: $HT_CACHE_DIR, else ./data/cache)."
 
 
+def _split_tags(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tags a --tags b`` or ``--tags a,b``: the tags, each once, in order."""
+    tags = [t.strip() for value in values for t in value.split(",") if t.strip()]
+    return tuple(dict.fromkeys(tags))
+
+
 def _n(count: int, one: str, many: str | None = None) -> str:
     """``1 request``, ``2 requests``."""
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
@@ -220,7 +226,12 @@ def _host(url: str) -> str:
 
 
 @main.command()
-@click.option("--tags", multiple=True, help="Sync these tags (repeat the option); default all.")
+@click.option(
+    "--tags",
+    multiple=True,
+    callback=_split_tags,
+    help="Sync these tags (repeat the option, or separate them with commas); default all.",
+)
 @click.option("--start", help="First creation date (YYYY-MM-DD) of a backfill.")
 @click.option("--end", help="Last creation date (YYYY-MM-DD).")
 @click.option("--full", is_flag=True, help="Read every order again.")
@@ -256,7 +267,12 @@ def sync(
 @main.command()
 @click.option("--start", help="First creation date (YYYY-MM-DD).")
 @click.option("--end", help="Last creation date (YYYY-MM-DD).")
-@click.option("--tags", multiple=True, help="Only orders carrying one of these tags.")
+@click.option(
+    "--tags",
+    multiple=True,
+    callback=_split_tags,
+    help="Only orders carrying one of these tags (repeat the option, or use commas).",
+)
 @click.option(
     "--format",
     "formats",
@@ -345,7 +361,13 @@ def report(
 
 
 @main.command()
-@click.option("--tags", multiple=True, required=True, help="Tags to count (repeat the option).")
+@click.option(
+    "--tags",
+    multiple=True,
+    required=True,
+    callback=_split_tags,
+    help="Tags to count (repeat the option, or separate them with commas).",
+)
 @click.option("--cache", type=click.Path(file_okay=False), help=CACHE_HELP)
 @_user_errors
 def counts(tags: tuple[str, ...], cache: str | None) -> None:
