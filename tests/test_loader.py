@@ -341,6 +341,8 @@ def test_filter_reads_statuses_as_the_metrics_do(camel: OrderFrames) -> None:
     assert ids(status=1) == [502]
     assert ids(status=["PAID", 1]) == [501, 502]
     assert ids(status="all") == [501, 502, 503]
+    assert ids(status=list(camel.orders["status"].unique())) == [501, 502, 503]  # NaN: 503
+    assert ids(status=[None]) == [503]
     with pytest.raises(ValueError, match="unknown status 'completd'"):
         camel.filter(status="completd")
 

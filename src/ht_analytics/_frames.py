@@ -136,10 +136,20 @@ class OrderFrames:
                 stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
             keep &= o["created_at"] <= stamp
         if status is not None:
-            labels, _ = select_statuses(status)
-            chosen = o["status"].isin(labels).fillna(False)
-            if includes_unknown(status):
-                chosen |= o["status"].isna()
+            given = (
+                status if isinstance(status, Iterable) and not isinstance(status, str) else [status]
+            )
+            given = list(given)
+            # A missing label (NaN, None: e.g. from frames.orders["status"].unique()) is the
+            # orders of an unknown status id.
+            missing = [s for s in given if pd.api.types.is_scalar(s) and pd.isna(s)]
+            known = [s for s in given if not (pd.api.types.is_scalar(s) and pd.isna(s))]
+            chosen = o["status"].isna() if missing else pd.Series(False, index=o.index)
+            if known or not missing:
+                labels, _ = select_statuses(known)
+                chosen |= o["status"].isin(labels).fillna(False)
+                if includes_unknown(known):
+                    chosen |= o["status"].isna()
             keep &= chosen
         if tags is not None:
             wanted = [tags] if isinstance(tags, str) else list(tags)
