@@ -239,6 +239,13 @@ def _loopback_server(
     return f"http://127.0.0.1:{sock.getsockname()[1]}", sock, stop
 
 
+def _ok(body: bytes, *headers: bytes) -> bytes:
+    """A whole HTTP/1.1 200 answer with a JSON ``body`` and extra ``headers`` (raw lines)."""
+    lines = [b"HTTP/1.1 200 OK", b"Content-Type: application/json", *headers]
+    lines += [b"Connection: close", b"Content-Length: %d" % len(body)]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
 def _raw_server(answer: bytes) -> tuple[str, socket.socket, threading.Event]:
     """A loopback server answering every request with the bytes ``answer``."""
     return _loopback_server(lambda conn, stop: conn.sendall(answer))
@@ -259,10 +266,7 @@ def test_a_header_that_is_not_ascii_is_kept_not_a_crash() -> None:
     """HTTP allows header values of other bytes (`X-Note: café ÿ`): the page is read, and the
     header kept as it came, instead of a UnicodeEncodeError from inside httpx."""
     body = b'{"status": "success", "orders": [{"id": 7}], "next_cursor": null}'
-    answer = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Note: caf\xc3\xa9 \xff\r\n"
-        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-    )
+    answer = _ok(body, b"X-Note: caf\xc3\xa9 \xff")
     url, sock, stop = _raw_server(answer)
     try:
         with PartnerClient(KEY, url, max_retries=0, rate_limit=None) as client:
@@ -443,10 +447,7 @@ def test_no_traceback_local_holds_a_key_echoed_in_an_error_body() -> None:
     """A 200 `{"status": "error"}` echoing the key: the message is masked, and no frame of the
     error's traceback keeps the body in its locals (pytest -l, Sentry and rich show them)."""
     body = b'{"status": "error", "message": "bad key ' + KEY.encode() + b'"}'
-    answer = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-    )
+    answer = _ok(body)
     url, sock, stop = _raw_server(answer)
     try:
         with (
@@ -587,10 +588,7 @@ def test_a_compression_bomb_is_refused_not_read_into_memory(
     monkeypatch.setattr(_transport, "MAX_BODY", 1 << 20)
     bomb = gzip.compress(b'{"status": "success", "orders": [' + b" " * (8 << 20) + b"]}")
     assert len(bomb) < 64 << 10
-    answer = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(bomb), bomb)
-    )
+    answer = _ok(bomb, b"Content-Encoding: gzip")
     url, sock, stop = _raw_server(answer)
     try:
         with (

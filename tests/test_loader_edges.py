@@ -428,66 +428,65 @@ except PayloadError as exc:
     ]
 
 
-def test_a_big_page_nested_deep_is_an_error_never_a_crash() -> None:
-    """A page over 8 MiB (a 9 MiB text field) with a field nested 100,000 objects deep: the
-    depth of pages of any size is checked, so Arrow never sees it (it would kill the process:
-    run in a child process)."""
+def _read_in_a_child(setup: str, reads: dict[str, str]) -> list[str]:
+    """Run ``setup`` in a child process (a crash kills it, not the tests), then each read
+    expression: ``"<name> True"`` for a PayloadError saying "nested too deeply", ``"<name>
+    read"`` when it was read."""
     import subprocess
     import sys
 
-    script = f"""
-import json, warnings
-from ht_analytics import PayloadError, load_orders
-from ht_analytics._pagination import parse_page_light
+    lines = [
+        "from ht_analytics import PayloadError, load_orders",
+        "from ht_analytics._pagination import parse_page_light",
+        setup,
+    ]
+    for name, expression in reads.items():
+        lines += [
+            "try:",
+            f"    {expression}",
+            f"    print({name!r}, 'read')",
+            "except PayloadError as exc:",
+            f"    print({name!r}, 'nested too deeply' in str(exc))",
+        ]
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.splitlines()
+
+
+def test_a_big_page_nested_deep_is_an_error_never_a_crash() -> None:
+    """A page over 8 MiB (a 9 MiB text field) with a field nested 100,000 objects deep: the
+    depth of pages of any size is checked, so Arrow never sees it (it would kill the process)."""
+    setup = f"""
+import json
 base = json.loads({json.dumps(json.dumps(BASE))})
 deep = '{{"a":' * 100_000 + '1' + '}}' * 100_000
 order = json.dumps(dict(base, pad="x" * (9 << 20)))[:-1] + ', "deep": ' + deep + '}}'
 page = ('{{"status":"success","orders":[' + order + '],"next_cursor":null}}').encode()
 assert len(page) > 9 << 20
-for name, read in (("client", lambda: parse_page_light(page, what="page 1")),
-                   ("loader", lambda: load_orders(page))):
-    try:
-        read()
-        print(name, "read")
-    except PayloadError as exc:
-        print(name, "nested too deeply" in str(exc))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == ["client True", "loader True"]
+    reads = {"client": 'parse_page_light(page, what="page 1")', "loader": "load_orders(page)"}
+    assert _read_in_a_child(setup, reads) == ["client True", "loader True"]
 
 
 def test_depth_hidden_in_pieces_or_behind_brackets_in_text_is_caught() -> None:
-    """Two ways past a bracket count, each an error, never a crash (child process): one document
-    given as pieces that are shallow alone (joined, they nest 120,000 deep), and closing
-    brackets inside a string that would hide real depth after them."""
-    import subprocess
-    import sys
-
-    script = """
-from ht_analytics import PayloadError, load_orders
-from ht_analytics._pagination import parse_page_light
+    """Two ways past a bracket count, each an error, never a crash: one document given as
+    pieces that are shallow alone (joined, they nest 120,000 deep), and closing brackets inside
+    a string that would hide real depth after them."""
+    setup = """
 n = 300
 pieces = [b'{"id":1,"x":' + b'[' * 400] + [b'[' * 400] * n + [b']' * 400] * (n + 1) + [b'}']
 d = 100_000
 hidden = b'{"id":1,"s":"' + b']' * (d + 10) + b'","x":' + b'[' * d + b']' * d + b'}'
 page = b'{"status":"success","orders":[' + hidden + b'],"next_cursor":null}'
-for name, read in (("pieces", lambda: load_orders(pieces)),
-                   ("hidden", lambda: load_orders(hidden)),
-                   ("client", lambda: parse_page_light(page, what="page 1"))):
-    try:
-        read()
-        print(name, "read")
-    except PayloadError as exc:
-        print(name, "nested too deeply" in str(exc))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == ["pieces True", "hidden True", "client True"]
+    reads = {
+        "pieces": "load_orders(pieces)",
+        "hidden": "load_orders(hidden)",
+        "client": 'parse_page_light(page, what="page 1")',
+    }
+    assert _read_in_a_child(setup, reads) == ["pieces True", "hidden True", "client True"]
 
 
 # -- from a review of the fixes above ------------------------------------------------------------
