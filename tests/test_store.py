@@ -954,3 +954,33 @@ def test_an_order_left_out_for_its_id_is_named_in_the_report(tmp_path: Path) -> 
         "1 order(s) left out of the store: their id cannot be read ('18446744073709551621'); "
         "a later sync cannot read them either"
     ]
+
+
+def test_an_old_open_order_that_gains_a_tag_is_learnt_at_the_next_sync(tmp_path: Path) -> None:
+    """A store synced by two tags; an open order created long before the lookback window, which
+    carried only the first tag, gains the second: the next incremental sync re-reads open
+    orders per tag, so the tags table learns it, and the counts agree with count_by_tag."""
+    pair = ["channel_web", "channel_store"]
+    with (
+        SandboxServer(orders=3000, seed=12) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=pair, progress=False).ok
+        newest = max(datetime.fromisoformat(o["createdAt"]) for o in srv.data.orders)
+        candidates = [
+            o
+            for o in srv.data.orders
+            if o["statusId"] in OPEN_IDS
+            and datetime.fromisoformat(o["createdAt"]) < newest - timedelta(days=90)
+            and set(o.get("tags") or ()) & set(pair) == {"channel_store"}
+        ]
+        assert candidates
+        target = candidates[0]["id"]
+        srv.update_order(target, tags=[*candidates[0]["tags"], "channel_web"])
+        report = store.sync(c, tags=pair, progress=False)
+    assert report.ok, report.error
+    assert report.kind == "incremental"
+    tags = store.load().tags
+    assert set(tags.loc[tags["order_id"] == target, "tag"]) == {"channel_store", "channel_web"}
+    assert all(check.ok for check in report.tag_checks), report.tag_checks

@@ -182,17 +182,20 @@ def fetch(
             if recheck_open and len(held.ids):
                 wanted, open_first, open_last = _open_before(held, ranges, tags, recheck_bounds)
                 if len(wanted):
-                    open_future = run.submit(
-                        _pages,
-                        client,
-                        bar,
-                        stop,
-                        run,
-                        tags,
-                        start=open_first,
-                        end=open_last,
-                        status="open",
-                    )
+                    # One query per tag, so that each answer says which tags its orders carry
+                    # (an open order that gained a tag is learnt now, not at its next window).
+                    for tag_filter in [None] if tags is None else [(t,) for t in tags]:
+                        open_future = run.submit(
+                            _pages,
+                            client,
+                            bar,
+                            stop,
+                            run,
+                            tag_filter,
+                            start=open_first,
+                            end=open_last,
+                            status="open",
+                        )
             run.wait()
             phase1 = run.results()
             # Phase 2: open orders the status query no longer returned, and open orders the
