@@ -141,6 +141,22 @@ def test_personal_data_only_when_asked(frames: OrderFrames, report: Report, tmp_
     assert listed["client_email"].notna().any()
 
 
+def test_excel_about_sheet_figures_are_numbers(report: Report, tmp_path: Path) -> None:
+    """The About sheet's headline figures are numbers (money in the currency format), the same
+    values the report shows as text ("5,000", "$631,989.29"); other entries stay text."""
+    from decimal import Decimal
+
+    about = openpyxl.load_workbook(report.to_excel(tmp_path / "r.xlsx"))["About"]
+    cells = {row[0].value: row[1] for row in about.iter_rows(min_row=3) if row[0].value}
+    orders = cells["Orders"]
+    assert orders.value == int(report.headline["Orders"].replace(",", ""))
+    net = cells["Net revenue"]
+    assert net.number_format == "$#,##0.00"
+    want = Decimal(report.headline["Net revenue"].replace("$", "").replace(",", ""))
+    assert Decimal(str(net.value)) == want
+    assert isinstance(cells["generated"].value, str)
+
+
 def test_excel_types_formats_and_no_formulas(report: Report, tmp_path: Path) -> None:
     """Money is numbers in a currency format, instants are dates, the header is frozen with an
     autofilter, and text starting with '=' is a string cell."""

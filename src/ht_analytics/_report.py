@@ -167,7 +167,11 @@ class Report:
         info.write_string(0, 0, self.title, bold)
         for i, (k, v) in enumerate({**self.headline, **self.provenance}.items(), start=2):
             info.write_string(i, 0, str(k))
-            info.write_string(i, 1, str(v))
+            number = _figure(str(v))
+            if number is None:
+                info.write_string(i, 1, str(v))
+            else:  # a figure shown as "$1,234.50" or "5,000": a number, formatted alike
+                info.write_number(i, 1, number[0], money if number[1] else None)
         for name, frame in self.tables.items():
             sheet = book.add_worksheet(name[:31])
             excel = _for_excel(frame)
@@ -444,6 +448,22 @@ class _Staging:
         for temp, _ in self.staged:
             temp.unlink(missing_ok=True)
         self.staged = []
+
+
+_FIGURE = re.compile(r"(-?)(\$?)(\d{1,3}(?:,\d{3})*|\d+)(\.\d+)?")
+
+
+def _figure(text: str) -> tuple[float, bool] | None:
+    """A headline figure as written (``"5,000"``, ``"$1,234.50"``, ``"-$5.00"``) as a number,
+    and whether it is money; ``None`` for other text. Only figures within Excel's exact range."""
+    match = _FIGURE.fullmatch(text.strip())
+    if match is None:
+        return None
+    sign, dollar, whole, fraction = match.groups()
+    value = Decimal(sign + whole.replace(",", "") + (fraction or ""))
+    if abs(value) >= EXCEL_EXACT:
+        return None
+    return float(value), bool(dollar)
 
 
 def _png(figure: Figure) -> str:
