@@ -162,14 +162,10 @@ def fetch(
                     stream.add(*preread)
             # Newest first: orders pile up towards the present, so the biggest windows start
             # first and the small old ones fill the threads' gaps at the end.
+            page = functools.partial(run.submit, _pages, client, bar, stop, run)
             for a, b in reversed(out.windows[1:] if preread is not None else out.windows):
-                for tag_filter in [None] if tags is None else [(t,) for t in tags]:
-                    run.submit(
-                        _pages,
-                        client,
-                        bar,
-                        stop,
-                        run,
+                for tag_filter in _per_tag(tags):
+                    page(
                         tag_filter,
                         start=a,
                         end=b,
@@ -184,17 +180,9 @@ def fetch(
                 if len(wanted):
                     # One query per tag, so that each answer says which tags its orders carry
                     # (an open order that gained a tag is learnt now, not at its next window).
-                    for tag_filter in [None] if tags is None else [(t,) for t in tags]:
-                        open_future = run.submit(
-                            _pages,
-                            client,
-                            bar,
-                            stop,
-                            run,
-                            tag_filter,
-                            start=open_first,
-                            end=open_last,
-                            status="open",
+                    for tag_filter in _per_tag(tags):
+                        open_future = page(
+                            tag_filter, start=open_first, end=open_last, status="open"
                         )
             run.wait()
             phase1 = run.results()
@@ -267,6 +255,12 @@ def fetch(
         if tag_rows is not None:
             out.tag_rows.append(tag_rows)
     return out
+
+
+def _per_tag(tags: tuple[str, ...] | None) -> list[tuple[str, ...] | None]:
+    """The tag filter of each query: one per tag (so each answer says which tag its orders
+    carry), or one without a tag filter."""
+    return [None] if tags is None else [(t,) for t in tags]
 
 
 def _open_before(
