@@ -459,6 +459,34 @@ def test_wall_clocks_follow_python_fold_zero(wall: datetime, zone: str) -> None:
     assert (instant, reason) == (expected, None)
 
 
+def test_wall_clocks_of_many_zones_in_one_call_follow_python_fold_zero() -> None:
+    """One call over several zones, where some zones' slices hold a time in a gap or an
+    ambiguous one and others hold none: every value as Python's fold=0 reads it, and a note
+    exactly on the gap and ambiguous values."""
+    rows = [
+        ("2024-03-10T01:59:00", NY),
+        ("2024-03-10T02:30:00", NY),  # gap
+        ("2024-07-01T12:00:00", NY),
+        ("2024-11-03T01:30:00", NY),  # ambiguous
+        ("2024-07-01T12:00:00", "America/Los_Angeles"),
+        ("2024-12-24T23:59:59", "America/Los_Angeles"),
+        ("2024-10-06T02:15:00", "Australia/Lord_Howe"),  # gap (half an hour)
+        ("2024-01-15T08:00:00", "Asia/Kolkata"),
+        ("2037-12-31T23:59:59", "Europe/Berlin"),
+        ("2024-03-31T02:30:00", "Europe/Berlin"),  # gap
+        ("2024-06-01T09:00:00", "Europe/London"),
+    ]
+    result = parse_instants(pa.array([t for t, _ in rows]), zones=pa.array([z for _, z in rows]))
+    expected = [
+        datetime.fromisoformat(t).replace(fold=0, tzinfo=ZoneInfo(z)).astimezone(UTC)
+        for t, z in rows
+    ]
+    assert result.instants.to_pylist() == expected
+    assert result.reasons.null_count == len(rows)
+    noted = [i for i, note in enumerate(result.notes.to_pylist()) if note is not None]
+    assert noted == [1, 3, 6, 9]
+
+
 def test_wall_clocks_after_2037_in_a_dst_zone_are_noted() -> None:
     """Arrow's zone rules stop at 2037 (apache/arrow#36110): such values carry a note."""
     assert one("2042-07-01T10:00:00", NY) == (

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, TypeAlias
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -171,8 +172,10 @@ def valid_zone_names(zones: _ArrayLike) -> pa.Array:
 # ----------------------------------------------------------------------------------- internals
 
 
-_FIRST_INSTANT: Final = pa.scalar(_UNIX_FIRST * 1_000_000, pa.int64()).cast(INSTANT_TYPE)
-_LAST_INSTANT: Final = pa.scalar(_UNIX_LAST * 1_000_000 + 999_999, pa.int64()).cast(INSTANT_TYPE)
+_FIRST_MICROS: Final = _UNIX_FIRST * 1_000_000
+_LAST_MICROS: Final = _UNIX_LAST * 1_000_000 + 999_999
+_FIRST_INSTANT: Final = pa.scalar(_FIRST_MICROS, pa.int64()).cast(INSTANT_TYPE)
+_LAST_INSTANT: Final = pa.scalar(_LAST_MICROS, pa.int64()).cast(INSTANT_TYPE)
 
 
 def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult, pa.Array]:
@@ -181,6 +184,10 @@ def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult,
     Python's datetime, Excel) can show them."""
     result, unzoned = _parse_any(values, zones)
     moments = result.instants
+    if isinstance(moments, pa.Array) and moments.type == INSTANT_TYPE:  # one call, not four
+        low, high = (x.as_py() for x in pc.min_max(moments.view(pa.int64())).values())
+        if low is None or (low >= _FIRST_MICROS and high <= _LAST_MICROS):
+            return result, unzoned
     outside = pc.or_(pc.less(moments, _FIRST_INSTANT), pc.greater(moments, _LAST_INSTANT))
     if not pc.any(outside).as_py():
         return result, unzoned
@@ -411,9 +418,26 @@ def _by_zone(
     return [pc.take(pa.concat_arrays(list(arrays)), target) for arrays in zip(*pieces, strict=True)]
 
 
+_YEAR_2038: Final = pa.scalar(datetime(2038, 1, 1), WALL_TYPE)
+
+
 def _localize(wall: pa.Array, zone: str) -> list[pa.Array]:
     """Wall-clock times of one zone -> [UTC instants under the DST rule, in a gap, ambiguous,
-    after 2037 in a zone that keeps DST (Arrow drops it there, apache/arrow#36110)]."""
+    after 2037 in a zone that keeps DST (Arrow drops it there, apache/arrow#36110)].
+
+    ``wall`` holds no null. Most slices hold no time near a clock change: one conversion that
+    refuses gaps and ambiguous times reads them, and only a slice it refuses takes the rule."""
+    try:
+        exact = pc.assume_timezone(wall, timezone=zone, ambiguous="raise", nonexistent="raise")
+    except pa.ArrowInvalid:
+        return _localize_by_rule(wall, zone)
+    none = pa.array(np.zeros(len(wall), dtype=bool))
+    beyond = pc.greater_equal(wall, _YEAR_2038) if _keeps_dst(zone) else none
+    return [exact.cast(INSTANT_TYPE), none, none, beyond]
+
+
+def _localize_by_rule(wall: pa.Array, zone: str) -> list[pa.Array]:
+    """:func:`_localize` of a slice holding a time in a gap or an ambiguous one."""
     early = pc.assume_timezone(wall, timezone=zone, ambiguous="earliest", nonexistent="earliest")
     late = pc.assume_timezone(wall, timezone=zone, ambiguous="latest", nonexistent="earliest")
     before = pc.local_timestamp(early)  # in a gap: the wall clock just before the change

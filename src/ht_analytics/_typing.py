@@ -69,10 +69,10 @@ class _Problems:
         *,
         kept: bool = False,
     ) -> None:
-        mask = pc.is_valid(reasons)
-        if not pc.any(mask).as_py():
+        count = len(reasons) - reasons.null_count
+        if not count:
             return
-        count = pc.sum(mask.cast(pa.int64())).as_py()
+        mask = pc.is_valid(reasons)
         rows = pa.table(
             {
                 "order_id": pc.filter(order_ids, mask),
@@ -179,8 +179,10 @@ def _instant(
     # which wins) is a note on a kept value; where it did not, the value could not be read.
     has_value = pc.is_valid(result)
     for name, values, reasons, notes in found:
-        problems.add(table, name, ids, values, pc.if_else(has_value, _NONE, reasons), kept=False)
-        problems.add(table, name, ids, values, pc.if_else(has_value, reasons, _NONE), kept=True)
+        if reasons.null_count < len(reasons):
+            unread = pc.if_else(has_value, _NONE, reasons)
+            problems.add(table, name, ids, values, unread, kept=False)
+            problems.add(table, name, ids, values, pc.if_else(has_value, reasons, _NONE), kept=True)
         if notes is not None:
             problems.add(table, name, ids, values, notes, kept=True)
     return result.cast(UTC_US)
