@@ -115,12 +115,20 @@ def test_fast_and_slow_paths_agree(change: Any) -> None:
 
 
 def test_text_that_is_not_utf8_or_unicode() -> None:
-    """A page with invalid UTF-8 is named and the others load; a lone surrogate does not crash."""
+    """A text with bytes that are not UTF-8 is named and shown with '?', and its order and page
+    load like the others; a lone surrogate does not crash."""
     frames = load(
         b'{"orders":[{"id":1,"clientName":"Jos\xe9"}]}\n{"orders":[{"id":2,"clientName":"Ok"}]}'
     )
-    assert list(frames.orders["order_id"]) == [2]
-    assert "not UTF-8" in frames.problems["reason"].iloc[0]
+    assert list(frames.orders["order_id"]) == [1, 2]
+    assert list(frames.orders["client_name"]) == ["Jos?", "Ok"]
+    assert frames.problems[["order_id", "field", "reason"]].to_dict("records") == [
+        {
+            "order_id": 1,
+            "field": "client_name",
+            "reason": "text with bytes that are not UTF-8, replaced by '?'",
+        }
+    ]
     assert list(load([{"id": 1, "clientName": "\ud800"}]).orders["client_name"]) == ["?"]
 
 
@@ -857,3 +865,131 @@ def test_strict_raises_on_the_first_bad_value_in_the_source() -> None:
     two = {"id": 2, "createdAt": "2024-01-01T00:00:00Z", "clientId": "abc"}
     with pytest.raises(PayloadError, match=r"^order 1, services field price: '€5'"):
         load_orders([one, two], strict=True)
+
+
+# -- a third adversarial review -------------------------------------------------------------------
+
+
+def _lines(*documents: dict[str, Any]) -> bytes:
+    return "\n".join(json.dumps(d) for d in documents).encode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kept"),
+    [
+        ("orders", [], '{"orders":[]}'),
+        ("orders", [1, 2], '{"orders":[1,2]}'),
+        ("order", {"ref": "A-17"}, '{"order":{"ref":"A-17"}}'),
+        ("next_cursor", 7, '{"next_cursor":7}'),
+    ],
+)
+def test_an_order_with_a_field_named_like_a_page_key_is_an_order(
+    field: str, value: Any, kept: str
+) -> None:
+    """An object with an id is an order, even when it has a field named `orders`, `order` or
+    `next_cursor`: the order loads from every source form, the field kept in `extra`."""
+    order = {"id": 1, "createdAt": C, field: value}
+    for source in [*as_sources(order), json.dumps(order).encode()]:
+        frames = load(source)
+        assert frames.orders["order_id"].tolist() == [1], source
+        assert frames.orders["extra"].tolist() == [kept], source
+        assert len(frames.problems) == 0, source
+
+
+def test_an_order_holding_orders_is_one_order_in_every_form() -> None:
+    """JSONL whose first line is an order with an unknown `orders` field: as bytes and as dicts,
+    that line is order 99 (not a page of order 1), and the next line is order 3."""
+    first = {"id": 99, "createdAt": C, "orders": [{"id": 1, "createdAt": C}]}
+    second = {"id": 3, "createdAt": C}
+    for source in ([first, second], _lines(first, second)):
+        assert load(source).orders["order_id"].tolist() == [99, 3]
+
+
+def test_pages_and_envelopes_without_an_id_are_still_read() -> None:
+    """The rule above leaves pages and `order` envelopes as they were."""
+    page = {"status": "success", "orders": [{"id": 5, "createdAt": C}], "next_cursor": None}
+    envelope = {"status": "success", "order": {"id": 6, "createdAt": C}}
+    for source in ([page, envelope], _lines(page, envelope)):
+        assert load(source).orders["order_id"].tolist() == [5, 6]
+
+
+@pytest.mark.parametrize(
+    ("wire", "field", "reason"),
+    [
+        ("clientId", "clientId", "'{}' is not an integer"),
+        ("atRisk", "atRisk", "'{}' is not true or false"),
+        ("statusId", "statusId", "'{}' is not an integer"),
+        ("timezone", "timezone", "not a known IANA time zone"),
+        ("clientName", None, None),  # text: kept as the JSON text "{}"
+    ],
+)
+def test_an_empty_object_where_a_value_belongs_is_a_problem(
+    wire: str, field: str | None, reason: str | None
+) -> None:
+    """`{}` in a scalar field is not the same as no value: it is named in problems (NA), from
+    every source form, as `{"a": 1}` already was."""
+    order = {"id": 1, "createdAt": C, wire: {}}
+    for source in as_sources(order):
+        frames = load(source)
+        rows = frames.problems[["field", "raw_value", "reason"]].to_dict("records")
+        if field is None:
+            assert rows == []
+            assert frames.orders["client_name"].tolist() == ["{}"]
+        else:
+            assert rows == [{"field": field, "raw_value": "{}", "reason": reason}], source
+
+
+def test_an_empty_object_as_a_money_amount_is_a_problem() -> None:
+    order = {"id": 1, "createdAt": C, "breakdown": {"totalAmount": {}}}
+    for source in as_sources(order):
+        frames = load(source)
+        assert frames.orders["total_amount"].isna().all()
+        assert frames.problems["reason"].tolist() == ["'{}' is not a US dollar amount"]
+
+
+def test_an_order_left_out_for_an_unreadable_id_says_so() -> None:
+    """An id that is not an integer: the order is left out, and its problem says that."""
+    for source in as_sources({"id": "abc", "createdAt": C}, {"id": 2, "createdAt": C}):
+        frames = load(source)
+        assert frames.orders["order_id"].tolist() == [2]
+        assert frames.problems["reason"].tolist() == [
+            "'abc' is not an integer; the order was left out"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "raw", "reason"),
+    [
+        ("breakdown", 1.5, "1.5", "breakdown is not an object"),
+        ("breakdown", 1e20, "100000000000000000000", "breakdown is not an object"),
+        ("breakdown", [1.5, {"a": 2.5}], '[1.5, {"a": 2.5}]', "breakdown is not an object"),
+        ("tags", 1.5, "1.5", "tags is float, not a list of texts (nothing kept)"),
+    ],
+)
+def test_a_number_in_a_problem_reads_the_same_from_dicts_and_bytes(
+    field: str, value: Any, raw: str, reason: str
+) -> None:
+    """A JSON number where an object or a list belongs is shown as the number (not as a quoted
+    text, not in another notation), and named by the same type, from every source form."""
+    order = {"id": 1, "createdAt": C, field: value}
+    for source in as_sources(order):
+        rows = load(source).problems[["field", "raw_value", "reason"]].to_dict("records")
+        assert rows == [{"field": field, "raw_value": raw, "reason": reason}], source
+
+
+def test_one_text_that_is_not_utf8_leaves_the_rest_of_its_page() -> None:
+    """One bad byte in one order's text: every order of the page loads, from bytes, a list of
+    pages, and a file; bytes that are not UTF-8 outside a text still make the document an error."""
+    orders = [{"id": 1, "createdAt": C, "clientName": "AXX"}, {"id": 2, "createdAt": C}]
+    page = json.dumps({"status": "success", "orders": orders, "next_cursor": None}).encode()
+    bad = page.replace(b"AXX", b"A\xff")
+    other = json.dumps({"status": "success", "orders": [{"id": 3, "createdAt": C}]}).encode()
+    for source, ids in ((bad, [1, 2]), ([bad, other], [1, 2, 3])):
+        frames = load(source)
+        assert frames.orders["order_id"].tolist() == ids
+        assert frames.orders["client_name"].tolist()[0] == "A?"
+        assert frames.problems["reason"].tolist() == [
+            "text with bytes that are not UTF-8, replaced by '?'"
+        ]
+    with pytest.raises(PayloadError, match="not JSON"):
+        load(b'{"orders":[{"id":1}]\xff}')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -137,7 +138,7 @@ def _one(
                 scrub(tags),
                 "tags is not a list of texts (only its texts were kept)"
                 if isinstance(tags, list)
-                else f"tags is {type(tags).__name__}, not a list of texts (nothing kept)",
+                else f"tags is {_type_name(tags)}, not a list of texts (nothing kept)",
             )
         )
     o_cols.setdefault("flavour", []).append(
@@ -285,7 +286,9 @@ def _text(value: Any) -> str | None:
         return str(value)
     if isinstance(value, float | Decimal):
         return _plain_number(value)
-    return _dump(value)
+    # An object or list where a value belongs, as JSON; ``{}`` too (read as no value, it would
+    # vanish without a problem).
+    return kept_json(value, default=_plain)
 
 
 PLAIN_DIGITS = 40
@@ -346,8 +349,18 @@ def _arrays(
     return out
 
 
+def _type_name(value: Any) -> str:
+    """The Python type a value has when given as a dict (a number of bytes is read as Decimal)."""
+    return "float" if isinstance(value, Decimal) else type(value).__name__
+
+
 def _problem(order_id: Any, table: str, field_name: str, raw: Any, reason: str) -> dict[str, Any]:
-    text = raw if isinstance(raw, str) else json.dumps(scrub(raw), default=str)
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
+        text = str(_text(raw))  # exactly, and the same whether read from dicts or bytes
+    else:
+        text = json.dumps(scrub(raw), default=_plain)
     return {
         "order_id": _problem_id(order_id),
         "table": table,
@@ -387,9 +400,15 @@ def _name_replaced_text(
                         table,
                         name,
                         _clean(value),
-                        "text with an invalid character (a lone surrogate), replaced by '?'",
+                        "text with bytes that are not UTF-8, replaced by '?'"
+                        if _NOT_UTF8.search(value)
+                        else "text with an invalid character (a lone surrogate), replaced by '?'",
                     )
                 )
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+"""The characters Python's ``surrogateescape`` gives bytes that are not UTF-8."""
 
 
 def _has_surrogate(text: str) -> bool:

@@ -362,21 +362,32 @@ def _fast(data: bytes, *, checked: bool = False) -> RawBlock:
         table.validate(full=True)  # invalid UTF-8 raises here, and Python names the bad line
     pages = table.column("orders").is_valid() if "orders" in table.column_names else None
     ids = table.column("id").is_valid() if "id" in table.column_names else None
-    is_page = pc.all(pages).as_py() if pages is not None else False
+    # A line with an id is an order, whatever else it holds (an unknown field named ``orders``
+    # is kept in ``extra``, as the slow path keeps it); a line without one and with an ``orders``
+    # list is a page.
     is_order = pc.all(ids).as_py() if ids is not None else False
+    is_page = (
+        not is_order
+        and (pc.all(pages).as_py() if pages is not None else False)
+        and (ids is None or not pc.any(ids).as_py())
+    )
     if is_page:
         table = table.drop_columns([n for n in table.column_names if n != "orders"])
     elif is_order:
-        # Page keys are not an order's fields; ``status``, though, is (the snake flavour's
-        # status id), so it stays.
+        # The page keys of the schema are columns on every line; on orders they are unknown
+        # fields, kept when an order has them (``status`` is the snake flavour's status id).
         table = table.drop_columns(
-            [n for n in ("orders", "next_cursor") if n in table.column_names]
+            [
+                n
+                for n in _PAGE_KEYS
+                if n in table.column_names and not pc.any(table[n].is_valid()).as_py()
+            ]
         )
     else:
         # Lines that are neither a page nor an order with an id (an `order` envelope, an error
         # body, an order without id): Python reads them and names what it cannot use.
         raise NeedsSlowPath("lines that are neither pages nor orders with an id")
-    if "orders" in table.column_names:
+    if is_page:
         lists = table.column("orders").combine_chunks()
         if not pa.types.is_list(lists.type):
             raise NeedsSlowPath("orders is not a list")
@@ -398,6 +409,9 @@ def _fast(data: bytes, *, checked: bool = False) -> RawBlock:
             else batch[0].to_struct_array()
         )
     return from_struct(orders)
+
+
+_PAGE_KEYS = ("orders", "next_cursor")
 
 
 def _has_timestamps(schema: pa.Schema) -> bool:
@@ -437,8 +451,10 @@ def _documents(data: bytes) -> list[Any]:
     """Every JSON document in the bytes: one, several one per line, or several pretty-printed."""
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"load_orders: the source is not UTF-8 JSON ({exc})") from None
+    except UnicodeDecodeError:
+        # Bytes that are not UTF-8 inside a text: that value is named in problems and shown with
+        # '?' (the rest of the page loads); outside a text, the parse below names the document.
+        text = data.decode("utf-8", errors="surrogateescape")
     decoder = json.JSONDecoder(parse_float=Decimal)
     documents: list[Any] = []
     position = 0
@@ -466,9 +482,18 @@ def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
     """Orders from a mix of orders, pages and lists of them; what holds no order (an error
     response, a page whose ``orders`` is not a list) as :class:`NotOrders`."""
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("orders"), list):
+        # An object with an id is an order, even with a field named ``orders`` or ``order``.
+        if (
+            isinstance(item, dict)
+            and item.get("id") is None
+            and isinstance(item.get("orders"), list)
+        ):
             yield from item["orders"]
-        elif isinstance(item, dict) and isinstance(item.get("order"), dict):
+        elif (
+            isinstance(item, dict)
+            and item.get("id") is None
+            and isinstance(item.get("order"), dict)
+        ):
             yield item["order"]
         elif isinstance(item, dict) and "orders" in item and not _ORDER_KEYS & item.keys():
             kind = "null" if item["orders"] is None else type(item["orders"]).__name__

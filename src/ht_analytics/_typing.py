@@ -233,7 +233,11 @@ def type_block(raw: RawBlock) -> TypedTables:
     # The order id is every table's key: an order without a readable one is left out, named.
     order_ids, id_reasons = _ints(o["order_id"])
     missing = pc.is_null(o["order_id"])
-    id_reasons = pc.if_else(missing, pa.scalar("the order has no id; it was left out"), id_reasons)
+    id_reasons = pc.if_else(
+        missing,
+        pa.scalar("the order has no id; it was left out"),
+        pc.binary_join_element_wise(id_reasons, "; the order was left out", ""),
+    )
     keep = pc.is_valid(order_ids)
     rows = pa.array(np.arange(len(order_ids), dtype=np.int64))
     dupes = None
