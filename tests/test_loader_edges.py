@@ -114,21 +114,18 @@ def test_fast_and_slow_paths_agree(change: Any) -> None:
         pd.testing.assert_frame_equal(getattr(from_bytes, name), getattr(from_dicts, name))
 
 
+NOT_UTF8 = "bytes that are not UTF-8 (the first at byte {}) were read as U+FFFD ('\ufffd') in the values that hold them"
+
+
 def test_text_that_is_not_utf8_or_unicode() -> None:
-    """A text with bytes that are not UTF-8 is named and shown with '?', and its order and page
+    """Bytes that are not UTF-8 in a text are read as U+FFFD and named, and their order and page
     load like the others; a lone surrogate does not crash."""
     frames = load(
         b'{"orders":[{"id":1,"clientName":"Jos\xe9"}]}\n{"orders":[{"id":2,"clientName":"Ok"}]}'
     )
     assert list(frames.orders["order_id"]) == [1, 2]
-    assert list(frames.orders["client_name"]) == ["Jos?", "Ok"]
-    assert frames.problems[["order_id", "field", "reason"]].to_dict("records") == [
-        {
-            "order_id": 1,
-            "field": "client_name",
-            "reason": "text with bytes that are not UTF-8, replaced by '?'",
-        }
-    ]
+    assert list(frames.orders["client_name"]) == ["Jos\ufffd", "Ok"]
+    assert frames.problems["reason"].tolist() == [NOT_UTF8.format(36)]  # the index of \xe9
     assert list(load([{"id": 1, "clientName": "\ud800"}]).orders["client_name"]) == ["?"]
 
 
@@ -977,19 +974,40 @@ def test_a_number_in_a_problem_reads_the_same_from_dicts_and_bytes(
         assert rows == [{"field": field, "raw_value": raw, "reason": reason}], source
 
 
-def test_one_text_that_is_not_utf8_leaves_the_rest_of_its_page() -> None:
-    """One bad byte in one order's text: every order of the page loads, from bytes, a list of
-    pages, and a file; bytes that are not UTF-8 outside a text still make the document an error."""
-    orders = [{"id": 1, "createdAt": C, "clientName": "AXX"}, {"id": 2, "createdAt": C}]
+def test_bytes_that_are_not_utf8_leave_the_rest_of_their_page() -> None:
+    """A bad byte in one order's text, tag, unknown field or key: every order of the page loads,
+    from bytes and a list of pages, and one problem names the bytes; bytes that are not UTF-8
+    outside a text still make the document an error that says so; strict raises."""
+    orders = [
+        {"id": 1, "createdAt": C, "clientName": "AXX", "tags": ["tXX"], "note": "nXX"},
+        {"id": 2, "createdAt": C, "kXX": 1},
+    ]
     page = json.dumps({"status": "success", "orders": orders, "next_cursor": None}).encode()
-    bad = page.replace(b"AXX", b"A\xff")
+    bad = page.replace(b"XX", b"\xff")
     other = json.dumps({"status": "success", "orders": [{"id": 3, "createdAt": C}]}).encode()
     for source, ids in ((bad, [1, 2]), ([bad, other], [1, 2, 3])):
         frames = load(source)
         assert frames.orders["order_id"].tolist() == ids
-        assert frames.orders["client_name"].tolist()[0] == "A?"
-        assert frames.problems["reason"].tolist() == [
-            "text with bytes that are not UTF-8, replaced by '?'"
-        ]
-    with pytest.raises(PayloadError, match="not JSON"):
+        assert frames.orders["client_name"].tolist()[0] == "A\ufffd"
+        assert frames.tags["tag"].tolist() == ["t\ufffd"]
+        assert frames.orders["extra"].tolist()[:2] == ['{"note":"n\\ufffd"}', '{"k\\ufffd":1}']
+        assert frames.problems["reason"].tolist() == [NOT_UTF8.format(96)]
+    with pytest.raises(PayloadError, match="not UTF-8"):
+        load_orders(bad, strict=True)
+    with pytest.raises(PayloadError, match=r"not JSON .*bytes that are not UTF-8"):
         load(b'{"orders":[{"id":1}]\xff}')
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b'{"status":"error","message":"bad \xff"}\n{"id":2,"createdAt":"2024-01-01T00:00:00Z"}',
+        b'{"orders":["a\xff",{"id":2,"createdAt":"2024-01-01T00:00:00Z"}]}',
+    ],
+)
+def test_bytes_that_are_not_utf8_in_what_holds_no_order_are_named_not_a_crash(
+    source: bytes,
+) -> None:
+    frames = load(source)
+    assert frames.orders["order_id"].tolist() == [2]
+    assert "not UTF-8" in frames.problems["reason"].iloc[0]

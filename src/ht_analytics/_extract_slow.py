@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -400,15 +399,9 @@ def _name_replaced_text(
                         table,
                         name,
                         _clean(value),
-                        "text with bytes that are not UTF-8, replaced by '?'"
-                        if _NOT_UTF8.search(value)
-                        else "text with an invalid character (a lone surrogate), replaced by '?'",
+                        "text with an invalid character (a lone surrogate), replaced by '?'",
                     )
                 )
-
-
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
-"""The characters Python's ``surrogateescape`` gives bytes that are not UTF-8."""
 
 
 def _has_surrogate(text: str) -> bool:

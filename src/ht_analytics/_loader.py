@@ -267,7 +267,11 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
         try:
             yield _fast(data, checked=checked)
             return
-        except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
+        except (
+            pa.ArrowException,
+            NeedsSlowPath,
+            UnicodeDecodeError,
+        ):  # Arrow could not; Python will
             pass
     lines = data.split(b"\n")
     if len(lines) == 1 or _looks_pretty(data):
@@ -286,7 +290,7 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
                 yield _fast(b"\n".join(line for _, line in chunk), checked=checked)
                 good += len(chunk)
                 continue
-            except (pa.ArrowException, NeedsSlowPath):
+            except (pa.ArrowException, NeedsSlowPath, UnicodeDecodeError):
                 pass
         # … else line by line: Arrow for lines as big as pages, Python for orders (Arrow's
         # fixed cost per call is far above Python's parse of one order).
@@ -315,7 +319,11 @@ def _one_line(number: int, line: bytes, *, try_fast: bool) -> tuple[bool, RawBlo
     if try_fast and line[:1] == b"{":
         try:
             return True, _fast(line)
-        except (pa.ArrowException, NeedsSlowPath):  # Arrow could not; Python will
+        except (
+            pa.ArrowException,
+            NeedsSlowPath,
+            UnicodeDecodeError,
+        ):  # Arrow could not; Python will
             pass
     try:
         documents = _documents(line)
@@ -449,14 +457,9 @@ def _looks_pretty(data: bytes) -> bool:
 
 def _documents(data: bytes) -> list[Any]:
     """Every JSON document in the bytes: one, several one per line, or several pretty-printed."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Bytes that are not UTF-8 inside a text: that value is named in problems and shown with
-        # '?' (the rest of the page loads); outside a text, the parse below names the document.
-        text = data.decode("utf-8", errors="surrogateescape")
+    text, not_utf8 = _decoded(data)
     decoder = json.JSONDecoder(parse_float=Decimal)
-    documents: list[Any] = []
+    documents: list[Any] = [] if not_utf8 is None else [not_utf8]
     position = 0
     while True:
         while position < len(text) and text[position].isspace():
@@ -466,16 +469,31 @@ def _documents(data: bytes) -> list[Any]:
         try:
             document, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            number = len(documents) + 1
+            number = len(documents) + (1 if not_utf8 is None else 0)
+            also = "" if not_utf8 is None else "; it holds bytes that are not UTF-8 too"
             raise PayloadError(
-                f"load_orders: document {number} of the source is not JSON ({exc})"
+                f"load_orders: document {number} of the source is not JSON ({exc}){also}"
             ) from None
         except RecursionError:
-            number = len(documents) + 1
+            number = len(documents) + (1 if not_utf8 is None else 0)
             raise PayloadError(
                 f"load_orders: document {number} of the source is nested too deeply to read"
             ) from None
         documents.append(document)
+
+
+def _decoded(data: bytes) -> tuple[str, NotOrders | None]:
+    """The text of UTF-8 bytes. Bytes that are not UTF-8 are read as U+FFFD (the values holding
+    them are kept so, and the rest loads), and a :class:`NotOrders` names them."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        around = data[max(0, exc.start - 60) : exc.start + 60].decode("utf-8", errors="replace")
+        reason = (
+            f"bytes that are not UTF-8 (the first at byte {exc.start:,}) were read as U+FFFD "
+            "('\ufffd') in the values that hold them"
+        )
+        return data.decode("utf-8", errors="replace"), NotOrders(around, reason)
 
 
 def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
