@@ -45,6 +45,9 @@ IN_BREAKDOWN = frozenset(
 _MIN_BLOCK = 1 << 24
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 _FAST_SCHEMA = fast_schema()
+_ARROW_COULD_NOT = (pa.ArrowException, NeedsSlowPath, UnicodeDecodeError)
+"""What the fast path raises when Arrow cannot read bytes (a key that is not UTF-8 comes out of
+pyarrow as a ``UnicodeDecodeError``): the Python path reads them instead."""
 
 
 class DataProblemWarning(UserWarning):
@@ -267,11 +270,7 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
         try:
             yield _fast(data, checked=checked)
             return
-        except (
-            pa.ArrowException,
-            NeedsSlowPath,
-            UnicodeDecodeError,
-        ):  # Arrow could not; Python will
+        except _ARROW_COULD_NOT:  # Python will
             pass
     lines = data.split(b"\n")
     if len(lines) == 1 or _looks_pretty(data):
@@ -290,7 +289,7 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
                 yield _fast(b"\n".join(line for _, line in chunk), checked=checked)
                 good += len(chunk)
                 continue
-            except (pa.ArrowException, NeedsSlowPath, UnicodeDecodeError):
+            except _ARROW_COULD_NOT:
                 pass
         # … else line by line: Arrow for lines as big as pages, Python for orders (Arrow's
         # fixed cost per call is far above Python's parse of one order).
@@ -319,11 +318,7 @@ def _one_line(number: int, line: bytes, *, try_fast: bool) -> tuple[bool, RawBlo
     if try_fast and line[:1] == b"{":
         try:
             return True, _fast(line)
-        except (
-            pa.ArrowException,
-            NeedsSlowPath,
-            UnicodeDecodeError,
-        ):  # Arrow could not; Python will
+        except _ARROW_COULD_NOT:  # Python will
             pass
     try:
         documents = _documents(line)
@@ -501,17 +496,10 @@ def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
     response, a page whose ``orders`` is not a list) as :class:`NotOrders`."""
     for item in items:
         # An object with an id is an order, even with a field named ``orders`` or ``order``.
-        if (
-            isinstance(item, dict)
-            and item.get("id") is None
-            and isinstance(item.get("orders"), list)
-        ):
+        no_id = isinstance(item, dict) and item.get("id") is None
+        if no_id and isinstance(item.get("orders"), list):
             yield from item["orders"]
-        elif (
-            isinstance(item, dict)
-            and item.get("id") is None
-            and isinstance(item.get("order"), dict)
-        ):
+        elif no_id and isinstance(item.get("order"), dict):
             yield item["order"]
         elif isinstance(item, dict) and "orders" in item and not _ORDER_KEYS & item.keys():
             kind = "null" if item["orders"] is None else type(item["orders"]).__name__
