@@ -125,7 +125,7 @@ def test_text_that_is_not_utf8_or_unicode() -> None:
     )
     assert list(frames.orders["order_id"]) == [1, 2]
     assert list(frames.orders["client_name"]) == ["Jos\ufffd", "Ok"]
-    assert frames.problems["reason"].tolist() == [NOT_UTF8.format(36)]  # the index of \xe9
+    assert frames.problems["reason"].tolist() == [f"line 1: {NOT_UTF8.format(36)}"]  # at \xe9
     assert list(load([{"id": 1, "clientName": "\ud800"}]).orders["client_name"]) == ["?"]
 
 
@@ -985,13 +985,13 @@ def test_bytes_that_are_not_utf8_leave_the_rest_of_their_page() -> None:
     page = json.dumps({"status": "success", "orders": orders, "next_cursor": None}).encode()
     bad = page.replace(b"XX", b"\xff")
     other = json.dumps({"status": "success", "orders": [{"id": 3, "createdAt": C}]}).encode()
-    for source, ids in ((bad, [1, 2]), ([bad, other], [1, 2, 3])):
+    for source, ids, line in ((bad, [1, 2], ""), ([bad, other], [1, 2, 3], "line 1: ")):
         frames = load(source)
         assert frames.orders["order_id"].tolist() == ids
         assert frames.orders["client_name"].tolist()[0] == "A\ufffd"
         assert frames.tags["tag"].tolist() == ["t\ufffd"]
         assert frames.orders["extra"].tolist()[:2] == ['{"note":"n\\ufffd"}', '{"k\\ufffd":1}']
-        assert frames.problems["reason"].tolist() == [NOT_UTF8.format(96)]
+        assert frames.problems["reason"].tolist() == [line + NOT_UTF8.format(96)]
     with pytest.raises(PayloadError, match="not UTF-8"):
         load_orders(bad, strict=True)
     with pytest.raises(PayloadError, match=r"not JSON .*bytes that are not UTF-8"):
@@ -1011,3 +1011,23 @@ def test_bytes_that_are_not_utf8_in_what_holds_no_order_are_named_not_a_crash(
     frames = load(source)
     assert frames.orders["order_id"].tolist() == [2]
     assert "not UTF-8" in frames.problems["reason"].iloc[0]
+
+
+def test_bytes_that_are_not_utf8_on_jsonl_lines_are_named_by_line(tmp_path: Path) -> None:
+    """Two JSONL lines with bad bytes, among good ones: each problem names its line (the offset
+    counts from the start of that line), and every order loads."""
+    lines = [
+        json.dumps({"id": i, "createdAt": C, "clientName": f"n{i}XX"}).encode() for i in range(4)
+    ]
+    lines[1] = lines[1].replace(b"XX", b"\xff")
+    lines[3] = lines[3].replace(b"XX", b"\xfe")
+    offset = lines[1].index(b"\xff")  # the same in both lines
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    for source in (path, b"\n".join(lines)):
+        frames = load(source)
+        assert frames.orders["order_id"].tolist() == [0, 1, 2, 3]
+        assert frames.problems["reason"].tolist() == [
+            f"line 2: {NOT_UTF8.format(offset)}",
+            f"line 4: {NOT_UTF8.format(offset)}",
+        ]

@@ -322,6 +322,8 @@ def _one_line(number: int, line: bytes, *, try_fast: bool) -> tuple[bool, RawBlo
             pass
     try:
         documents = _documents(line)
+        if documents and isinstance(documents[0], NotOrders):  # bytes that are not UTF-8
+            documents[0] = NotOrders(documents[0].raw, f"line {number}: {documents[0].reason}")
     except PayloadError as exc:
         block = from_dicts([])
         text = line[:200].decode("utf-8", errors="replace")
