@@ -1031,3 +1031,16 @@ def test_bytes_that_are_not_utf8_on_jsonl_lines_are_named_by_line(tmp_path: Path
             f"line 2: {NOT_UTF8.format(offset)}",
             f"line 4: {NOT_UTF8.format(offset)}",
         ]
+
+
+def test_bytes_that_are_not_utf8_next_to_a_secret_do_not_show_it() -> None:
+    """The problem naming bytes that are not UTF-8 shows those bytes alone, not the text around
+    them, which may hold a token (redacted everywhere else)."""
+    page = (
+        b'{"orders":[{"id":1,"createdAt":"2024-01-01T00:00:00Z","client_secret":"sekret-abc\xff",'
+        b'"clientEmail":"a@b.com"}]}'
+    )
+    frames = load(page)
+    assert frames.problems["raw_value"].tolist() == ["\\xff"]
+    assert "sekret" not in frames.problems.to_string()
+    assert "sekret" not in frames.orders["extra"].iloc[0]

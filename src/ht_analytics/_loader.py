@@ -485,12 +485,13 @@ def _decoded(data: bytes) -> tuple[str, NotOrders | None]:
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
-        around = data[max(0, exc.start - 60) : exc.start + 60].decode("utf-8", errors="replace")
+        # The bad bytes alone as the raw value: text around them could hold a secret's value.
+        shown = "".join(f"\\x{b:02x}" for b in data[exc.start : exc.end])
         reason = (
             f"bytes that are not UTF-8 (the first at byte {exc.start:,}) were read as U+FFFD "
             "('\ufffd') in the values that hold them"
         )
-        return data.decode("utf-8", errors="replace"), NotOrders(around, reason)
+        return data.decode("utf-8", errors="replace"), NotOrders(shown, reason)
 
 
 def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
