@@ -114,7 +114,9 @@ def test_fast_and_slow_paths_agree(change: Any) -> None:
         pd.testing.assert_frame_equal(getattr(from_bytes, name), getattr(from_dicts, name))
 
 
-NOT_UTF8 = "bytes that are not UTF-8 (the first at byte {}) were read as U+FFFD ('\ufffd') in the values that hold them"
+NOT_UTF8 = (
+    "bytes that are not UTF-8 ({}) were read as U+FFFD ('\ufffd') in the values that hold them"
+)
 
 
 def test_text_that_is_not_utf8_or_unicode() -> None:
@@ -125,7 +127,9 @@ def test_text_that_is_not_utf8_or_unicode() -> None:
     )
     assert list(frames.orders["order_id"]) == [1, 2]
     assert list(frames.orders["client_name"]) == ["Jos\ufffd", "Ok"]
-    assert frames.problems["reason"].tolist() == [f"line 1: {NOT_UTF8.format(36)}"]  # at \xe9
+    assert frames.problems["reason"].tolist() == [
+        f"line 1: {NOT_UTF8.format('at byte 36')}"
+    ]  # at \xe9
     assert list(load([{"id": 1, "clientName": "\ud800"}]).orders["client_name"]) == ["?"]
 
 
@@ -991,7 +995,9 @@ def test_bytes_that_are_not_utf8_leave_the_rest_of_their_page() -> None:
         assert frames.orders["client_name"].tolist()[0] == "A\ufffd"
         assert frames.tags["tag"].tolist() == ["t\ufffd"]
         assert frames.orders["extra"].tolist()[:2] == ['{"note":"n\\ufffd"}', '{"k\\ufffd":1}']
-        assert frames.problems["reason"].tolist() == [line + NOT_UTF8.format(96)]
+        assert frames.problems["reason"].tolist() == [
+            line + NOT_UTF8.format("4 places, the first at byte 96")
+        ]
     with pytest.raises(PayloadError, match="not UTF-8"):
         load_orders(bad, strict=True)
     with pytest.raises(PayloadError, match=r"not JSON .*bytes that are not UTF-8"):
@@ -1028,8 +1034,8 @@ def test_bytes_that_are_not_utf8_on_jsonl_lines_are_named_by_line(tmp_path: Path
         frames = load(source)
         assert frames.orders["order_id"].tolist() == [0, 1, 2, 3]
         assert frames.problems["reason"].tolist() == [
-            f"line 2: {NOT_UTF8.format(offset)}",
-            f"line 4: {NOT_UTF8.format(offset)}",
+            f"line 2: {NOT_UTF8.format(f'at byte {offset}')}",
+            f"line 4: {NOT_UTF8.format(f'at byte {offset}')}",
         ]
 
 
@@ -1044,3 +1050,35 @@ def test_bytes_that_are_not_utf8_next_to_a_secret_do_not_show_it() -> None:
     assert frames.problems["raw_value"].tolist() == ["\\xff"]
     assert "sekret" not in frames.problems.to_string()
     assert "sekret" not in frames.orders["extra"].iloc[0]
+
+
+def test_bytes_that_are_not_utf8_are_counted_and_placed_in_the_source_as_given() -> None:
+    """Pretty-printed pages read together: one problem counts every place (a U+FFFD sent as
+    such is no place), its offset counts from the first byte given (leading space and a
+    byte-order mark included); the warning says the text was kept, not that it is NA."""
+    pages = [
+        json.dumps(
+            {"orders": [{"id": i, "createdAt": C, "clientName": f"n{i}XX", "note": "\ufffd"}]},
+            indent=1,
+        ).encode()
+        for i in range(3)
+    ]
+    pages[0] = pages[0].replace(b"XX", b"\xe9")
+    pages[2] = pages[2].replace(b"XX", b"\xff\xfe")  # two bytes that start nothing: two
+    source = b" \n\xef\xbb\xbf\n" + b"\n".join(pages)
+    first = source.index(b"\xe9")
+    with pytest.warns(DataProblemWarning) as caught:
+        frames = load_orders(source)
+    assert frames.orders["client_name"].tolist() == ["n0\ufffd", "n1XX", "n2\ufffd\ufffd"]
+    assert frames.problems["raw_value"].tolist() == ["\\xe9"]
+    assert frames.problems["reason"].tolist() == [
+        NOT_UTF8.format(f"3 places, the first at byte {first}")
+    ]
+    assert [str(w.message) for w in caught] == [
+        "1 part(s) of the source hold bytes that are not UTF-8 (read as U+FFFD): listed in "
+        ".problems"
+    ]
+    line = b'  {"id":5,"createdAt":"2024-01-01T00:00:00Z","clientName":"x\xe9"}'
+    frames = load(b'{"id":4,"createdAt":"2024-01-01T00:00:00Z"}\n' + line)
+    at = line.index(b"\xe9")  # within the line, its leading space included
+    assert frames.problems["reason"].tolist() == [f"line 2: {NOT_UTF8.format(f'at byte {at}')}"]

@@ -74,9 +74,13 @@ def load_orders(source: Source, *, strict: bool = False) -> OrderFrames:
     frames = frames_from_tables(tables)
     if len(problem_table):
         kept = len(problem_table) - tables.unreadable
+        # Text with bytes that are not UTF-8 is kept (with U+FFFD), not NA; strict still raises.
+        replaced = pc.sum(pc.ends_with(problem_table["reason"], READ_AS_FFFD)).as_py() or 0
+        na = tables.unreadable - replaced
         said = [
-            f"{tables.unreadable:,} value(s) could not be read (NA in the frames)"
-            if tables.unreadable
+            f"{na:,} value(s) could not be read (NA in the frames)" if na else "",
+            f"{replaced:,} part(s) of the source hold bytes that are not UTF-8 (read as U+FFFD)"
+            if replaced
             else "",
             f"{kept:,} note(s) on values kept as sent (a DST rule applied, a duplicate order, "
             "an unknown status id, totals that do not add up …)"
@@ -258,13 +262,16 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
     value by value, and a line that is not JSON at all becomes a problem (the other lines load).
     ``deep``: a line is known to nest too deeply for Arrow: straight to line by line.
     ``checked``: no line nests too deeply (each was checked): Arrow may read them at once."""
-    data = data.strip()
+    size = len(data)
+    data = data.lstrip()
     if data[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte-order mark
-        data = data[3:].strip()
+        data = data[3:].lstrip()
+    at = size - len(data)  # where the data starts in the source (for the offsets problems give)
+    data = data.rstrip()
     if not data:
         return
     if data[:1] == b"[":  # a JSON array (of orders or pages): not Arrow's newline-delimited form
-        yield from_dicts(_orders_of(_documents(data)))
+        yield from_dicts(_orders_of(_documents(data, at=at)))
         return
     if data[:1] == b"{" and not deep:  # Arrow is only given objects (a bare `null` crashes it)
         try:
@@ -274,19 +281,24 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
             pass
     lines = data.split(b"\n")
     if len(lines) == 1 or _looks_pretty(data):
-        yield from_dicts(_orders_of(_documents(data)))
+        yield from_dicts(_orders_of(_documents(data, at=at)))
         return
     good = 0
     bad: list[RawBlock] = []
-    numbered = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    # (number, the line without surrounding space, where that starts within the line)
+    numbered = [
+        (n, line.strip(), len(line) - len(line.lstrip()))
+        for n, line in enumerate(lines, start=1)
+        if line.strip()
+    ]
     for start in range(0, len(numbered), CHUNK_LINES):
         chunk = numbered[start : start + CHUNK_LINES]
         # A run of lines at once (most runs read fast even when one line somewhere cannot),
         # when no line is known to nest too deeply…
-        size = sum(len(line) for _, line in chunk)
-        if not deep and len(chunk) > 1 and all(line[:1] == b"{" for _, line in chunk):
+        size = sum(len(line) for _, line, _ in chunk)
+        if not deep and len(chunk) > 1 and all(line[:1] == b"{" for _, line, _ in chunk):
             try:
-                yield _fast(b"\n".join(line for _, line in chunk), checked=checked)
+                yield _fast(b"\n".join(line for _, line, _ in chunk), checked=checked)
                 good += len(chunk)
                 continue
             except _ARROW_COULD_NOT:
@@ -294,8 +306,8 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
         # … else line by line: Arrow for lines as big as pages, Python for orders (Arrow's
         # fixed cost per call is far above Python's parse of one order).
         pages = size >= PAGE_LINE * len(chunk)
-        for number, line in chunk:
-            good_line, block = _one_line(number, line, try_fast=pages)
+        for number, line, lead in chunk:
+            good_line, block = _one_line(number, line, lead, try_fast=pages)
             if good_line:
                 good += 1
                 yield block
@@ -313,15 +325,16 @@ PAGE_LINE = 64 * 1024
 """Lines this long on average are pages (hundreds of orders): each is worth a fast read."""
 
 
-def _one_line(number: int, line: bytes, *, try_fast: bool) -> tuple[bool, RawBlock]:
-    """One line: ``(True, its block)``, or ``(False, a block naming it)`` when it is not JSON."""
+def _one_line(number: int, line: bytes, lead: int, *, try_fast: bool) -> tuple[bool, RawBlock]:
+    """One line (``lead``: the space stripped from its start): ``(True, its block)``, or
+    ``(False, a block naming it)`` when it is not JSON."""
     if try_fast and line[:1] == b"{":
         try:
             return True, _fast(line)
         except _ARROW_COULD_NOT:  # Python will
             pass
     try:
-        documents = _documents(line)
+        documents = _documents(line, at=lead)
         if documents and isinstance(documents[0], NotOrders):  # bytes that are not UTF-8
             documents[0] = NotOrders(documents[0].raw, f"line {number}: {documents[0].reason}")
     except PayloadError as exc:
@@ -452,9 +465,11 @@ def _looks_pretty(data: bytes) -> bool:
     return first in (b"{", b"[") or not first.endswith(b"}")
 
 
-def _documents(data: bytes) -> list[Any]:
-    """Every JSON document in the bytes: one, several one per line, or several pretty-printed."""
-    text, not_utf8 = _decoded(data)
+def _documents(data: bytes, *, at: int = 0) -> list[Any]:
+    """Every JSON document in the bytes: one, several one per line, or several pretty-printed.
+    ``at``: where ``data`` starts in what the user gave (a problem's byte offsets count from
+    there)."""
+    text, not_utf8 = _decoded(data, at=at)
     decoder = json.JSONDecoder(parse_float=Decimal)
     documents: list[Any] = [] if not_utf8 is None else [not_utf8]
     position = 0
@@ -479,19 +494,26 @@ def _documents(data: bytes) -> list[Any]:
         documents.append(document)
 
 
-def _decoded(data: bytes) -> tuple[str, NotOrders | None]:
+def _decoded(data: bytes, *, at: int = 0) -> tuple[str, NotOrders | None]:
     """The text of UTF-8 bytes. Bytes that are not UTF-8 are read as U+FFFD (the values holding
-    them are kept so, and the rest loads), and a :class:`NotOrders` names them."""
+    them are kept so, and the rest loads), and a :class:`NotOrders` names them: how many places,
+    and the first one's offset (``at``: where ``data`` starts in what the user gave)."""
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", errors="replace")
+        # Each run of bad bytes became one U+FFFD; the others were sent as U+FFFD (EF BF BD).
+        places = text.count("\ufffd") - data.count("\ufffd".encode())
+        where = f"at byte {at + exc.start:,}"
+        if places > 1:
+            where = f"{places:,} places, the first {where}"
         # The bad bytes alone as the raw value: text around them could hold a secret's value.
         shown = "".join(f"\\x{b:02x}" for b in data[exc.start : exc.end])
-        reason = (
-            f"bytes that are not UTF-8 (the first at byte {exc.start:,}) were read as U+FFFD "
-            "('\ufffd') in the values that hold them"
-        )
-        return data.decode("utf-8", errors="replace"), NotOrders(shown, reason)
+        return text, NotOrders(shown, f"bytes that are not UTF-8 ({where}) {READ_AS_FFFD}")
+
+
+READ_AS_FFFD = "were read as U+FFFD ('\ufffd') in the values that hold them"
+"""How the problem naming bytes that are not UTF-8 ends (the warning counts those apart)."""
 
 
 def _orders_of(items: Iterable[Any]) -> Iterator[Any]:
