@@ -13,6 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import ht_analytics._report as report_module
 from ht_analytics import DataProblemWarning, OrderFrames, build_report, load_orders, plots
@@ -300,3 +301,62 @@ def test_a_rename_that_fails_puts_every_old_file_back(tmp_path: Path) -> None:
         "report.pdf",
         "report.xlsx",
     ]
+
+
+def _overflowing(figure: Any) -> list[str]:
+    """The texts of the figure's table that do not fit inside their cells when drawn."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    table = figure.axes[0].tables[0]
+    out = []
+    for cell in table.get_celld().values():
+        text = cell.get_text()
+        if not text.get_text() or cell.get_edgecolor()[3] == 0:  # the note row runs on
+            continue
+        box, inner = cell.get_window_extent(renderer), text.get_window_extent(renderer)
+        if not (
+            box.x0 <= inner.x0 and inner.x1 <= box.x1 and box.y0 <= inner.y0 <= inner.y1 <= box.y1
+        ):
+            out.append(text.get_text())
+    return out
+
+
+def test_every_pdf_table_fits_its_cells_long_names_and_long_text_included() -> None:
+    """Every table of the PDF, drawn: each header (long names on several lines) and each cell's
+    text lies inside its cell; text longer than a cell can hold is cut with "…"."""
+    long_name = "Whole-Home Wi-Fi Mesh Network Installation and Setup, Premium Tier, Two Floors"
+    orders = [
+        order(i, created=f"2025-{i % 12 + 1:02d}-15T12:00:00Z", statusId=2 + i % 2, atRisk=True)
+        for i in range(1, 40)
+    ]
+    orders[0]["breakdown"]["services"][0]["name"] = long_name  # a completed order
+    orders[1]["partner"] = "A Partner With A Rather Long Trading Name, Incorporated"
+    report = build_report(load(*orders), now=NOW)
+    drawn = 0
+    for name, frame in report.tables.items():
+        figure = report_module._table_figure(name, frame)
+        if not len(frame):  # an empty table is no table (its title stays)
+            continue
+        assert _overflowing(figure) == [], name
+        drawn += 1
+    assert drawn >= 6
+    texts = {
+        c.get_text().get_text()
+        for c in report_module._table_figure(
+            "revenue_by_service", report.tables["revenue_by_service"]
+        )
+        .axes[0]
+        .tables[0]
+        .get_celld()
+        .values()
+    }
+    assert long_name[: report_module.PDF_CELL_CHARS - 1] + "…" in texts
+
+
+def test_measures_keep_two_decimals_when_whole_and_counts_none() -> None:
+    """A column of hours shows 4.00 beside 3.51 (not 4); a count shows 1,234."""
+    shown = report_module._shown
+    assert [shown(v, "number", False) for v in (4.0, 3.51)] == ["4.00", "3.51"]
+    assert shown(1234, "number", False) == "1,234"
+    assert shown(0.25, "number", True) == "25.0%"

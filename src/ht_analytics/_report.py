@@ -15,6 +15,7 @@ import io
 import os
 import re
 import tempfile
+import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -503,10 +504,10 @@ def _shown(value: Any, kind: str, rate: bool) -> str:
         return str(value)
     if rate and isinstance(value, float):
         return f"{value:.1%}"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return f"{int(value):,}"
-    if isinstance(value, float):
+    if isinstance(value, float):  # measures (hours …): all to the same two decimals
         return f"{value:,.2f}"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
     return str(value)
 
 
@@ -651,17 +652,57 @@ def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
         if total:
             cells.append(row(next(frame.tail(1).itertuples(index=False))))
     if cells:
-        table = ax.table(
-            cellText=cells,
-            colLabels=[
-                plots.plain(str(c).replace("_", "\n") if len(str(c)) > 12 else c)
-                for c in frame.columns
-            ],
-            loc="upper center",
-        )
+        note_row = len(frame) > PDF_ROWS and PDF_ROWS - 1 - total  # its text spans the row
+        cells = [
+            [_clipped(v) for v in values] if i != note_row else values
+            for i, values in enumerate(cells)
+        ]
+        labels = [plots.plain(_label(str(c))) for c in frame.columns]
+        # Each column as wide as its widest line (the note row aside), the page's width shared
+        # out; a table too wide for the page gets a smaller font.
+        chars = [
+            max(
+                4,
+                *(len(x) for x in label.split("\n")),
+                *(len(r[j]) for i, r in enumerate(cells) if i != note_row),
+            )
+            for j, label in enumerate(labels)
+        ]
+        size = min(PDF_FONT, PDF_LINE_CHARS * PDF_FONT / (sum(chars) + PDF_PAD_CHARS * len(chars)))
+        widths = [(n + PDF_PAD_CHARS) / (sum(chars) + PDF_PAD_CHARS * len(chars)) for n in chars]
+        table = ax.table(cellText=cells, colLabels=labels, colWidths=widths, loc="upper center")
         table.auto_set_font_size(False)
-        table.set_fontsize(6)
+        table.set_fontsize(size)
+        lines = max(label.count("\n") + 1 for label in labels)
+        for (r, _), cell in table.get_celld().items():
+            cell.set_height(cell.get_height() * size / PDF_FONT * (lines if r == 0 else 1))
+        if note_row is not False:
+            table[note_row + 1, 0].get_text().set_horizontalalignment("left")
+            for j in range(1, len(labels)):  # the note runs on over the empty cells
+                table[note_row + 1, j].set_edgecolor("none")
     return figure
+
+
+PDF_FONT = 6
+"""The font size of a table in the PDF (points), unless the table is too wide for it."""
+
+PDF_LINE_CHARS = 190
+"""How many characters of :data:`PDF_FONT` fit across the page (with the cells' padding)."""
+
+PDF_PAD_CHARS = 2
+"""The padding of a cell, in characters."""
+
+PDF_CELL_CHARS = 48
+"""Longer text is cut (with "…") in the PDF; the other formats hold all of it."""
+
+
+def _label(name: str) -> str:
+    """A column name as a header: words on lines of at most 14 characters."""
+    return "\n".join(textwrap.wrap(name.replace("_", " "), 14)) if len(name) > 12 else name
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= PDF_CELL_CHARS else text[: PDF_CELL_CHARS - 1] + "…"
 
 
 def _instant_text(value: Any) -> str:
