@@ -414,3 +414,23 @@ def test_tag_counts_without_any_tag_says_why() -> None:
     assert "sync by tag" in df.attrs["note"]
     tagged = tag_counts(load(order(3, tags=["vip"])))
     assert "note" not in tagged.attrs
+
+
+def test_an_order_with_a_part_that_is_na_cannot_pass_as_reconciled() -> None:
+    """Order 1: its line's original total is unreadable ("abc"), net $0.00 (0 - 0 = 0 would
+    pass); order 2: a $100 line, an order fee "€5" (unreadable), net $100.00 (100 + 0 = 100);
+    order 3: a prepaid sent empty; order 4 adds up. Orders 1-3 are unreconciled: their NA parts
+    are summed as 0 (gross 0 + 100 + 10 + 10), but their identity cannot be checked."""
+    one = order(1, total="0.00")
+    one["breakdown"]["services"] = [service("abc") | {"totalAmount": "0"}]
+    two = order(2, total="100.00")
+    two["breakdown"]["services"] = [service("100.00")]
+    two["breakdown"]["adjustments"] = [{"name": "fee", "type": "fee", "amount": "€5"}]
+    three = order(3, total="10.00")
+    three["breakdown"]["services"] = [service("10.00") | {"prepaid": ""}]
+    four = order(4, total="10.00")
+    four["breakdown"]["services"] = [service("10.00")]
+    df = revenue_breakdown(load(one, two, three, four), by="month")
+    assert df.attrs["unreconciled_orders"] == [1, 2, 3]
+    assert int(total_row(df)["unreconciled"]) == 3
+    assert D(str(total_row(df)["gross"])) == D("120.00")  # 0 + 100 + 10 + 10

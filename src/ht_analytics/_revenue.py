@@ -70,7 +70,8 @@ def revenue_breakdown(
     of other characters than letters and digits one ``_``), ``prepaid``, ``net``
     (Σ ``breakdown.totalAmount``), ``avg_order_value`` and ``unreconciled``: orders whose
     gross + service adjustments + order adjustments − prepaid is not their net (named in
-    ``df.attrs["unreconciled_orders"]``). Money is exact (``decimal128(18, 2)``).
+    ``df.attrs["unreconciled_orders"]``), or cannot be checked because their net or one of
+    those parts is NA (summed as 0). Money is exact (``decimal128(18, 2)``).
 
     Every column of the ``Total`` row is the sum of the rows above it. Where an order falls in
     several rows (several tags; several SKUs, for ``orders``), a ``(counted in several rows)``
@@ -273,11 +274,18 @@ class _PerOrder:
         s = frames.services
         self.s_pos = index.get_indexer(s["order_id"].to_numpy()).astype(np.int64)
         self.services = np.bincount(self.s_pos[self.s_pos >= 0], minlength=n).astype(np.int64)
-        self.gross = _sum_per(self.s_pos, cents(s["original_total_amount"])[0], n)
-        self.prepaid = _sum_per(self.s_pos, cents(s["prepaid"])[0], n)
+        gross, gross_missing = cents(s["original_total_amount"])
+        prepaid, prepaid_missing = cents(s["prepaid"])
+        self.gross = _sum_per(self.s_pos, gross, n)
+        self.prepaid = _sum_per(self.s_pos, prepaid, n)
         a = frames.adjustments
         self.a_pos = index.get_indexer(a["order_id"].to_numpy()).astype(np.int64)
-        self.a_amount = cents(a["amount"])[0]
+        self.a_amount, amount_missing = cents(a["amount"])
+        # Parts that are NA (unreadable, or sent empty) are summed as 0, but the order's
+        # identity cannot be checked: it counts as unreconciled, like an NA net.
+        missing_parts = _sum_per(
+            self.s_pos, (gross_missing | prepaid_missing).astype(np.int64), n
+        ) + _sum_per(self.a_pos, amount_missing.astype(np.int64), n)
         self.a_service = _equals(a["level"], "service")
         self.service_adjustments = _sum_per(
             np.where(self.a_service, self.a_pos, -1), self.a_amount, n
@@ -303,7 +311,9 @@ class _PerOrder:
         parts = self.gross + self.service_adjustments - self.prepaid
         for values in self.adjustments.values():
             parts = parts + values
-        self.unreconciled = ((parts != self.net) | net_missing).astype(np.int64)
+        self.unreconciled = ((parts != self.net) | net_missing | (missing_parts > 0)).astype(
+            np.int64
+        )
 
     def columns(self) -> dict[str, np.ndarray]:
         """One fact per order: its position and every sum."""
