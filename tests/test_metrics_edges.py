@@ -150,16 +150,20 @@ def test_an_order_without_service_lines_is_counted_in_the_order_level_row() -> N
 
 
 def test_a_stand_by_without_an_end_is_open() -> None:
-    """Orders 1 (no ``end`` key) and 2 (``end: null``), PAUSED, on stand-by since May 1st: a
-    month later both are long stand-bys."""
+    """Orders 1 (no ``end`` key), 2 (``end: null``), 4 (``end: ""``) and 5 (an end object
+    with neither integer nor iso), PAUSED, on stand-by since May 1st: a month later all four
+    are long stand-bys; order 3's stand-by ended."""
+    start = "2024-05-01T12:00:00Z"
     frames = load(
-        order(1, 10, standByTimes=[{"start": "2024-05-01T12:00:00Z"}]),
-        order(2, 10, standByTimes=[{"start": "2024-05-01T12:00:00Z", "end": None}]),
-        order(3, 10, standByTimes=[{"start": "2024-05-01T12:00:00Z", "end": "2024-05-01T13:00Z"}]),
+        order(1, 10, standByTimes=[{"start": start}]),
+        order(2, 10, standByTimes=[{"start": start, "end": None}]),
+        order(3, 10, standByTimes=[{"start": start, "end": "2024-05-01T13:00Z"}]),
+        order(4, 10, standByTimes=[{"start": start, "end": ""}]),
+        order(5, 10, standByTimes=[{"start": start, "end": {"integer": None, "iso": None}}]),
     )
     got = at_risk_orders(frames, now="2024-06-01T00:00:00Z")
-    assert sorted(got["order_id"]) == [1, 2]
-    assert list(got["reasons"]) == ["long_stand_by", "long_stand_by"]
+    assert sorted(got["order_id"]) == [1, 2, 4, 5]
+    assert list(got["reasons"]) == ["long_stand_by"] * 4
 
 
 def test_stand_by_starts_in_the_snake_case_form_count_and_unreadable_ones_are_named() -> None:

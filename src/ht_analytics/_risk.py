@@ -94,7 +94,7 @@ def _start(value: Any) -> datetime | _Unreadable:
 
 
 def _open_stand_by_since(text: Any) -> datetime | _Unreadable | None:
-    """The start of a stand-by that has not ended (``end`` null or absent), from the
+    """The start of a stand-by that has not ended (``end`` absent, null or empty), from the
     ``stand_by_times`` JSON text; :data:`UNREADABLE` when an open one's start cannot be read."""
     if not isinstance(text, str) or '"start"' not in text:  # most hold "[]": no parse
         return None
@@ -105,7 +105,7 @@ def _open_stand_by_since(text: Any) -> datetime | _Unreadable | None:
     starts = []
     unreadable = False
     for item in items if isinstance(items, list) else ():
-        if isinstance(item, dict) and item.get("end") is None and "start" in item:
+        if isinstance(item, dict) and _no_value(item.get("end")) and "start" in item:
             start = _start(item["start"])
             if isinstance(start, datetime):
                 starts.append(start)
@@ -114,6 +114,16 @@ def _open_stand_by_since(text: Any) -> datetime | _Unreadable | None:
     if starts:
         return min(starts)
     return UNREADABLE if unreadable else None
+
+
+def _no_value(end: Any) -> bool:
+    """An end that says nothing (the stand-by goes on): absent, null, empty text, or an
+    ``{"integer", "iso"}`` object with neither."""
+    if isinstance(end, str):
+        return not end.strip()
+    if isinstance(end, dict):
+        return all(v is None or (isinstance(v, str) and not v.strip()) for v in end.values())
+    return end is None
 
 
 def _stand_by_since(open_orders: pd.DataFrame) -> tuple[pd.Series, list[int]]:
