@@ -125,6 +125,30 @@ def test_funnel_stages_hold_the_orders_that_got_further() -> None:
     assert operations_summary(frames)["completed"].sum() == 3
 
 
+def test_a_cancelled_order_with_a_completion_time_is_not_completed_in_the_funnel() -> None:
+    """Order 1 CANCELLED (4) and order 2 CANCELLED_BY_GEEK (7), each with a completion time:
+    cancelled, not completed (as operations_summary counts them); order 3, ASSIGNED (2) with a
+    completion time (its status not yet updated), got as far as completed. The funnel: 3
+    created, 1 scheduled, started and completed, 0 paid; 2 cancelled beside it."""
+    done = "2024-05-02T00:00:00.000Z"
+    frames = load(
+        order(1, 4, completedAt=done), order(2, 7, completedAt=done), order(3, 2, completedAt=done)
+    )
+    funnel = status_funnel(frames)
+    assert list(funnel["orders"]) == [3, 1, 1, 1, 0]
+    assert funnel.attrs["cancelled"] == 2
+    ops = operations_summary(frames)
+    assert (ops["completed"].sum(), ops["cancelled"].sum()) == (0, 2)
+
+
+def test_the_funnel_of_no_orders_has_no_shares() -> None:
+    """No orders: every share is NaN (0 of 0), of created as of the stage before."""
+    funnel = status_funnel(load())
+    assert list(funnel["orders"]) == [0, 0, 0, 0, 0]
+    assert funnel["share_of_created"].isna().all()
+    assert funnel["share_of_previous"].isna().all()
+
+
 @pytest.mark.parametrize("statuses", ["all", None, ["all"], ["ALL", "billable"]])
 def test_all_statuses_include_unknown_status_ids(statuses: Any) -> None:
     """Order 2 has status id 99 (unknown): asking for all statuses, in any spelling, counts it."""

@@ -87,8 +87,9 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
 
 def status_funnel(frames: OrderFrames) -> pd.DataFrame:
     """How far orders got: ``created`` (all), ``scheduled`` (an appointment), ``started``,
-    ``completed`` (a completion time, or status COMPLETED or PAID, as in
-    :func:`operations_summary`), ``paid`` (status PAID); with the share of created orders and of
+    ``completed`` (status COMPLETED or PAID, as in :func:`operations_summary`, or a completion
+    time on an order that is not cancelled), ``paid`` (status PAID); with the share of created
+    orders and of
     the stage before. An order counts at every stage up to the furthest it reached (a PAID order
     without a completion time was still completed, started and scheduled), so each stage holds
     at most the orders of the one before. Cancelled orders are counted beside the funnel in
@@ -99,8 +100,9 @@ def status_funnel(frames: OrderFrames) -> pd.DataFrame:
     """
     o = check_frames(frames, "status_funnel").orders
     paid = (o["status"] == "PAID").fillna(False).to_numpy(dtype=bool)
+    cancelled = o["status"].isin(CANCELLED).fillna(False).to_numpy(dtype=bool)
     completed = (
-        o["completed_at"].notna().to_numpy()
+        (o["completed_at"].notna().to_numpy() & ~cancelled)
         | o["status"].isin(COMPLETED).fillna(False).to_numpy(dtype=bool)
         | paid
     )
@@ -115,10 +117,9 @@ def status_funnel(frames: OrderFrames) -> pd.DataFrame:
     }
     counts = [int(v.sum()) for v in stages.values()]
     result = pd.DataFrame({"stage": list(stages), "orders": counts})
-    first = counts[0] or 1
-    result["share_of_created"] = result["orders"] / first
+    result["share_of_created"] = result["orders"] / (counts[0] or np.nan)  # none: NaN, as below
     previous = pd.Series([counts[0], *counts[:-1]], dtype="float64").replace(0.0, np.nan)
     result["share_of_previous"] = result["orders"] / previous
     result.attrs["statuses"] = ALL_ORDERS
-    result.attrs["cancelled"] = int(o["status"].isin(CANCELLED).fillna(False).sum())
+    result.attrs["cancelled"] = int(cancelled.sum())
     return result

@@ -171,8 +171,9 @@ NAT = np.iinfo(np.int64).min
 def local_micros(orders: pd.DataFrame, column: str, tz: str = "local") -> np.ndarray:
     """Wall-clock times of ``orders[column]`` as int64 microseconds since the epoch (``NAT``
     where missing): in each order's own ``timezone`` (``tz="local"``; no usable zone: UTC) or in
-    one zone for all. Vectorised per zone. An order whose zone is empty or not a known IANA
-    zone (the loader lists it as a problem) is counted in UTC."""
+    one zone for all. Vectorised per zone. An order with no zone (absent, null or empty: no
+    value, no problem) or one that is not a known IANA zone (the loader lists that as a
+    problem) is counted in UTC."""
     check_tz(tz)
     utc = pd.DatetimeIndex(orders[column]).as_unit("us")
     values = utc.asi8.copy()
