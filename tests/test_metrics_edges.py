@@ -462,3 +462,30 @@ def test_an_order_with_a_part_that_is_na_cannot_pass_as_reconciled() -> None:
     assert df.attrs["unreconciled_orders"] == [1, 2, 3]
     assert int(total_row(df)["unreconciled"]) == 3
     assert D(str(total_row(df)["gross"])) == D("120.00")  # 0 + 100 + 10 + 10
+
+
+def test_groups_named_like_the_summary_rows_stay_groups() -> None:
+    """Order 1: a $100 service named "Total"; order 2: a $50 "Wi-Fi" and a $10 service named
+    "(counted in several rows)". By service: five rows (three services, the overlap row, the
+    Total); the chart draws the three services with their nets, and the service named like the
+    overlap row has its average order value ($10.00: its net over its one order)."""
+    one = order(1, total="100.00")
+    one["breakdown"]["services"] = [service("100.00") | {"name": "Total"}]
+    two = order(2, total="60.00")
+    two["breakdown"]["services"] = [
+        service("50.00") | {"name": "Wi-Fi"},
+        service("10.00") | {"id": 2, "name": "(counted in several rows)"},
+    ]
+    df = revenue_breakdown(load(one, two), by="service")
+    names = list(df["service"])
+    assert names[-2:] == ["(counted in several rows)", "Total"]  # the summary rows
+    assert sorted(names[:-2]) == ["(counted in several rows)", "Total", "Wi-Fi"]
+    real = df.iloc[:-2].set_index("service")
+    assert D(str(real.loc["(counted in several rows)", "avg_order_value"])) == D("10.00")
+    ax = plots.revenue_by_sku(df)
+    drawn = {
+        t.get_text(): p.get_width() for t, p in zip(ax.get_yticklabels(), ax.patches, strict=True)
+    }
+    assert drawn == {
+        n: float(real.loc[n, "net"]) for n in ("Total", "Wi-Fi", "(counted in several rows)")
+    }

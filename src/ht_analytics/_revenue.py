@@ -161,7 +161,12 @@ def revenue_breakdown(
         )
     table.append(pd.DataFrame([total]))
     result = pd.concat(table, ignore_index=True)
-    result = _finish(result, key_cols, money)
+    # The last row is the Total; the one before it, when the rows overlap, takes the excess out
+    # (by position: a group may be named like either).
+    overlap = np.zeros(len(result), dtype=bool)
+    if len(table) == 3:
+        overlap[-2] = True
+    result = _finish(result, key_cols, money, overlap)
     bad = per_order.ids[whole["unreconciled"] > 0]
     result.attrs.update(
         {
@@ -407,13 +412,14 @@ def _with_tags(
     return out, namer
 
 
-def _finish(result: pd.DataFrame, key_cols: list[str], money: list[str]) -> pd.DataFrame:
+def _finish(
+    result: pd.DataFrame, key_cols: list[str], money: list[str], overlap: np.ndarray
+) -> pd.DataFrame:
     for m in money:
         result[m] = money_array(result[m].astype("int64"))
     for c in ("orders", "services", "unreconciled"):
         result[c] = result[c].astype("int64")
     net, _ = cents(result["net"])
-    overlap = (result[key_cols[0]] == OVERLAP).to_numpy()
     aov = [  # net / orders, rounded half away from zero; none for the overlap row
         None if n <= 0 or skip else int((abs(int(v)) * 2 + n) // (2 * n)) * (1 if v >= 0 else -1)
         for v, n, skip in zip(net, result["orders"], overlap, strict=True)

@@ -62,10 +62,16 @@ def _floats(series: pd.Series) -> np.ndarray:
 
 
 def _body(df: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The metric's rows without its Total / overlap rows."""
-    keys = df[key].astype("object")
-    mask = ~keys.isin(["Total", "(counted in several rows)"])
-    return df[mask.to_numpy(dtype=bool)]
+    """The metric's rows without its Total / overlap rows: the last row when it is named
+    ``Total``, and the one before it when it is named ``(counted in several rows)`` (a group
+    with such a name elsewhere is a group: a service may be called "Total")."""
+    keys = df[key].astype("object").to_numpy()
+    end = len(df)
+    if end and keys[end - 1] == "Total":
+        end -= 1
+        if end and keys[end - 1] == "(counted in several rows)":
+            end -= 1
+    return df.iloc[:end]
 
 
 def _period_key(df: pd.DataFrame) -> str:
