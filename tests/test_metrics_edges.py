@@ -489,3 +489,17 @@ def test_groups_named_like_the_summary_rows_stay_groups() -> None:
     assert drawn == {
         n: float(real.loc[n, "net"]) for n in ("Total", "Wi-Fi", "(counted in several rows)")
     }
+
+
+@pytest.mark.parametrize(("by", "days"), [("D", 0.8), ("W", 5.6), ("M", 24.35), ("Q", 73.05)])
+def test_revenue_bars_are_as_wide_as_their_period(by: str, days: float) -> None:
+    """One period, or two far apart (a gap of a year): the adjustments bars are 80% of one
+    period wide (a day is 1.0 on a date axis), not a fixed 20 days nor the gap's median."""
+    for created in (
+        ["2024-05-01T12:00:00.000Z"],
+        ["2024-05-01T12:00:00.000Z", "2025-05-01T12:00:00.000Z"],
+    ):
+        frames = load(*(order(i, createdAt=c) for i, c in enumerate(created, start=1)))
+        ax = plots.revenue_over_time(revenue_breakdown(frames, by=by))
+        widths = {round(p.get_width(), 2) for p in ax.patches}
+        assert widths == {days}, created

@@ -123,7 +123,7 @@ def revenue_over_time(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     adj_cols = ["service_adjustments", *[c for c in body.columns if c.startswith("order_")]]
     adjustments = sum((_floats(body[c]) for c in adj_cols), np.zeros(len(body)))
     ax.plot(x, _floats(body["gross"]), marker="o", label="Gross")
-    ax.bar(x, adjustments, width=_bar_width(x), label="Adjustments", alpha=0.5)
+    ax.bar(x, adjustments, width=_bar_width(key), label="Adjustments", alpha=0.5)
     ax.plot(x, _floats(body["net"]), marker="o", label="Net")
     ax.yaxis.set_major_formatter(MONEY_FORMAT)
     ax.axhline(0, color="grey", linewidth=0.5)
@@ -133,10 +133,12 @@ def revenue_over_time(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def _bar_width(x: np.ndarray) -> float:
-    if len(x) < 2:
-        return 20.0
-    return float(np.median(np.diff(x).astype("timedelta64[h]").astype(float)) / 24.0 * 0.8)
+PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4}
+"""How long each period is, in days (the x axis's unit): bars are 80% of it wide."""
+
+
+def _bar_width(key: str) -> float:
+    return PERIOD_DAYS[key] * 0.8
 
 
 def _date_axis(ax: Axes) -> None:
@@ -192,7 +194,8 @@ def tag_counts(df: pd.DataFrame, *, top: int = 15, ax: Axes | None = None) -> Ax
 
 def at_risk_trend(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """The at-risk rate and the needs-attention rate of open orders per period, from
-    ``at_risk_summary(frames)``."""
+    ``at_risk_summary(frames)`` (open orders with no creation time have no period and are not
+    drawn; the summary counts them in its row without a period)."""
     counts = ("open_orders", "at_risk", "needs_attention")
     _needs(df, counts, "at_risk_trend", "at_risk_summary(frames)")
     key = _period_key(df)
