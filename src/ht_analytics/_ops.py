@@ -22,7 +22,9 @@ DURATIONS = {
 def order_durations(frames: OrderFrames) -> pd.DataFrame:
     """Per order: ``lead_time`` (created → appointment), ``time_to_complete`` (started →
     completed) and ``lateness`` (appointment → started; negative when early), as Timedeltas
-    (NaT where a time is missing).
+    (NaT where a time is missing). The times are as sent: a ``time_to_complete`` below zero
+    (completed before started) is kept here, while :func:`operations_summary` leaves such
+    orders out of its distributions and counts them in ``attrs["completed_before_started"]``.
 
     Example:
         >>> order_durations(frames)["lead_time"].describe()  # doctest: +SKIP
