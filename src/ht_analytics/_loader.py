@@ -202,15 +202,21 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
     run: list[bytes] = []
     dicts: list[Any] = []
     deep = [False]  # whether a page of the run nests too deeply for Arrow (each page is checked)
+    marked = [True]  # whether every piece of the run is one object: ``{`` … ``}``
 
     def flush_run() -> Iterator[RawBlock]:
         if run:
             # Pages the client read as JSON were each checked for nesting: not the whole again.
-            # Other pieces were checked one by one, but joined they may nest deeper (a document
-            # cut in pieces): the joined run is checked.
-            yield from _from_bytes(b"\n".join(run), deep=deep[0], checked=depth_checked)
+            # Other pieces were checked one by one. Joined, pieces that are each ``{`` … ``}``
+            # nest no deeper than the deepest (no JSON value goes on from a line ending in ``}``
+            # to a line starting with ``{``, and no string spans lines); other pieces may be one
+            # document cut in pieces, nesting deeper joined: that run is checked whole.
+            yield from _from_bytes(
+                b"\n".join(run), deep=deep[0], checked=depth_checked or marked[0]
+            )
             run.clear()
             deep[0] = False
+            marked[0] = True
 
     def flush_dicts() -> Iterator[RawBlock]:
         if dicts:
@@ -234,6 +240,7 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
             yield from _from_bytes(piece)
         else:
             deep[0] = deep[0] or (not depth_checked and too_deep(piece))
+            marked[0] = marked[0] and piece[:1] == b"{" and piece[-1:] == b"}"
             run.append(piece)
     yield from flush_run()
     yield from flush_dicts()
