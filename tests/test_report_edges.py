@@ -14,6 +14,7 @@ from typing import Any
 import openpyxl
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
 import ht_analytics._report as report_module
 from ht_analytics import DataProblemWarning, OrderFrames, build_report, load_orders, plots
@@ -117,7 +118,8 @@ def test_dates_before_1900_go_into_xlsx_as_text(tmp_path: Path) -> None:
 
 def test_contacts_inside_free_text_are_left_out_unless_asked(tmp_path: Path) -> None:
     """A tag holding an email and a service name holding a phone: without include_pii they read
-    ``[email]`` and ``[phone]`` in every table; with it they are kept."""
+    ``[email]`` and ``[phone]`` in every table and every chart's text (the charts of services and
+    tags label them); with it they are kept."""
     one = order(1, tags=["vip jo@example.com"])
     one["breakdown"]["services"][0]["name"] = "Call +1 (415) 555-0100 first"
     frames = load(one)
@@ -129,6 +131,18 @@ def test_contacts_inside_free_text_are_left_out_unless_asked(tmp_path: Path) -> 
     assert "555-0100" not in text
     personal = build_report(frames, now=NOW, include_pii=True)
     assert list(personal.tables["tags"]["tag"]) == ["vip jo@example.com"]
+
+    def chart_text(report: Any) -> str:
+        for figure in report.charts.values():
+            FigureCanvasAgg(figure).draw()  # tick labels are made when drawn
+        return " ".join(t.get_text() for f in report.charts.values() for t in f.findobj(match=Text))
+
+    drawn = chart_text(plain)
+    assert "vip [email]" in drawn
+    assert "Call [phone] first" in drawn
+    assert "jo@example.com" not in drawn
+    assert "555-0100" not in drawn
+    assert "vip jo@example.com" in chart_text(personal)
 
 
 def test_negative_money_in_the_headline_reads_like_the_tables() -> None:

@@ -373,12 +373,14 @@ def build_report(
         "operations": ops,
         "status_funnel": funnel,
     }
+    if not include_pii:  # before the charts are drawn: their labels are text from the API too
+        tables = {name: _without_contacts(frame) for name, frame in tables.items()}
     charts = {
-        "revenue_over_time": plots.figure_of(plots.revenue_over_time(revenue)),
-        "revenue_by_service": plots.figure_of(plots.revenue_by_sku(by_sku)),
-        "tag_counts": plots.figure_of(plots.tag_counts(tags)),
-        "at_risk_trend": plots.figure_of(plots.at_risk_trend(risk)),
-        "status_funnel": plots.figure_of(plots.status_funnel(funnel)),
+        "revenue_over_time": plots.figure_of(plots.revenue_over_time(tables["revenue_by_month"])),
+        "revenue_by_service": plots.figure_of(plots.revenue_by_sku(tables["revenue_by_service"])),
+        "tag_counts": plots.figure_of(plots.tag_counts(tables["tags"])),
+        "at_risk_trend": plots.figure_of(plots.at_risk_trend(tables["at_risk_by_week"])),
+        "status_funnel": plots.figure_of(plots.status_funnel(tables["status_funnel"])),
         "lead_time": plots.figure_of(plots.lead_time_distribution(order_durations(frames))),
     }
     sections = {
@@ -387,8 +389,6 @@ def build_report(
         "at_risk": ["at_risk_trend", "at_risk_by_week", "at_risk_orders"],
         "operations": ["status_funnel", "lead_time", "operations"],
     }
-    if not include_pii:
-        tables = {name: _without_contacts(frame) for name, frame in tables.items()}
     return Report(title, headline, tables, charts, provenance, sections, personal=include_pii)
 
 
