@@ -232,6 +232,24 @@ def test_parquet_keeps_money_exact(report: Report, tmp_path: Path) -> None:
     assert str(table.schema.field("net").type) == "decimal128(18, 2)"
 
 
+def test_parquet_periods_are_text_any_reader_can_read(report: Report, tmp_path: Path) -> None:
+    """Weeks and months in the Parquet tables are text, as in the CSV (pandas' period type
+    reached DuckDB and Polars as a bare integer), read back by pyarrow and DuckDB alike."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    paths = {p.name: p for p in report.to_parquet(tmp_path / "pq")}
+    for name, column in (("at_risk_by_week", "week"), ("operations", "month")):
+        table = pq.read_table(paths[f"{name}.parquet"])
+        assert str(table.schema.field(column).type) in ("string", "large_string"), name
+        want = [None if pd.isna(v) else str(v) for v in report.tables[name][column]]
+        assert table[column].to_pylist() == want
+        got = duckdb.sql(f"select {column} from '{paths[f'{name}.parquet']}'").fetchall()
+        assert [row[0] for row in got] == want
+    assert want[0] is not None
+    assert re.fullmatch(r"\d{4}-\d{2}", want[0])
+
+
 def test_a_report_with_personal_data_is_written_user_only(
     frames: OrderFrames, tmp_path: Path
 ) -> None:

@@ -83,7 +83,7 @@ def test_a_long_table_in_the_pdf_keeps_its_total_and_says_what_it_left_out() -> 
     assert len(first) == 1 + 30
     assert first[1] == "2020-01"
     assert first[28] == "2022-04"
-    assert first[29] == "… 12 more rows (in the HTML, XLSX and CSV files)"
+    assert first[29] == "… 12 more rows (every row is in the XLSX, CSV and Parquet formats)"
     assert first[30] == "Total"
 
 

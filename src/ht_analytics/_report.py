@@ -522,7 +522,11 @@ def _html_table(frame: pd.DataFrame) -> str:
             for v, k, r in zip(values, kinds, rates, strict=True)
         )
         rows.append(f"<tr>{cells}</tr>")
-    more = f"<p>… {len(frame) - 200:,} more rows</p>" if len(frame) > 200 else ""
+    more = (
+        f"<p>… {len(frame) - 200:,} more rows (every row is in the XLSX, CSV and Parquet formats)</p>"
+        if len(frame) > 200
+        else ""
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
@@ -619,9 +623,13 @@ def _defuse(value: Any) -> Any:
 
 
 def _for_parquet(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text where pandas has objects or periods (a period would be written as pandas' own
+    extension type: a bare integer to DuckDB or Polars); periods read as in the CSV."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
+        if isinstance(out[column].dtype, pd.PeriodDtype):
+            out[column] = out[column].astype("str")
+        elif out[column].dtype == object:
             out[column] = out[column].map(lambda v: None if v is None else str(v)).astype("str")
     return out
 
@@ -647,7 +655,7 @@ def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
         cells = [row(values) for values in frame.head(head).itertuples(index=False)]
         left = len(frame) - head - total
         note = [""] * len(frame.columns)
-        note[0] = f"… {left:,} more rows (in the HTML, XLSX and CSV files)"
+        note[0] = f"… {left:,} more rows (every row is in the XLSX, CSV and Parquet formats)"
         cells.append(note)
         if total:
             cells.append(row(next(frame.tail(1).itertuples(index=False))))
