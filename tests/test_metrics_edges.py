@@ -503,3 +503,17 @@ def test_revenue_bars_are_as_wide_as_their_period(by: str, days: float) -> None:
         ax = plots.revenue_over_time(revenue_breakdown(frames, by=by))
         widths = {round(p.get_width(), 2) for p in ax.patches}
         assert widths == {days}, created
+
+
+def test_the_order_level_adjustments_row_has_no_average_order_value() -> None:
+    """Order 1: a $10 line and a $2 fee (net $12). By service: the Mount row's average is
+    $10.00 (its net over its one order); the order-level adjustments row ($2.00 over one order)
+    is no order value: none. The Total's average is $12.00."""
+    one = order(1, total="12.00")
+    one["breakdown"]["services"] = [service("10.00")]
+    one["breakdown"]["adjustments"] = [{"name": "fee", "type": "fee", "amount": "2.00"}]
+    df = revenue_breakdown(load(one), by="service").set_index("service")
+    assert D(str(df.loc["Mount", "avg_order_value"])) == D("10.00")
+    assert pd.isna(df.loc["(order-level adjustments)", "avg_order_value"])
+    assert D(str(df.loc["(order-level adjustments)", "net"])) == D("2.00")
+    assert D(str(df.loc["Total", "avg_order_value"])) == D("12.00")

@@ -77,7 +77,9 @@ def revenue_breakdown(
     several rows (several tags; several SKUs, for ``orders``), a ``(counted in several rows)``
     row takes the excess back out; with ``"sku"``/``"service"`` the order-level adjustments
     are a row of their own, ``(order-level adjustments)``, which also counts the orders that
-    have no service line. ``df.attrs`` also says which statuses and which clock were used.
+    have no service line. ``avg_order_value`` is a row's net over its orders (none for those
+    two rows: neither holds orders' values). ``df.attrs`` also says which statuses and which
+    clock were used.
 
     Example:
         >>> revenue_breakdown(frames, by="month")  # doctest: +SKIP
@@ -420,7 +422,10 @@ def _finish(
     for c in ("orders", "services", "unreconciled"):
         result[c] = result[c].astype("int64")
     net, _ = cents(result["net"])
-    aov = [  # net / orders, rounded half away from zero; none for the overlap row
+    # Not an order value: the overlap row (an excess taken out) and the order-level
+    # adjustments row (adjustments, not orders' values) get none.
+    overlap = overlap | np.any([(result[k] == ORDER_ADJ).to_numpy() for k in key_cols], axis=0)
+    aov = [  # net / orders, rounded half away from zero
         None if n <= 0 or skip else int((abs(int(v)) * 2 + n) // (2 * n)) * (1 if v >= 0 else -1)
         for v, n, skip in zip(net, result["orders"], overlap, strict=True)
     ]
