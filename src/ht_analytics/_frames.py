@@ -96,7 +96,7 @@ class OrderFrames:
             import polars as pl
         except ImportError:  # pragma: no cover - depends on the environment
             raise ImportError(
-                "to_polars() needs polars: uv add polars (or pip install polars)"
+                "to_polars() needs polars: uv add polars (or pip install 'ht-analytics[polars]')"
             ) from None
         import pyarrow as pa
 

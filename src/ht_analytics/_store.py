@@ -294,7 +294,7 @@ class OrderStore:
             import duckdb
         except ImportError:  # pragma: no cover - depends on the environment
             raise ImportError(
-                "store.duckdb() needs duckdb: uv add duckdb (or pip install duckdb)"
+                "store.duckdb() needs duckdb: uv add duckdb (or pip install 'ht-analytics[duckdb]')"
             ) from None
         manifest = self._whole_manifest()
         con = duckdb.connect()
