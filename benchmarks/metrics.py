@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.orders, args.repeat = 20_000, 1
+        print(
+            "--quick: a smoke test at a small size, where fixed costs dominate: its ratios are "
+            "not the targets' figures (run without --quick for those)"
+        )
 
     from ht_analytics import (
         at_risk_orders,

@@ -373,6 +373,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.orders, args.repeat = QUICK_ORDERS, 1
+        print(
+            "--quick: a smoke test at a small size, where fixed costs dominate: its ratios are "
+            "not the targets' figures (run without --quick for those)"
+        )
     if args.orders < 1 or args.repeat < 1:
         parser.error("--orders and --repeat must be at least 1")
     if args.reuse and args.out is None:

@@ -717,6 +717,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.orders, args.repeat = QUICK_ORDERS, 1
+        print(
+            "--quick: a smoke test at a small size, where fixed costs dominate: its ratios are "
+            "not the targets' figures (run without --quick for those)"
+        )
     if args.client_rate is None:
         args.client_rate = round(0.9 * args.rate_limit, 3)
     if args.orders < 100:
