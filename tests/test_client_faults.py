@@ -624,3 +624,30 @@ def test_clearing_the_key_from_bodies_keeps_them_valid(key: str, body: bytes, ke
     if not kept:
         assert b"***" in cleared
         assert all(key not in str(v) for v in values.values())  # the key, decoded, is gone
+
+
+@pytest.mark.parametrize("body", [b"null", b" null", b"\n null \n", b"nulll"])
+def test_a_body_that_starts_with_null_is_a_payload_error_not_a_crash(
+    body: bytes, tmp_path: Path
+) -> None:
+    """A 200 whose body is `null` (Arrow's JSON reader crashes the process on it): paging ends
+    with a PayloadError naming the request, a sync with a failed report saying the same, and
+    the store is left as it was (empty)."""
+    from ht_analytics import OrderStore, PayloadError
+
+    url, sock, stop = _raw_server(_ok(body))
+    try:
+        with PartnerClient(KEY, url, max_retries=0, rate_limit=None) as client:
+            with pytest.raises(
+                PayloadError, match=r"GET http://127\.0\.0\.1:\d+/api/partners/orders"
+            ):
+                list(client._iter_raw_pages(page_size=500))
+            store = OrderStore(tmp_path / "store")
+            report = store.sync(client, progress=False)
+    finally:
+        stop.set()
+        sock.close()
+    assert not report.ok
+    assert "/api/partners/orders" in str(report.error)
+    assert "not valid JSON" in str(report.error) or "no 'orders' list" in str(report.error)
+    assert len(store.load().orders) == 0

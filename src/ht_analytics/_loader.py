@@ -364,6 +364,8 @@ def _one_line(number: int, line: bytes, lead: int, *, try_fast: bool) -> tuple[b
 
 def _fast(data: bytes, *, checked: bool = False) -> RawBlock:
     """``data`` read by Arrow (``checked``: its pages were each checked for nesting already)."""
+    if data.lstrip()[:1] != b"{":  # a first document `null` crashes Arrow (the callers check)
+        raise NeedsSlowPath("not an object first")
     if not checked and too_deep(data):  # Arrow would crash the process; Python's says why
         raise NeedsSlowPath(f"nested deeper than {MAX_DEPTH} levels")
     parse = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="infer")

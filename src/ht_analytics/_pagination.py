@@ -276,7 +276,10 @@ def parse_page_light(content: bytes, *, what: str) -> Any:
     Anything unusual (not one compact JSON object, an id that is not an integer, no ``orders``
     list …) falls back to the full parse, so checks and messages are exactly the usual ones.
     """
-    if too_deep(content):  # Arrow would crash the process; the full parse says what is wrong
+    # Arrow would crash the process on a body nested too deeply, or on one that starts with
+    # `null` (a segmentation fault): Arrow is only given an object; the full parse says what is
+    # wrong with anything else.
+    if content.lstrip()[:1] != b"{" or too_deep(content):
         return parse_json(content, what=what)
     for schema in _LIGHT_SCHEMAS:
         try:
