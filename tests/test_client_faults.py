@@ -651,3 +651,28 @@ def test_a_body_that_starts_with_null_is_a_payload_error_not_a_crash(
     assert "/api/partners/orders" in str(report.error)
     assert "not valid JSON" in str(report.error) or "no 'orders' list" in str(report.error)
     assert len(store.load().orders) == 0
+
+
+@pytest.mark.parametrize(
+    "order", [b'{"id":5,"createdAt":"garbage"}', b'{"id":5}', b'{"id":5,"createdAt":null}']
+)
+def test_a_listing_of_one_page_with_no_creation_time_is_stored(
+    order: bytes, tmp_path: Path
+) -> None:
+    """The whole listing is one page whose one order has no readable creation time: the
+    backfill stores it (with the problem, if any) instead of failing on an empty minimum."""
+    from ht_analytics import OrderStore
+
+    body = b'{"status":"success","orders":[' + order + b'],"next_cursor":null}'
+    url, sock, stop = _raw_server(_ok(body))
+    try:
+        with PartnerClient(KEY, url, max_retries=0, rate_limit=None) as client:
+            report = OrderStore(tmp_path / "store").sync(client, progress=False)
+    finally:
+        stop.set()
+        sock.close()
+    assert report.ok, report.error
+    frames = OrderStore(tmp_path / "store").load()
+    assert frames.orders["order_id"].tolist() == [5]
+    assert frames.orders["created_at"].isna().all()
+    assert (len(frames.problems) == 1) == (b"garbage" in order)

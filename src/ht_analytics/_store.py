@@ -1002,6 +1002,8 @@ def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
             return _Head(first and first.date(), None, _not_after(tables, last), every_page=True)
     finally:
         pages.close()  # type: ignore[attr-defined]
+    if not len(days):  # the one page of the listing, and no readable creation time on it
+        return _Head(None, None, _not_after(tables, last))
     first = days.min().astype(object)
     if last_page:
         return _Head(first, None, _not_after(tables, last))
