@@ -532,3 +532,50 @@ def test_failure_after_pages_were_read_writes_nothing(tmp_path: Path) -> None:
         assert retried.kind == "incremental"
         assert_store_equals_sandbox(store, srv)
         assert_only_live_files(path)
+
+
+class BlankRanges:
+    """An httpx transport in front of the sandbox that answers every date-range query (``from``,
+    no status filter, no cursor) after the first with an empty last page: the incremental
+    window gets through, the re-reads of open orders that left the open statuses do not (a
+    cache or proxy replaying an empty answer)."""
+
+    def __init__(self) -> None:
+        import httpx
+
+        self.inner = httpx.HTTPTransport()
+        self.ranges = 0
+        self.blanked = 0
+
+    def handle_request(self, request: Any) -> Any:
+        import httpx
+
+        params = request.url.params
+        if "from" in params and "status[]" not in params and "cursor" not in params:
+            self.ranges += 1
+            if self.ranges > 1:
+                self.blanked += 1
+                empty = {"status": "success", "orders": [], "next_cursor": None}
+                return httpx.Response(200, json=empty)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_open_orders_a_range_should_have_returned_are_read_by_id(tmp_path: Path) -> None:
+    """Six open orders created weeks before the look-back window reach a terminal status; the
+    ranges that re-read them come back empty (every time). Each is then read by id: the store
+    equals the sandbox, no order stays open in the store that the API has closed."""
+    data = generate_dataset(N_ORDERS, seed=31)
+    with SandboxServer(data, api_key=SECRET_KEY) as srv:
+        store = OrderStore(tmp_path / "cache")
+        with client_of(srv) as client:
+            assert store.sync(client, end=END, progress=False).ok
+        change_world(srv, random.Random(3), departed=6, new=0)
+        blank = BlankRanges()
+        with client_of(srv, transport=blank) as client:
+            report = store.sync(client, end=END, concurrency=1, progress=False)
+        assert report.ok, report.error
+        assert blank.blanked >= 1
+        assert_store_equals_sandbox(store, srv)

@@ -233,8 +233,10 @@ def fetch(
                     out.one_by_one += len(plan.singles)
             run.wait()
             phase2 = run.results()
-            if tags and open_future is not None and len(departed):
-                # An order that lost the sync's tags is not in a tagged range: read it by id.
+            if open_future is not None and len(departed):
+                # A departed order that no range returned is read by id: it lost the sync's
+                # tags (not in a tagged range), its creation date changed, or the range was
+                # answered wrongly (a cache's empty page): kept as last seen, it would stay open.
                 got = [g.orders["order_id"].combine_chunks() for g, _ in phase2]
                 seen = pa.concat_arrays(got).to_numpy() if got else np.array([], np.int64)
                 missing = [int(x) for x in departed[~np.isin(departed, seen)]]
