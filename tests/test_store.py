@@ -288,6 +288,58 @@ def test_tags_membership_and_server_counts(
     assert all(c.ok for c in again.tag_checks)
 
 
+class FirstOrderReplayed(httpx.BaseTransport):
+    """Answers the second "first order of a tag" request (``limit=1``) with the first one's
+    answer (a cache keyed without the tag); passes the rest to the sandbox."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.first: bytes | None = None
+        self.replayed = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.params.get("limit") != "1":
+            return response
+        body = response.read()
+        if self.first is None:
+            self.first = body
+        elif not self.replayed:
+            self.replayed += 1
+            body = self.first
+        return httpx.Response(response.status_code, content=body, headers=response.headers)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_tags_first_order_answered_with_another_tags_loses_nothing(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    """A tagged backfill finds each tag's first order with one request; the second tag's is
+    answered with the first tag's (a seasonal tag that starts months later). The days before
+    are read all the same: each tag holds exactly the sandbox's orders, and the counts agree."""
+    tags = ["campaign_holiday", "channel_phone"]
+    starts = {
+        t: min(o["createdAt"] for o in server.data.orders if t in (o.get("tags") or ()))
+        for t in tags
+    }
+    assert starts["campaign_holiday"][:10] > starts["channel_phone"][:10]  # the replay hides days
+    transport = FirstOrderReplayed()
+    with PartnerClient(
+        base_url=server.url, api_key=server.api_key, rate_limit=None, transport=transport
+    ) as c:
+        store = OrderStore(tmp_path / "cache")
+        report = store.sync(c, tags=tags, progress=False)
+    assert transport.replayed == 1
+    assert report.ok, report.error
+    assert all(check.ok for check in report.tag_checks)
+    stored = store.load().tags
+    for tag in tags:
+        want = {o["id"] for o in server.data.orders if tag in (o.get("tags") or ())}
+        assert set(stored.loc[stored["tag"] == tag, "order_id"]) == want, tag
+
+
 def test_full_sync_reads_everything_again(tmp_path: Path, client: PartnerClient) -> None:
     """full=True re-reads every order; nothing is new or changed, all unchanged."""
     store = OrderStore(tmp_path / "cache")
@@ -514,8 +566,11 @@ def test_backfill_keeps_its_first_page_and_starts_the_windows_on_its_last_day(
 ) -> None:
     """The first request of a backfill (all orders, 500 a page, no date) is also data: the
     windows start on the day of its last order (the 500th in creation order), so no request is
-    spent only on finding the first order's date; the store still equals what the API serves."""
+    spent only on finding the first order's date; one window (one request) reads the days before
+    its first order, in case that page was another query's answer; the store still equals what
+    the API serves."""
     days = _days_in_creation_order(server)
+    before_first = str(date.fromisoformat(days[0]) - timedelta(days=1))
     transport = Recording()
     store, report = sync_through(server, transport, tmp_path / "cache")
     assert report.ok, report.error
@@ -524,13 +579,20 @@ def test_backfill_keeps_its_first_page_and_starts_the_windows_on_its_last_day(
     assert head["limit"] == "500"
     assert windows
     assert all("from" in q for q in windows)
-    assert min({q["from"] for q in windows}, key=lambda d: (d[6:], d)) == _wire_day(days[499])
+    guard = [q for q in windows if q["from"] == "01-01-1970"]
+    assert [q["to"] for q in guard] == [_wire_day(before_first)]  # one request: nothing there
+    rest = [q["from"] for q in windows if q["from"] != "01-01-1970"]
+    assert min(rest, key=lambda d: (d[6:], d)) == _wire_day(days[499])
     assert report.windows[0] == (days[0], str(date.fromisoformat(days[499]) - timedelta(days=1)))
+    assert report.windows[1] == ("1970-01-01", before_first)
     assert report.requests == len(transport.queries)
     assert_same_frames(store.load(), served(server))
 
 
-def test_backfill_of_one_page_is_one_request(tmp_path: Path) -> None:
+def test_backfill_of_one_page_is_three_requests(tmp_path: Path) -> None:
+    """300 orders: the first page is the whole listing; one window reads its last day and the
+    days after it, one the days before its first (a replayed page cannot pass for the whole
+    listing): three requests, nothing counted twice."""
     with (
         SandboxServer(orders=300, seed=3) as srv,
         PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
@@ -538,7 +600,7 @@ def test_backfill_of_one_page_is_one_request(tmp_path: Path) -> None:
         store = OrderStore(tmp_path / "cache")
         report = store.sync(c, progress=False)
         assert report.ok, report.error
-        assert report.requests == 1
+        assert report.requests == 3
         assert report.new == 300
         assert_same_frames(store.load(), served(srv))
 
@@ -638,7 +700,7 @@ def test_backfill_leaves_out_orders_created_after_today(tmp_path: Path) -> None:
     orders.append(mini(2000, now + timedelta(days=45)))
     store = OrderStore(tmp_path / "cache")
     report = synced(store, orders)
-    assert report.requests == 1
+    assert report.requests == 2  # the page, and the days before its first order
     assert stored_ids(store) == [1000, 1001, 1002, 1003, 1004]
     state = json.loads((store.path / "state.json").read_text())
     assert datetime.fromisoformat(state["scopes"]["*"]["high_water"]) < now
@@ -737,6 +799,49 @@ class MixUp(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+class HeadFromAnotherQuery(httpx.BaseTransport):
+    """Answers the backfill's first request (all orders, no date) once with the answer of
+    another query: orders created ``days`` (a proxy or cache replaying that answer); passes the
+    rest to the sandbox."""
+
+    def __init__(self, days: tuple[str, str]) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.days = days
+        self.replayed = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        head = request.url.path.endswith("/orders") and not {"from", "cursor"} & set(params)
+        if head and not self.replayed:
+            self.replayed += 1
+            wire = {"from": _wire_day(self.days[0]), "to": _wire_day(self.days[1])}
+            other = httpx.Request(
+                "GET", request.url.copy_merge_params(wire), headers=request.headers
+            )
+            return self.inner.handle_request(other)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("span", [20, 200], ids=["a-last-page", "a-full-page-with-a-cursor"])
+def test_a_first_page_that_was_another_querys_answer_loses_nothing(
+    tmp_path: Path, server: SandboxServer, span: int
+) -> None:
+    """The backfill's first page is the answer of a date query from the middle of the data:
+    fewer than 500 orders and no cursor (it passes for the whole listing), or a full page with
+    its cursor. The days before its first order and after its last day are read all the same:
+    the store equals what the API serves, and the report is ok."""
+    days = sorted(set(_days_in_creation_order(server)))
+    middle = len(days) // 2
+    transport = HeadFromAnotherQuery((days[middle], days[middle + span]))
+    store, report = sync_through(server, transport, tmp_path / "cache")
+    assert transport.replayed == 1
+    assert report.ok, report.error
+    assert_same_frames(store.load(), served(server))
 
 
 def test_a_full_first_page_without_a_cursor_still_reads_the_windows(
@@ -924,18 +1029,23 @@ def test_a_key_echoed_in_order_data_reaches_no_file(tmp_path: Path) -> None:
 
 
 class BigId(httpx.BaseTransport):
-    """Passes requests to the sandbox, but gives the first listed order an id past int64."""
+    """Passes requests to the sandbox, but gives the first listed order an id past int64, in
+    every answer that lists it."""
 
     def __init__(self) -> None:
         self.inner = httpx.HTTPTransport()
+        self.target: int | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        if not request.url.path.endswith("/orders") or "cursor" in request.url.params:
+        if not request.url.path.endswith("/orders"):
             return response
         body = json.loads(response.read())
-        if body["orders"] and "from" not in request.url.params:
-            body["orders"][0]["id"] = 2**64 + 5
+        if body["orders"] and self.target is None:
+            self.target = body["orders"][0]["id"]
+        for order in body["orders"]:
+            if order["id"] == self.target:
+                order["id"] = 2**64 + 5
         return httpx.Response(response.status_code, json=body)
 
     def close(self) -> None:

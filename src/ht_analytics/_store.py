@@ -413,12 +413,28 @@ class OrderStore:
                 )
                 preread = None
                 windows = ranges
+                unsplit = []
+                paged_through = head is not None and head.every_page  # no plan to trust
+                if (
+                    kind in ("backfill", "full")
+                    and start_d is None
+                    and ranges
+                    and not paged_through
+                ):
+                    # The first order's day came from one answer (the first page, or a tag's
+                    # first order): the days before it are read too, so that an answer that was
+                    # another query's (a proxy or cache replaying it) loses nothing. One request.
+                    before = ranges[0][0] - timedelta(days=1)
+                    unsplit.append((min(GUARD_FROM, before), before))
                 if head is not None and (len(head.tables.orders) or len(head.tables.problems)):
                     last = end_d or today_utc()
                     first = head.first or last
                     read_to = last if head.rest is None else head.rest - timedelta(days=1)
                     preread = ((first, max(first, min(read_to, last))), head.tables)
                     windows = [] if head.rest is None or head.rest > last else [(head.rest, last)]
+                    if head.whole:  # the page said it was the whole listing: one window checks
+                        unsplit += windows
+                        windows = []
                     if head.every_page and stream is not None:  # no window plan to stream by
                         stream.close()
                         stream = None
@@ -427,6 +443,7 @@ class OrderStore:
                     held,
                     ranges=windows,
                     preread=preread,
+                    unsplit=unsplit,
                     tags=tag_list,
                     recheck_open=kind == "incremental",
                     recheck_bounds=(start_d, end_d),
@@ -498,9 +515,11 @@ class OrderStore:
                     pc.and_(pc.equal(loose["table"], "orders"), pc.equal(loose["field"], "id"))
                 )
                 if len(no_id):
-                    shown = ", ".join(repr(v) for v in no_id["raw_value"].to_pylist()[:5])
+                    # One order read twice (by two windows) is named once.
+                    ids = list(dict.fromkeys(no_id["raw_value"].to_pylist()))
+                    shown = ", ".join(repr(v) for v in ids[:5])
                     warnings.append(
-                        f"{len(no_id)} order(s) left out of the store: their id cannot be read "
+                        f"{len(ids)} order(s) left out of the store: their id cannot be read "
                         f"({shown}); a later sync cannot read them either"
                     )
                 for row in loose.slice(0, 20).to_pylist():
@@ -970,6 +989,11 @@ class _Head:
     rest: date | None
     tables: LoadedTables
     every_page: bool = False  # the whole listing was read in turn (no windows)
+    whole: bool = False  # the page was the last of the listing (its days after: one window)
+
+
+GUARD_FROM = date(1970, 1, 1)
+"""Where a backfill's guard window starts (see ``sync``): before any order can have been made."""
 
 
 def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
@@ -1005,12 +1029,13 @@ def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
     if not len(days):  # the one page of the listing, and no readable creation time on it
         return _Head(None, None, _not_after(tables, last))
     first = days.min().astype(object)
-    if last_page:
-        return _Head(first, None, _not_after(tables, last))
+    # Even the last page of the listing leaves its last day to a window (and the backfill reads
+    # the days before its first): a page that was another query's answer, replayed by a proxy or
+    # a cache, cannot pass for the whole listing.
     rest = days[-1].astype(object)
     later = pc.fill_null(pc.greater_equal(created, pa.scalar(_midnight(rest), UTC_US)), False)
     before = without(tables, tables.orders["order_id"].combine_chunks().filter(later))
-    return _Head(first, rest, _not_after(before, last))
+    return _Head(first, rest, _not_after(before, last), whole=last_page)
 
 
 def _typed(raws: list[bytes]) -> LoadedTables:

@@ -93,7 +93,8 @@ class MonthStream:
                 self._waiting[month] -= 1
                 if self._waiting[month] == 0:
                     pieces = self._pieces.pop(month)
-                    self._writes[month] = self._pool.submit(self._write, month, pieces)
+                    if pieces:  # (a month no window returned an order of writes nothing)
+                        self._writes[month] = self._pool.submit(self._write, month, pieces)
 
     def _write(self, month: str, pieces: list[LoadedTables]) -> MonthFiles:
         if not pieces:

@@ -8,7 +8,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -126,13 +126,16 @@ def fetch(
     progress: bool,
     stream: MonthStream | None = None,
     preread: tuple[tuple[date, date], LoadedTables] | None = None,
+    unsplit: Sequence[tuple[date, date]] = (),
 ) -> Fetched:
     """Read the ``ranges`` of creation dates (per tag when ``tags``), and, with
     ``recheck_open``, every order the store holds as open that the ranges do not cover.
 
     ``stream`` (for a sync of all orders that reads nothing but the windows) is told the windows,
     then given each window's tables as soon as they are typed. ``preread``: a window already read
-    (the backfill's first page), which comes first."""
+    (the backfill's first page), which comes first. ``unsplit``: windows read as they are, after
+    the others (where a backfill expects few orders or none: the days before the first order it
+    was told of, the days after a first page that was the whole listing)."""
     if tags is not None or recheck_open:
         stream = None
     out = Fetched()
@@ -154,6 +157,7 @@ def fetch(
                     for a, b in ranges
                 )
             pieces = window_count(concurrency, estimated)
+            out.windows += unsplit  # before the others: submitted last, to the first free thread
             for first, last in ranges:
                 out.windows += split_range(first, last, max(1, pieces // max(1, len(ranges))))
             if stream is not None:
