@@ -676,3 +676,29 @@ def test_a_listing_of_one_page_with_no_creation_time_is_stored(
     assert frames.orders["order_id"].tolist() == [5]
     assert frames.orders["created_at"].isna().all()
     assert (len(frames.problems) == 1) == (b"garbage" in order)
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        (b"99999999", "asks to wait 99,999,999 s, more than the 120 s this client waits at most"),
+        (b"inf", "asks to wait forever, more than the 120 s this client waits at most"),
+        (b"30", "asks to wait 30 s;"),
+    ],
+)
+def test_a_retry_after_past_the_retry_timeout_is_quoted_as_asked(header: bytes, said: str) -> None:
+    """A 429 asking for a wait longer than the retry timeout has left: the client gives up at
+    once and says what the server asked for (not the wait it would have capped it to)."""
+    answer = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: " + header
+    answer += b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    url, sock, stop = _raw_server(answer)
+    try:
+        with (
+            PartnerClient(KEY, url, max_retries=3, rate_limit=None, retry_timeout=10) as client,
+            pytest.raises(RateLimitError) as info,
+        ):
+            client.list_skus()
+    finally:
+        stop.set()
+        sock.close()
+    assert said in str(info.value)

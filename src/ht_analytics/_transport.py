@@ -364,8 +364,11 @@ class Requester:
                 left = self.policy.total_timeout - (time.monotonic() - call.started)
                 if wait > left:  # no attempt may start after total_timeout: give up now
                     exc.final = True
+                    asked = f"{exc.retry_after:,.0f} s" if exc.retry_after < 1e15 else "forever"
+                    if exc.retry_after > self.policy.max_retry_after:
+                        asked += f", more than the {wait:.0f} s this client waits at most"
                     exc.reason += (
-                        f" (the server asks to wait {wait:.0f} s; {max(left, 0):.0f} s were left "
+                        f" (the server asks to wait {asked}; {max(left, 0):.0f} s were left "
                         "of the retry timeout)"
                     )
                 elif not stamina.is_testing():
