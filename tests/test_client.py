@@ -281,8 +281,13 @@ def test_cursor_that_does_not_advance_raises() -> None:
         {"orders": [{"id": 1}, {"id": 2}], "next_cursor": 2},
         {"_after": 2, "orders": [{"id": 3}, {"id": 4}], "next_cursor": 2},
     ]
-    with pytest.raises(PaginationError, match="does not advance"):
-        list(client_for(_pages_handler(pages)).iter_orders(page_size=2))
+    with pytest.raises(PaginationError, match="does not advance") as info:
+        list(client_for(_pages_handler(pages)).iter_orders(page_size=2, start="2025-01-01"))
+    # It says which query's pages: the request, its filters and cursor included.
+    assert str(info.value).startswith("GET ")
+    assert "/api/partners/orders?" in str(info.value)
+    assert "from=01-01-2025" in str(info.value)
+    assert "cursor=2" in str(info.value)
 
 
 def test_cursor_that_comes_back_raises() -> None:

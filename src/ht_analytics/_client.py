@@ -18,7 +18,7 @@ from ._params import DateLike, OrderFilters, StatusLike, check_page_size
 from ._ratelimit import RateLimiter
 from ._responses import parse_json, unwrap
 from ._retry import RetryPolicy
-from ._secrets import Secret
+from ._secrets import Secret, safe_url
 from ._transport import ClientStats, Requester, bound_by_deadlines
 from ._version import toolkit_version
 
@@ -178,6 +178,9 @@ class PartnerClient:
                     break
                 except (PaginationError, PayloadError) as exc:
                     if asked == 2:
+                        if isinstance(exc, PaginationError):  # say which query's pages
+                            url = safe_url(response.request.url)
+                            exc.args = (f"{response.request.method} {url}: {exc}",)
                         raise
                     # A proxy or cache replaying another page looks like this too: ask again.
                     log.info("%s; asking for page %d once more", exc, paginator.pages + 1)
