@@ -783,5 +783,7 @@ def test_a_wait_longer_than_the_retry_timeout_gives_up_at_once() -> None:
     with client_for(handler, retry_timeout=5) as c, pytest.raises(RateLimitError) as caught:
         c.get_order(7)
     assert len(calls) == 1
-    assert "asks to wait 86,400 s, more than the 120 s this client waits at most" in str(caught.value)
+    assert "asks to wait 86,400 s, more than the 120 s this client waits at most" in str(
+        caught.value
+    )
     assert caught.value.retry_after == 86400
