@@ -1087,3 +1087,24 @@ def test_bytes_that_are_not_utf8_are_counted_and_placed_in_the_source_as_given()
     frames = load(b'{"id":4,"createdAt":"2024-01-01T00:00:00Z"}\n' + line)
     at = line.index(b"\xe9")  # within the line, its leading space included
     assert frames.problems["reason"].tolist() == [f"line 2: {NOT_UTF8.format(f'at byte {at}')}"]
+
+
+def test_a_null_line_where_arrow_starts_a_block_is_read_not_a_crash() -> None:
+    """Orders filling Arrow's first block exactly, then `null` lines: Arrow's reader crashes the
+    process on a block that starts with `null`. As bytes and as a list of pieces, the orders
+    load (the `null` lines are problems)."""
+    setup = """
+from ht_analytics._loader import _MIN_BLOCK
+order = b'{"id":%d,"statusId":3,"createdAt":"2026-01-01T00:00:00.000Z"}'
+lines, size, i = [], 0, 0
+while size < _MIN_BLOCK - 100:
+    line = order % i
+    lines.append(line)
+    size += len(line) + 1
+    i += 1
+lines.append(b'{"id":99999999,"x":"' + b"a" * max(0, _MIN_BLOCK - size - 41) + b'"}')
+pieces = lines + [b"null"] * 5 + [order % 10**7]
+joined = b"\\n".join(pieces)
+"""
+    reads = {"bytes": "load_orders(joined)", "pieces": "load_orders(pieces)"}
+    assert _read_in_a_child(setup, reads) == ["bytes read", "pieces read"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -212,7 +213,10 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
             # to a line starting with ``{``, and no string spans lines); other pieces may be one
             # document cut in pieces, nesting deeper joined: that run is checked whole.
             yield from _from_bytes(
-                b"\n".join(run), deep=deep[0], checked=depth_checked or marked[0]
+                b"\n".join(run),
+                deep=deep[0],
+                checked=depth_checked or marked[0],
+                objects=marked[0],
             )
             run.clear()
             deep[0] = False
@@ -264,7 +268,9 @@ def _read_path(path: Path) -> bytes:
     return data
 
 
-def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> Iterator[RawBlock]:
+def _from_bytes(
+    data: bytes, *, deep: bool = False, checked: bool = False, objects: bool = False
+) -> Iterator[RawBlock]:
     """Fast path over all the bytes; on failure, line by line; a line that still fails is read
     value by value, and a line that is not JSON at all becomes a problem (the other lines load).
     ``deep``: a line is known to nest too deeply for Arrow: straight to line by line.
@@ -282,7 +288,7 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
         return
     if data[:1] == b"{" and not deep:  # Arrow is only given objects (a bare `null` crashes it)
         try:
-            yield _fast(data, checked=checked)
+            yield _fast(data, checked=checked, objects=objects)
             return
         except _ARROW_COULD_NOT:  # Python will
             pass
@@ -305,7 +311,8 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
         size = sum(len(line) for _, line, _ in chunk)
         if not deep and len(chunk) > 1 and all(line[:1] == b"{" for _, line, _ in chunk):
             try:
-                yield _fast(b"\n".join(line for _, line, _ in chunk), checked=checked)
+                joined = b"\n".join(line for _, line, _ in chunk)
+                yield _fast(joined, checked=checked, objects=True)
                 good += len(chunk)
                 continue
             except _ARROW_COULD_NOT:
@@ -325,6 +332,9 @@ def _from_bytes(data: bytes, *, deep: bool = False, checked: bool = False) -> It
     yield from bad
 
 
+_NOT_AN_OBJECT_LINE = re.compile(rb"\n[ \t\r]*[^{\s]")
+"""A line that starts with something else than an object (about 0.3 ms per MiB to look for)."""
+
 CHUNK_LINES = 256
 """Lines read at once by the fast path when the whole source could not be."""
 
@@ -337,7 +347,7 @@ def _one_line(number: int, line: bytes, lead: int, *, try_fast: bool) -> tuple[b
     ``(False, a block naming it)`` when it is not JSON."""
     if try_fast and line[:1] == b"{":
         try:
-            return True, _fast(line)
+            return True, _fast(line, objects=True)  # one line, starting with {
         except _ARROW_COULD_NOT:  # Python will
             pass
     try:
@@ -362,10 +372,13 @@ def _one_line(number: int, line: bytes, lead: int, *, try_fast: bool) -> tuple[b
     return True, from_dicts(_orders_of(documents), where=lambda i: f"line {number}, item {i}")
 
 
-def _fast(data: bytes, *, checked: bool = False) -> RawBlock:
-    """``data`` read by Arrow (``checked``: its pages were each checked for nesting already)."""
-    if data.lstrip()[:1] != b"{":  # a first document `null` crashes Arrow (the callers check)
-        raise NeedsSlowPath("not an object first")
+def _fast(data: bytes, *, checked: bool = False, objects: bool = False) -> RawBlock:
+    """``data`` read by Arrow (``checked``: its pages were each checked for nesting already;
+    ``objects``: each of its lines is known to start with ``{``)."""
+    # A block of Arrow's that starts with the document `null` crashes the process (SIGSEGV), and
+    # blocks start at lines: Arrow is only given lines that start with an object.
+    if data.lstrip()[:1] != b"{" or (not objects and _NOT_AN_OBJECT_LINE.search(data)):
+        raise NeedsSlowPath("a line that does not start with an object")
     if not checked and too_deep(data):  # Arrow would crash the process; Python's says why
         raise NeedsSlowPath(f"nested deeper than {MAX_DEPTH} levels")
     parse = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="infer")
