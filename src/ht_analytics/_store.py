@@ -413,7 +413,8 @@ class OrderStore:
                 )
                 preread = None
                 windows = ranges
-                unsplit = []
+                unsplit: list[tuple[date, date]] = []
+                guard = None
                 paged_through = head is not None and head.every_page  # no plan to trust
                 if (
                     kind in ("backfill", "full")
@@ -425,25 +426,27 @@ class OrderStore:
                     # first order): the days before it are read too, so that an answer that was
                     # another query's (a proxy or cache replaying it) loses nothing. One request.
                     before = ranges[0][0] - timedelta(days=1)
-                    unsplit.append((min(GUARD_FROM, before), before))
+                    guard = (min(GUARD_FROM, before), before)
+                    unsplit.append(guard)
                 if head is not None and (len(head.tables.orders) or len(head.tables.problems)):
                     last = end_d or today_utc()
                     first = head.first or last
                     read_to = last if head.rest is None else head.rest - timedelta(days=1)
                     preread = ((first, max(first, min(read_to, last))), head.tables)
                     windows = [] if head.rest is None or head.rest > last else [(head.rest, last)]
-                    if head.whole:  # the page said it was the whole listing: one window checks
-                        unsplit += windows
-                        windows = []
                     if head.every_page and stream is not None:  # no window plan to stream by
                         stream.close()
                         stream = None
+                if head is not None and head.whole:  # the page said it was the whole listing:
+                    unsplit += windows  # one window checks its last day and after
+                    windows = []
                 fetched = fetch(
                     client,
                     held,
                     ranges=windows,
                     preread=preread,
                     unsplit=unsplit,
+                    guard=guard,
                     tags=tag_list,
                     recheck_open=kind == "incremental",
                     recheck_bounds=(start_d, end_d),
@@ -478,7 +481,7 @@ class OrderStore:
                 else "",
             )
             try:
-                new = dedupe_last(fetched.groups)
+                new = _orphans_once(dedupe_last(fetched.groups))
                 if fetched.tag_rows:
                     tags_all = pa.concat_tables(
                         [new.tags, *(t.cast(ARROW_SCHEMAS["tags"]) for t in fetched.tag_rows)]
@@ -1036,6 +1039,23 @@ def _head(client: PartnerClient, end: date | None, last: date) -> _Head | None:
     later = pc.fill_null(pc.greater_equal(created, pa.scalar(_midnight(rest), UTC_US)), False)
     before = without(tables, tables.orders["order_id"].combine_chunks().filter(later))
     return _Head(first, rest, _not_after(before, last), whole=last_page)
+
+
+def _orphans_once(tables: LoadedTables) -> LoadedTables:
+    """Problems tied to no order (an order whose id cannot be read) once each: two windows that
+    both read such an order (a first page and the window of its last day) name it once."""
+    problems = tables.problems
+    loose = pc.is_null(problems["order_id"])
+    if (pc.sum(loose.cast(pa.int64())).as_py() or 0) < 2:
+        return tables
+    rows = problems.filter(loose).to_pylist()
+    unique = list({tuple(row.values()): row for row in rows}.values())
+    if len(unique) == len(rows):
+        return tables
+    kept = pa.concat_tables(
+        [problems.filter(pc.invert(loose)), pa.Table.from_pylist(unique, schema=problems.schema)]
+    )
+    return replace(tables, problems=kept)
 
 
 def _typed(raws: list[bytes]) -> LoadedTables:

@@ -127,6 +127,7 @@ def fetch(
     stream: MonthStream | None = None,
     preread: tuple[tuple[date, date], LoadedTables] | None = None,
     unsplit: Sequence[tuple[date, date]] = (),
+    guard: tuple[date, date] | None = None,
 ) -> Fetched:
     """Read the ``ranges`` of creation dates (per tag when ``tags``), and, with
     ``recheck_open``, every order the store holds as open that the ranges do not cover.
@@ -135,7 +136,9 @@ def fetch(
     then given each window's tables as soon as they are typed. ``preread``: a window already read
     (the backfill's first page), which comes first. ``unsplit``: windows read as they are, after
     the others (where a backfill expects few orders or none: the days before the first order it
-    was told of, the days after a first page that was the whole listing)."""
+    was told of, the days after a first page that was the whole listing). ``guard``: the one of
+    them where no order is expected at all (an empty answer there is no sign of a replay, even
+    where the store holds orders the API has since deleted)."""
     if tags is not None or recheck_open:
         stream = None
     out = Fetched()
@@ -175,10 +178,14 @@ def fetch(
                         end=b,
                         status=None,
                         sink=None if stream is None else functools.partial(stream.add, (a, b)),
-                        held=_held_in(held, tag_filter, a, b, out.warnings),
+                        held=None
+                        if (a, b) == guard
+                        else _held_in(held, tag_filter, a, b, out.warnings),
                     )
             open_future: Future[Any] | None = None
             wanted = departed = np.array([], np.int64)
+            departed_days = np.array([], "datetime64[D]")
+            range_reads: list[tuple[date, date, Future[Any]]] = []
             if recheck_open and len(held.ids):
                 wanted, open_first, open_last = _open_before(held, ranges, tags, recheck_bounds)
                 if len(wanted):
@@ -226,9 +233,10 @@ def fetch(
                         len(plan.singles),
                     )
                     for a, b in plan.ranges:  # within the sync's tags: no other order comes in
-                        run.submit(
+                        future = run.submit(
                             _pages, client, bar, stop, run, tags, start=a, end=b, status=None
                         )
+                        range_reads.append((a, b, future))
                     for chunk in np.array_split(np.array(plan.singles, np.int64), concurrency):
                         if len(chunk):
                             run.submit(
@@ -238,12 +246,23 @@ def fetch(
             run.wait()
             phase2 = run.results()
             if open_future is not None and len(departed):
-                # A departed order that no range returned is read by id: it lost the sync's
-                # tags (not in a tagged range), its creation date changed, or the range was
-                # answered wrongly (a cache's empty page): kept as last seen, it would stay open.
+                # A departed order that no range returned is read by id when it lost the sync's
+                # tags (it is in no tagged range), or when its range came back empty (a cache's
+                # empty page: kept as last seen, it would stay open). One a range that returned
+                # orders left out is gone (deleted, or created on another day): not asked for on
+                # every sync.
                 got = [g.orders["order_id"].combine_chunks() for g, _ in phase2]
                 seen = pa.concat_arrays(got).to_numpy() if got else np.array([], np.int64)
-                missing = [int(x) for x in departed[~np.isin(departed, seen)]]
+                unseen = ~np.isin(departed, seen)
+                if not tags:
+                    empty = np.zeros(len(departed), dtype=bool)
+                    for a, b, future in range_reads:
+                        if not len(future.result()[0].result().orders):
+                            empty |= (departed_days >= np.datetime64(a)) & (
+                                departed_days <= np.datetime64(b)
+                            )
+                    unseen &= empty
+                missing = [int(x) for x in departed[unseen]]
                 missing = [x for x in missing if x not in set(out.gone)]
                 if missing:
                     run.futures = []
