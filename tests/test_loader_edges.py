@@ -1001,7 +1001,7 @@ def test_bytes_that_are_not_utf8_leave_the_rest_of_their_page() -> None:
         assert frames.tags["tag"].tolist() == ["t\ufffd"]
         assert frames.orders["extra"].tolist()[:2] == ['{"note":"n\\ufffd"}', '{"k\\ufffd":1}']
         assert frames.problems["reason"].tolist() == [
-            line + NOT_UTF8.format("4 places, the first at byte 96")
+            line + NOT_UTF8.format("4 U+FFFD in all, the first at byte 96")
         ]
     with pytest.raises(PayloadError, match="not UTF-8"):
         load_orders(bad, strict=True)
@@ -1077,7 +1077,7 @@ def test_bytes_that_are_not_utf8_are_counted_and_placed_in_the_source_as_given()
     assert frames.orders["client_name"].tolist() == ["n0\ufffd", "n1XX", "n2\ufffd\ufffd"]
     assert frames.problems["raw_value"].tolist() == ["\\xe9"]
     assert frames.problems["reason"].tolist() == [
-        NOT_UTF8.format(f"3 places, the first at byte {first}")
+        NOT_UTF8.format(f"3 U+FFFD in all, the first at byte {first}")
     ]
     assert [str(w.message) for w in caught] == [
         "1 part(s) of the source hold bytes that are not UTF-8 (read as U+FFFD): listed in "
@@ -1087,6 +1087,12 @@ def test_bytes_that_are_not_utf8_are_counted_and_placed_in_the_source_as_given()
     frames = load(b'{"id":4,"createdAt":"2024-01-01T00:00:00Z"}\n' + line)
     at = line.index(b"\xe9")  # within the line, its leading space included
     assert frames.problems["reason"].tolist() == [f"line 2: {NOT_UTF8.format(f'at byte {at}')}"]
+    lead = b'\xef\xbb\xbf {"id":6,"createdAt":"2024-01-01T00:00:00Z","clientName":"y\xff"}'
+    frames = load(lead + b"\n" + line)  # line 1 keeps its byte-order mark and space
+    assert frames.problems["reason"].tolist() == [
+        f"line 1: {NOT_UTF8.format(f'at byte {lead.index(0xFF)}')}",
+        f"line 2: {NOT_UTF8.format(f'at byte {at}')}",
+    ]
 
 
 def test_a_null_line_where_arrow_starts_a_block_is_read_not_a_crash() -> None:

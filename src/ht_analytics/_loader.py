@@ -299,8 +299,8 @@ def _from_bytes(
     good = 0
     bad: list[RawBlock] = []
     # (number, the line without surrounding space, where that starts within the line)
-    numbered = [
-        (n, line.strip(), len(line) - len(line.lstrip()))
+    numbered = [  # (line 1 starts where the source does: with what was stripped before it)
+        (n, line.strip(), len(line) - len(line.lstrip()) + (at if n == 1 else 0))
         for n, line in enumerate(lines, start=1)
         if line.strip()
     ]
@@ -518,17 +518,17 @@ def _documents(data: bytes, *, at: int = 0) -> list[Any]:
 
 def _decoded(data: bytes, *, at: int = 0) -> tuple[str, NotOrders | None]:
     """The text of UTF-8 bytes. Bytes that are not UTF-8 are read as U+FFFD (the values holding
-    them are kept so, and the rest loads), and a :class:`NotOrders` names them: how many places,
-    and the first one's offset (``at``: where ``data`` starts in what the user gave)."""
+    them are kept so, and the rest loads), and a :class:`NotOrders` names them: how many U+FFFD
+    they became, and the first one's offset (``at``: where ``data`` starts in what was given)."""
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         text = data.decode("utf-8", errors="replace")
-        # Each run of bad bytes became one U+FFFD; the others were sent as U+FFFD (EF BF BD).
-        places = text.count("\ufffd") - data.count("\ufffd".encode())
+        # Each bad byte (or cut-short sequence) became one U+FFFD; the others were sent as such.
+        replaced = text.count("\ufffd") - data.count("\ufffd".encode())
         where = f"at byte {at + exc.start:,}"
-        if places > 1:
-            where = f"{places:,} places, the first {where}"
+        if replaced > 1:
+            where = f"{replaced:,} U+FFFD in all, the first {where}"
         # The bad bytes alone as the raw value: text around them could hold a secret's value.
         shown = "".join(f"\\x{b:02x}" for b in data[exc.start : exc.end])
         return text, NotOrders(shown, f"bytes that are not UTF-8 ({where}) {READ_AS_FFFD}")
