@@ -482,13 +482,17 @@ def test_groups_named_like_the_summary_rows_stay_groups() -> None:
     assert sorted(names[:-2]) == ["(counted in several rows)", "Total", "Wi-Fi"]
     real = df.iloc[:-2].set_index("service")
     assert D(str(real.loc["(counted in several rows)", "avg_order_value"])) == D("10.00")
-    ax = plots.revenue_by_sku(df)
-    drawn = {
-        t.get_text(): p.get_width() for t, p in zip(ax.get_yticklabels(), ax.patches, strict=True)
-    }
-    assert drawn == {
-        n: float(real.loc[n, "net"]) for n in ("Total", "Wi-Fi", "(counted in several rows)")
-    }
+    want = {n: float(real.loc[n, "net"]) for n in ("Total", "Wi-Fi", "(counted in several rows)")}
+    # The frame as it comes, sorted by net (the summary rows move), or its head: the same bars.
+    for frame in (df, df.sort_values("net"), df.sort_values("net", ascending=False).head(4)):
+        ax = plots.revenue_by_sku(frame)
+        drawn = {
+            t.get_text(): p.get_width()
+            for t, p in zip(ax.get_yticklabels(), ax.patches, strict=True)
+        }
+        groups = frame[~frame.index.isin(df.attrs["summary_rows"])]
+        assert drawn == {n: want[n] for n in groups["service"]}
+        assert len(groups) < len(frame)  # a summary row was there, and left out
 
 
 @pytest.mark.parametrize(("by", "days"), [("D", 0.8), ("W", 5.6), ("M", 24.35), ("Q", 73.05)])

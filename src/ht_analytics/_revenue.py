@@ -177,6 +177,9 @@ def revenue_breakdown(
             "period_of": "created_at",
             "identity": "gross + service_adjustments + order adjustments - prepaid = net",
             "unreconciled_orders": [int(x) for x in bad],
+            # The index labels of the Total and overlap rows (kept through sorting and head()):
+            # charts leave them out by these, not by name (a service may be called "Total").
+            "summary_rows": [int(i) for i in result.index[-(1 + int(overlap.any())) :]],
         }
     )
     return result

@@ -62,16 +62,15 @@ def _floats(series: pd.Series) -> np.ndarray:
 
 
 def _body(df: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The metric's rows without its Total / overlap rows: the last row when it is named
-    ``Total``, and the one before it when it is named ``(counted in several rows)`` (a group
-    with such a name elsewhere is a group: a service may be called "Total")."""
-    keys = df[key].astype("object").to_numpy()
-    end = len(df)
-    if end and keys[end - 1] == "Total":
-        end -= 1
-        if end and keys[end - 1] == "(counted in several rows)":
-            end -= 1
-    return df.iloc[:end]
+    """The metric's rows without its Total / overlap rows: those ``df.attrs["summary_rows"]``
+    names (index labels, kept through sorting and ``head()``) that bear those names (a group
+    with such a name is a group: a service may be called "Total"); without that attribute, the
+    rows of those names."""
+    named = df[key].astype("object").isin(["Total", "(counted in several rows)"]).to_numpy()
+    summary = df.attrs.get("summary_rows")
+    if summary is not None:
+        named = named & df.index.isin(summary)
+    return df[~named]
 
 
 def _period_key(df: pd.DataFrame) -> str:
