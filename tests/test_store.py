@@ -1188,3 +1188,45 @@ def test_full_sync_after_the_first_order_was_deleted_is_quiet(tmp_path: Path) ->
         assert deleting.list_requests == plain.list_requests
         assert not any("returned none" in w for w in report.warnings), report.warnings
         assert first in set(store.load().orders["order_id"])
+
+
+class EmptyHead(httpx.BaseTransport):
+    """Answers the backfill's first request (all orders, no date) with an empty last page (a
+    cache replaying an empty answer); passes the rest to the sandbox."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.blanked = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if request.url.path.endswith("/orders") and "from" not in params and not self.blanked:
+            self.blanked += 1
+            empty = {"status": "success", "orders": [], "next_cursor": None}
+            return httpx.Response(200, json=empty)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_first_page_replayed_empty_does_not_leave_the_store_empty(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    """The backfill's first page comes back empty (no order at all, it says): one window over
+    every day asks again in another form, and the store equals what the API serves."""
+    transport = EmptyHead()
+    store, report = sync_through(server, transport, tmp_path / "cache")
+    assert transport.blanked == 1
+    assert report.ok, report.error
+    assert_same_frames(store.load(), served(server))
+
+
+def test_a_backfill_of_an_empty_api_takes_two_requests(tmp_path: Path) -> None:
+    """No order at all: the first page, and the one window that confirms it; ok, nothing
+    stored."""
+    store = OrderStore(tmp_path / "cache")
+    report = synced(store, [])
+    assert report.ok, report.error
+    assert report.requests == 2
+    assert stored_ids(store) == []

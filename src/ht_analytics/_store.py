@@ -428,6 +428,11 @@ class OrderStore:
                     before = ranges[0][0] - timedelta(days=1)
                     guard = (min(GUARD_FROM, before), before)
                     unsplit.append(guard)
+                elif kind in ("backfill", "full") and start_d is None and head is None:
+                    # No order at all, said by one answer (the first page, or each tag's first
+                    # order): one window over every day asks again in another form, so that a
+                    # replayed empty answer cannot leave the store empty. One request.
+                    unsplit.append((GUARD_FROM, max(GUARD_FROM, end_d or today_utc())))
                 if head is not None and (len(head.tables.orders) or len(head.tables.problems)):
                     last = end_d or today_utc()
                     first = head.first or last
