@@ -85,6 +85,16 @@ def test_a_long_table_in_the_pdf_keeps_its_total_and_says_what_it_left_out() -> 
     assert first[28] == "2022-04"
     assert first[29] == "… 12 more rows (every row is in the XLSX, CSV and Parquet formats)"
     assert first[30] == "Total"
+    # The note runs on over its row's empty cells, which are see-through (a cell's face, drawn
+    # after it, would hide the rest of the text), and it ends inside the row.
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    columns = max(c for _, c in table.get_celld()) + 1
+    assert all(table[29, j].get_facecolor()[3] == 0 for j in range(1, columns))
+    text = table[29, 0].get_text().get_window_extent(renderer)
+    assert table[29, 0].get_window_extent(renderer).x0 <= text.x0
+    assert text.x1 <= table[29, columns - 1].get_window_extent(renderer).x1
 
 
 def test_a_line_break_in_csv_text_stays_inside_its_cell(tmp_path: Path) -> None:

@@ -684,10 +684,15 @@ def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
         lines = max(label.count("\n") + 1 for label in labels)
         for (r, _), cell in table.get_celld().items():
             cell.set_height(cell.get_height() * size / PDF_FONT * (lines if r == 0 else 1))
-        if note_row is not False:
-            table[note_row + 1, 0].get_text().set_horizontalalignment("left")
-            for j in range(1, len(labels)):  # the note runs on over the empty cells
-                table[note_row + 1, j].set_edgecolor("none")
+        if note_row is not False:  # the note runs on over the row's empty cells: one box
+            last = len(labels) - 1
+            first = table[note_row + 1, 0]
+            first.get_text().set_horizontalalignment("left")
+            first.visible_edges = "BLT" if last else "closed"
+            for j in range(1, last + 1):  # see-through, so that they do not hide the note
+                cell = table[note_row + 1, j]
+                cell.set_facecolor("none")
+                cell.visible_edges = "BRT" if j == last else "BT"
     return figure
 
 
