@@ -521,3 +521,19 @@ def test_the_order_level_adjustments_row_has_no_average_order_value() -> None:
     assert pd.isna(df.loc["(order-level adjustments)", "avg_order_value"])
     assert D(str(df.loc["(order-level adjustments)", "net"])) == D("2.00")
     assert D(str(df.loc["Total", "avg_order_value"])) == D("12.00")
+
+
+def test_the_clock_says_how_many_orders_had_no_usable_zone() -> None:
+    """Order 1 in New York, 2 with an empty zone, 3 with "Mars/Base": by month in local time the
+    attrs say two orders were counted in UTC; in UTC time, or without a period, nothing is said."""
+    frames = load(
+        order(1, timezone="America/New_York"), order(2, timezone=""), order(3, timezone="Mars/Base")
+    )
+    local = "each order's local time (2 order(s) with no usable time zone: in UTC)"
+    assert revenue_breakdown(frames, by="month").attrs["clock"] == local
+    assert operations_summary(frames).attrs["clock"] == local
+    assert tag_counts(frames, by="M").attrs["clock"] == local
+    assert revenue_breakdown(frames, by="month", tz="UTC").attrs["clock"] == "UTC time"
+    assert revenue_breakdown(frames, by="sku").attrs["clock"] == "each order's local time"
+    one = load(order(1, timezone="America/New_York"))
+    assert revenue_breakdown(one, by="month").attrs["clock"] == "each order's local time"

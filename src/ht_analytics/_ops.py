@@ -51,7 +51,7 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
         >>> operations_summary(frames, freq="W")  # doctest: +SKIP
     """
     o = check_frames(frames, "operations_summary").orders
-    clock = clock_note(tz)
+    clock = clock_note(tz, o)
     name, ordinals, code = period_codes(o, freq, tz)
     table = pd.DataFrame(
         {

@@ -159,9 +159,20 @@ def check_tz(tz: Any) -> str:
     return tz
 
 
-def clock_note(tz: str) -> str:
-    """How the periods were counted (``tz`` checked: :func:`check_tz`)."""
-    return "each order's local time" if check_tz(tz) == "local" else f"{tz} time"
+def clock_note(tz: str, orders: pd.DataFrame | None = None) -> str:
+    """How the periods were counted (``tz`` checked: :func:`check_tz`); in local time, how many
+    of ``orders`` (those counted) had no usable zone and were counted in UTC."""
+    if check_tz(tz) != "local":
+        return f"{tz} time"
+    note = "each order's local time"
+    if orders is not None and len(orders) and "timezone" in orders:
+        zones, names = pd.factorize(orders["timezone"], use_na_sentinel=True)
+        usable = np.array([is_known_zone(z) for z in names], dtype=bool)
+        found = zones >= 0
+        without = int((~found).sum() + (~usable[zones[found]]).sum())
+        if without:
+            note += f" ({without:,} order(s) with no usable time zone: in UTC)"
+    return note
 
 
 _US_PER_DAY = 86_400_000_000

@@ -106,7 +106,6 @@ def revenue_breakdown(
     same = [PERIODS.get(d, d) for d in dims]  # "M" and "month" are one dimension
     if not dims or len(set(same)) != len(same):
         raise ValueError("by needs one or more different dimensions")
-    clock = clock_note(tz)
     labels, described = select_statuses(statuses)
     chosen = frames.orders["status"].isin(labels).fillna(False).to_numpy(dtype=bool)
     if includes_unknown(statuses):  # unknown status ids too
@@ -117,6 +116,7 @@ def revenue_breakdown(
         needed += ["created_at", "timezone"]
     needed += [ORDER_DIMS[d] for d in dims if d in ORDER_DIMS and ORDER_DIMS[d] not in needed]
     orders = frames.orders.loc[chosen, needed].reset_index(drop=True)
+    clock = clock_note(tz, orders if any(d in PERIODS for d in dims) else None)
     per_order = _PerOrder(frames, orders)
     adj_cols = sorted(per_order.adjustments)
     money = ["gross", "service_adjustments", *adj_cols, "prepaid", "net"]

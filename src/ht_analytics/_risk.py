@@ -223,7 +223,7 @@ def at_risk_summary(
     result.attrs.update(
         {
             "statuses": OPEN_ORDERS,
-            "clock": clock_note(tz),
+            "clock": clock_note(tz, o),
             "period_of": "created_at",
             "now": moment.isoformat(),
             "unreadable_stand_by": unreadable,

@@ -34,7 +34,7 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
     attrs = {
         "orders": len(orders),
         "statuses": ALL_ORDERS,
-        "clock": clock_note(tz),
+        "clock": clock_note(tz, orders if by not in (None, "status") else None),
         "period_of": "created_at",
     }
     if by is None:
