@@ -51,8 +51,8 @@ def operations_summary(frames: OrderFrames, *, freq: str = "M", tz: str = "local
         >>> operations_summary(frames, freq="W")  # doctest: +SKIP
     """
     o = check_frames(frames, "operations_summary").orders
-    clock = clock_note(tz, o)
-    name, ordinals, code = period_codes(o, freq, tz)
+    name, ordinals, code, in_utc = period_codes(o, freq, tz)
+    clock = clock_note(tz, in_utc)
     table = pd.DataFrame(
         {
             name: ordinals,

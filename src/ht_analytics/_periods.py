@@ -159,19 +159,14 @@ def check_tz(tz: Any) -> str:
     return tz
 
 
-def clock_note(tz: str, orders: pd.DataFrame | None = None) -> str:
+def clock_note(tz: str, in_utc: int = 0) -> str:
     """How the periods were counted (``tz`` checked: :func:`check_tz`); in local time, how many
-    of ``orders`` (those counted) had no usable zone and were counted in UTC."""
+    orders (``in_utc``, from :func:`period_codes`) had no usable zone and were counted in UTC."""
     if check_tz(tz) != "local":
         return f"{tz} time"
     note = "each order's local time"
-    if orders is not None and len(orders) and "timezone" in orders:
-        zones, names = pd.factorize(orders["timezone"], use_na_sentinel=True)
-        usable = np.array([is_known_zone(z) for z in names], dtype=bool)
-        found = zones >= 0
-        without = int((~found).sum() + (~usable[zones[found]]).sum())
-        if without:
-            note += f" ({without:,} order(s) with no usable time zone: in UTC)"
+    if in_utc:
+        note += f" ({in_utc:,} order(s) with no usable time zone: in UTC)"
     return note
 
 
@@ -180,35 +175,45 @@ NAT = np.iinfo(np.int64).min
 
 
 def local_micros(orders: pd.DataFrame, column: str, tz: str = "local") -> np.ndarray:
+    """:func:`_local_micros` without the count."""
+    return _local_micros(orders, column, tz)[0]
+
+
+def _local_micros(orders: pd.DataFrame, column: str, tz: str = "local") -> tuple[np.ndarray, int]:
     """Wall-clock times of ``orders[column]`` as int64 microseconds since the epoch (``NAT``
     where missing): in each order's own ``timezone`` (``tz="local"``; no usable zone: UTC) or in
     one zone for all. Vectorised per zone. An order with no zone (absent, null or empty: no
     value, no problem) or one that is not a known IANA zone (the loader lists that as a
-    problem) is counted in UTC."""
+    problem) is counted in UTC; the count of those orders comes second (0 unless local)."""
     check_tz(tz)
     utc = pd.DatetimeIndex(orders[column]).as_unit("us")
     values = utc.asi8.copy()
+    in_utc = 0
     if tz == "local":
         zones, names = pd.factorize(orders["timezone"], use_na_sentinel=True)
+        counts = np.bincount(zones[zones >= 0], minlength=len(names))
+        in_utc = int((zones < 0).sum())
         for code, zone in enumerate(names):
             if not is_known_zone(zone):  # "", a typo, "localtime": UTC
+                in_utc += int(counts[code])
                 continue
             idx = np.flatnonzero(zones == code)
             values[idx] = utc[idx].tz_convert(str(zone)).tz_localize(None).asi8
     elif tz.upper() != "UTC":
         values = utc.tz_convert(tz).tz_localize(None).asi8.copy()
     values[utc.isna()] = NAT
-    return values
+    return values, in_utc
 
 
 def period_codes(
     orders: pd.DataFrame, freq: str, tz: str = "local", column: str = "created_at"
-) -> tuple[str, np.ndarray, str]:
-    """``(name, ordinals, pandas_freq)``: each order's period as the pandas Period ordinal
-    (``NAT`` where the time is missing), fast to group by; :func:`period_labels` turns ordinals
-    into ``Period`` values. Weeks run Monday to Sunday."""
+) -> tuple[str, np.ndarray, str, int]:
+    """``(name, ordinals, pandas_freq, in_utc)``: each order's period as the pandas Period
+    ordinal (``NAT`` where the time is missing), fast to group by; :func:`period_labels` turns
+    ordinals into ``Period`` values. Weeks run Monday to Sunday. ``in_utc``: orders counted in
+    UTC for want of a usable zone (for :func:`clock_note`)."""
     code = _period_code(freq)
-    micros = local_micros(orders, column, tz)
+    micros, in_utc = _local_micros(orders, column, tz)
     missing = micros == NAT
     days = np.floor_divide(micros, _US_PER_DAY)
     if code == "D":
@@ -219,7 +224,7 @@ def period_codes(
         months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
         ordinals = months if code == "M" else months // 3
     ordinals = np.where(missing, NAT, ordinals)
-    return PERIOD_LABEL[code], ordinals, code
+    return PERIOD_LABEL[code], ordinals, code, in_utc
 
 
 def period_labels(ordinals: np.ndarray, code: str) -> pd.PeriodIndex:

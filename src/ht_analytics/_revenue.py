@@ -116,7 +116,6 @@ def revenue_breakdown(
         needed += ["created_at", "timezone"]
     needed += [ORDER_DIMS[d] for d in dims if d in ORDER_DIMS and ORDER_DIMS[d] not in needed]
     orders = frames.orders.loc[chosen, needed].reset_index(drop=True)
-    clock = clock_note(tz, orders if any(d in PERIODS for d in dims) else None)
     per_order = _PerOrder(frames, orders)
     adj_cols = sorted(per_order.adjustments)
     money = ["gross", "service_adjustments", *adj_cols, "prepaid", "net"]
@@ -125,9 +124,11 @@ def revenue_breakdown(
     key_cols: list[str] = []
     namers: dict[str, Any] = {}
     order_keys: dict[str, np.ndarray] = {}
+    clock = clock_note(tz)
     for d in dims:
         if d in PERIODS:
-            name, ordinals, code = period_codes(orders, d, tz)
+            name, ordinals, code, in_utc = period_codes(orders, d, tz)
+            clock = clock_note(tz, in_utc)
             order_keys[name] = ordinals
             namers[name] = _period_namer(code)
         elif d in ORDER_DIMS:

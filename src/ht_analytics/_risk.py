@@ -197,7 +197,7 @@ def at_risk_summary(
     o = _open(frames)
     since, unreadable = _stand_by_since(o)
     why = reasons(o, moment, stand_by_hours, since)
-    name, ordinals, code = period_codes(o, freq, tz)
+    name, ordinals, code, in_utc = period_codes(o, freq, tz)
     table = why.assign(**{name: ordinals})
     keys = [name]
     if by is not None:
@@ -223,7 +223,7 @@ def at_risk_summary(
     result.attrs.update(
         {
             "statuses": OPEN_ORDERS,
-            "clock": clock_note(tz, o),
+            "clock": clock_note(tz, in_utc),
             "period_of": "created_at",
             "now": moment.isoformat(),
             "unreadable_stand_by": unreadable,

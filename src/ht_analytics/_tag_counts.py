@@ -34,7 +34,7 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
     attrs = {
         "orders": len(orders),
         "statuses": ALL_ORDERS,
-        "clock": clock_note(tz, orders if by not in (None, "status") else None),
+        "clock": clock_note(tz),
         "period_of": "created_at",
     }
     if by is None:
@@ -51,7 +51,8 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
             def label(codes: np.ndarray) -> np.ndarray:
                 return np.asarray(categories[codes])  # -1 (no label) picks "(unknown)"
         elif isinstance(by, str) and by in PERIODS:
-            name, keys, code = period_codes(orders, by, tz)
+            name, keys, code, in_utc = period_codes(orders, by, tz)
+            attrs["clock"] = clock_note(tz, in_utc)
 
             def label(codes: np.ndarray) -> np.ndarray:
                 return np.asarray(period_labels(codes, code).astype(object))
