@@ -48,6 +48,11 @@ def json_response(status: int, body: Any, **headers: str) -> httpx.Response:
     )
 
 
+def empty_page() -> httpx.Response:
+    """The API's last page with no order (what a cache replaying an empty answer sends)."""
+    return json_response(200, {"status": "success", "orders": [], "next_cursor": None})
+
+
 def make_orders(n: int, start_id: int = 1000) -> list[dict[str, Any]]:
     """n minimal orders with increasing ids."""
     return [

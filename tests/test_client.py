@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import BASE, KEY, FakeApi, client_for, json_response, make_orders
+from conftest import BASE, KEY, FakeApi, client_for, empty_page, json_response, make_orders
 from ht_analytics import (
     ApiError,
     AuthenticationError,
@@ -571,7 +571,7 @@ def test_every_endpoint_hits_its_documented_path() -> None:
         if request.method == "POST":
             return json_response(201, {"status": "success", "order": {"id": 3}})
         if path.endswith("orders"):
-            return json_response(200, {"status": "success", "orders": [], "next_cursor": None})
+            return empty_page()
         return json_response(200, {"status": "success", "order": {"id": 3}})
 
     c = client_for(handler)

@@ -18,7 +18,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from conftest import TABLE_KEYS, client_for, json_response
+from conftest import TABLE_KEYS, client_for, empty_page, json_response
 from ht_analytics import (
     CacheError,
     DataProblemWarning,
@@ -404,7 +404,7 @@ def test_store_of_another_api_is_refused(tmp_path: Path, client: PartnerClient) 
     store.sync(client, progress=False)
 
     def handler(request: Any) -> Any:
-        return json_response(200, {"status": "success", "orders": [], "next_cursor": None})
+        return empty_page()
 
     with client_for(handler) as other, pytest.raises(CacheError, match="holds orders from"):
         store.sync(other, progress=False)
@@ -891,8 +891,7 @@ class Blanking(httpx.BaseTransport):
         window = first_page and (params.get("from"), params.get("to")) == self.window
         if window and self.blanked < self.times:
             self.blanked += 1
-            empty = {"status": "success", "orders": [], "next_cursor": None}
-            return httpx.Response(200, json=empty, headers={"content-type": "application/json"})
+            return empty_page()
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -1202,8 +1201,7 @@ class EmptyHead(httpx.BaseTransport):
         params = request.url.params
         if request.url.path.endswith("/orders") and "from" not in params and not self.blanked:
             self.blanked += 1
-            empty = {"status": "success", "orders": [], "next_cursor": None}
-            return httpx.Response(200, json=empty)
+            return empty_page()
         return self.inner.handle_request(request)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ import pyarrow.csv as csv
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import TABLE_KEYS
+from conftest import TABLE_KEYS, empty_page
 from ht_analytics import HTError, OrderFrames, OrderStatus, OrderStore, PartnerClient, load_orders
 from ht_analytics.sandbox import FaultConfig, SandboxServer, generate_dataset
 from ht_analytics.sandbox._generate import new_order
@@ -548,15 +548,12 @@ class BlankRanges:
         self.blanked = 0
 
     def handle_request(self, request: Any) -> Any:
-        import httpx
-
         params = request.url.params
         if "from" in params and "status[]" not in params and "cursor" not in params:
             self.ranges += 1
             if self.ranges > 1:
                 self.blanked += 1
-                empty = {"status": "success", "orders": [], "next_cursor": None}
-                return httpx.Response(200, json=empty)
+                return empty_page()
         return self.inner.handle_request(request)
 
     def close(self) -> None:
