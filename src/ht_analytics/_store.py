@@ -68,7 +68,7 @@ from ._store_tables import (
     split_by_month,
     without,
 )
-from ._sync import OPEN_IDS, Held, fetch, today_utc
+from ._sync import OPEN_IDS, Held, fetch, today_utc, unlearnt
 from ._sync_plan import PAGE_SIZE
 from ._sync_report import SyncReport, TagCheck
 from ._version import toolkit_version
@@ -502,6 +502,13 @@ class OrderStore:
                         new.problems,
                     )
                 streamed = stream.finish() if stream is not None else None
+                unlearn = unlearnt(held, fetched, new)
+                if len(unlearn):
+                    log.info(
+                        "%d tag membership(s) the store held are no longer in their tag's "
+                        "answers: removed",
+                        len(unlearn),
+                    )
             except BaseException:
                 self._abandon(stream, manifest)
                 raise
@@ -509,7 +516,17 @@ class OrderStore:
                 pc.sum(pc.is_null(new.problems["order_id"]).cast(pa.int64())).as_py() or 0
             )
             counts = self._commit(
-                manifest, client, new, held, started, state, scopes, ranges, kind, streamed
+                manifest,
+                client,
+                new,
+                held,
+                started,
+                state,
+                scopes,
+                ranges,
+                kind,
+                streamed,
+                unlearn,
             )
             warnings = list(fetched.warnings)
             if fetched.gone:
@@ -640,6 +657,7 @@ class OrderStore:
         ranges: list[tuple[date, date]],
         kind: str,
         streamed: dict[str, MonthFiles] | None = None,
+        unlearn: pa.Table | None = None,
     ) -> tuple[int, int]:
         """Write the merged partitions and the snapshot, then the manifest (the commit point),
         then the state; remove what the manifest no longer names. Returns (new, changed)."""
@@ -652,6 +670,8 @@ class OrderStore:
         new_count = int((~was_held).sum())
         # Months where the stored rows of the fetched orders live (an order may have moved).
         pos = np.isin(held.ids, ids_np)
+        if unlearn is not None and len(unlearn):  # and where tags it disproved are stored
+            pos |= np.isin(held.ids, unlearn["order_id"].to_numpy())
         old_months = set(
             month_of(pa.array(held.days[pos].astype("datetime64[us]"), UTC_US)).to_pylist()
         )
@@ -670,7 +690,8 @@ class OrderStore:
             """Merge one month with what it held and write its files: (changed ids, files)."""
             old = self._tables(m, {part}) if part in m.files["orders"] else None
             changed = changed_ids(old, fresh) if old is not None else set()
-            return changed, write_month(self.path, part, merge(old, fresh, ids), generation)
+            merged = merge(old, fresh, ids, unlearn)
+            return changed, write_month(self.path, part, merged, generation)
 
         sync_id = f"{stamp:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         snapshots = list(m.snapshots)

@@ -202,17 +202,29 @@ def sort_month(tables: LoadedTables) -> LoadedTables:
     )
 
 
-def merge(old: LoadedTables | None, new: LoadedTables, drop: pa.Array) -> LoadedTables:
+def merge(
+    old: LoadedTables | None,
+    new: LoadedTables,
+    drop: pa.Array,
+    unlearn: pa.Table | None = None,
+) -> LoadedTables:
     """Upsert: the old rows of every order in ``drop`` go, the ``new`` rows come in; sorted.
 
-    Tag memberships are learnt, not unlearnt: an order keeps the tags it was seen with before
-    (the API cannot say that an order left a tag)."""
+    Tag memberships are kept (an order keeps the tags it was seen with before, re-read or not:
+    a query with other tags, or without, says nothing about them) except the ``unlearn`` ones
+    (``order_id``, ``tag``: memberships the sync's reads disproved); ``new`` ones are added."""
     if old is None:
         return sort_month(new)
     kept = without(old, drop)
-    old_tags = old.tags.filter(pc.fill_null(pc.is_in(old.tags["order_id"], value_set=drop), False))
+    old_tags = old.tags
+    if unlearn is not None and len(unlearn) and len(old_tags):
+        old_tags = old_tags.join(
+            unlearn.cast(ARROW_SCHEMAS["tags"]), ["order_id", "tag"], join_type="left anti"
+        )
     merged = concat([kept, new])
-    tags = pa.concat_tables([merged.tags, old_tags])
+    tags = pa.concat_tables(
+        [new.tags.cast(ARROW_SCHEMAS["tags"]), old_tags.cast(ARROW_SCHEMAS["tags"])]
+    )
     if len(tags):
         tags = tags.group_by(["order_id", "tag"], use_threads=False).aggregate([])
         tags = tags.cast(ARROW_SCHEMAS["tags"])

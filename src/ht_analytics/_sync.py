@@ -28,7 +28,7 @@ from ._store_stream import MonthStream
 from ._store_tables import conform_all
 from ._sync_plan import PAGE_SIZE, cover, split_range, window_count
 
-__all__ = ["Fetched", "Held", "fetch"]
+__all__ = ["Fetched", "Held", "fetch", "unlearnt"]
 
 log = logging.getLogger("ht_analytics.store")
 
@@ -97,6 +97,9 @@ class Fetched:
     gone: list[int] = field(default_factory=list)
     tag_rows: list[pa.Table] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    tag_cover: dict[str, list[tuple[date, date]]] = field(default_factory=dict)
+    """Per tag, the creation-date windows read in full with that tag alone (and answered with
+    at least one order): every order carrying the tag created in them was returned."""
 
 
 class _Progress:
@@ -170,9 +173,10 @@ def fetch(
             # Newest first: orders pile up towards the present, so the biggest windows start
             # first and the small old ones fill the threads' gaps at the end.
             page = functools.partial(run.submit, _pages, client, bar, stop, run)
+            tag_windows: list[tuple[str, date, date, Future[Any]]] = []
             for a, b in reversed(out.windows[1:] if preread is not None else out.windows):
                 for tag_filter in _per_tag(tags):
-                    page(
+                    window = page(
                         tag_filter,
                         start=a,
                         end=b,
@@ -182,6 +186,8 @@ def fetch(
                         if (a, b) == guard
                         else _held_in(held, tag_filter, a, b, out.warnings),
                     )
+                    if tag_filter is not None:
+                        tag_windows.append((tag_filter[0], a, b, window))
             open_future: Future[Any] | None = None
             wanted = departed = np.array([], np.int64)
             departed_days = np.array([], "datetime64[D]")
@@ -197,6 +203,11 @@ def fetch(
                         )
             run.wait()
             phase1 = run.results()
+            for tag, a, b, window in tag_windows:
+                # An empty answer proves nothing (a cache's empty page): the store keeps what
+                # it holds there, and says so (see _pages). The guard's is the expected one.
+                if (a, b) == guard or len(window.result()[0].result().orders):
+                    out.tag_cover.setdefault(tag, []).append((a, b))
             # Phase 2: open orders the status query no longer returned, and open orders the
             # windows should have returned but did not (their creation date changed, or they
             # are gone) or cannot return (no creation date): each by id.
@@ -279,6 +290,85 @@ def fetch(
         out.groups.append(tables)
         if tag_rows is not None:
             out.tag_rows.append(tag_rows)
+    return out
+
+
+def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
+    """The tag memberships the store holds that this sync's reads disprove, as ``order_id``,
+    ``tag`` rows: an order held with tag T, created on a day whose neighbours (a server may count
+    days in its own zone, :data:`SLACK`) lie inside windows read in full with T alone
+    (``fetched.tag_cover``), that no query with T returned and whose payload does not carry T.
+    An order read again with another creation day needs that day covered too (it may have
+    moved out of T's windows). Everything else keeps the tags it was seen with."""
+    found: dict[str, list[np.ndarray]] = {}
+    for rows in (*fetched.tag_rows, new.tags):
+        if not len(rows):
+            continue
+        for tag, ids in zip(
+            *_grouped(rows["tag"].to_numpy(zero_copy_only=False), rows["order_id"].to_numpy()),
+            strict=True,
+        ):
+            found.setdefault(tag, []).append(ids)
+    if not fetched.tag_cover or not len(held.ids):
+        return pa.table({"order_id": pa.array([], pa.int64()), "tag": pa.array([], pa.string())})
+    sorter = np.argsort(held.ids, kind="stable")
+    held_ids = held.ids[sorter]
+    new_ids = new.orders["order_id"].to_numpy()
+    new_days = _days(new.orders["created_at"])
+    new_sorter = np.argsort(new_ids, kind="stable")
+    out_ids: list[np.ndarray] = []
+    out_tags: list[str] = []
+    for tag, ranges in fetched.tag_cover.items():
+        ids = held.tagged.get(tag, np.array([], np.int64))
+        if tag in found:
+            ids = ids[~np.isin(ids, np.concatenate(found[tag]))]
+        at = np.minimum(np.searchsorted(held_ids, ids), len(held_ids) - 1)
+        known = held_ids[at] == ids
+        days = np.where(known, held.days[sorter][at], np.datetime64("NaT", "D"))
+        gone = _covered(days, ranges)
+        if len(new_ids):
+            at_new = new_sorter[
+                np.minimum(np.searchsorted(new_ids, ids, sorter=new_sorter), len(new_ids) - 1)
+            ]
+            reread = new_ids[at_new] == ids
+            gone &= ~reread | _covered(new_days[at_new], ranges)
+        out_ids.append(ids[gone])
+        out_tags += [tag] * int(gone.sum())
+    return pa.table(
+        {
+            "order_id": pa.array(np.concatenate(out_ids) if out_ids else [], pa.int64()),
+            "tag": pa.array(out_tags, pa.string()),
+        }
+    )
+
+
+def _days(created: pa.ChunkedArray) -> np.ndarray:
+    """UTC creation days (NaT where unknown)."""
+    values = created.to_numpy() if len(created) else np.array([], "datetime64[us]")
+    return values.astype("datetime64[D]")
+
+
+def _covered(days: np.ndarray, ranges: list[tuple[date, date]]) -> np.ndarray:
+    """Whether each day, and the day either side of it, lies inside the union of ``ranges``."""
+    out = np.zeros(len(days), dtype=bool)
+    if not ranges or not len(days):
+        return out
+    merged: list[list[date]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1] + timedelta(days=1):
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    starts = np.array([a for a, _ in merged], "datetime64[D]")
+    ends = np.array([b for _, b in merged], "datetime64[D]")
+    slack = np.timedelta64(SLACK.days, "D")
+    valid = ~np.isnat(days)
+    d = days[valid]
+    i = np.searchsorted(starts, d, side="right") - 1
+    inside = i >= 0
+    j = np.maximum(i, 0)
+    inside &= (starts[j] <= d - slack) & (d + slack <= ends[j])
+    out[valid] = inside
     return out
 
 

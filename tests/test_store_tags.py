@@ -1,0 +1,240 @@
+"""Tag memberships in the store: learnt from per-tag queries, and unlearnt when a tag's query
+over an order's days no longer returns it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from conftest import empty_page
+from ht_analytics import OrderStore, PartnerClient
+from ht_analytics._loader import LoadedTables
+from ht_analytics._schema import ARROW_SCHEMAS, UTC_US
+from ht_analytics._statuses import OPEN_STATUSES
+from ht_analytics._sync import Fetched, Held, _covered, unlearnt
+from ht_analytics.sandbox import SandboxServer
+
+OPEN_IDS = {s.value for s in OPEN_STATUSES}
+PAIR = ["channel_web", "channel_store"]
+
+
+def _created(order: dict) -> datetime:
+    return datetime.fromisoformat(order["createdAt"])
+
+
+def _tags_of(store: OrderStore, order_id: int) -> set[str]:
+    tags = store.load().tags
+    return set(tags.loc[tags["order_id"] == order_id, "tag"])
+
+
+def _pick(srv: SandboxServer, *, newer_than: datetime | None, older_than: datetime | None) -> dict:
+    """A terminal order carrying channel_web (and maybe other tags) created in the given span."""
+    for o in sorted(srv.data.orders, key=lambda o: o["id"]):
+        created = _created(o)
+        if (
+            o["statusId"] not in OPEN_IDS
+            and "channel_web" in (o.get("tags") or ())
+            and (newer_than is None or created > newer_than)
+            and (older_than is None or created < older_than)
+        ):
+            return o
+    raise AssertionError("the dataset has no such order")
+
+
+def test_a_tag_an_order_lost_is_unlearnt_where_the_sync_reads_its_days(tmp_path: Path) -> None:
+    """Two orders lose channel_web on the server: one created ten days ago (inside the
+    incremental sync's lookback window), one a year ago (outside it, and terminal: the
+    incremental sync does not read it). The incremental sync drops the recent membership (its
+    tag's window no longer returns the order) and keeps the old one, which its tag check
+    reports; a full sync drops that one too, and the counts then agree with count_by_tag. The
+    orders keep their other tags."""
+    with (
+        SandboxServer(orders=3000, seed=12) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        newest = max(_created(o) for o in srv.data.orders)
+        recent = _pick(srv, newer_than=newest - timedelta(days=12), older_than=None)
+        old = _pick(srv, newer_than=None, older_than=newest - timedelta(days=365))
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=PAIR, progress=False).ok
+        for order in (recent, old):
+            assert "channel_web" in _tags_of(store, order["id"])
+        kept = {o["id"]: {t for t in o["tags"] if t != "channel_web"} for o in (recent, old)}
+        for order_id, tags in kept.items():
+            srv.update_order(order_id, tags=sorted(tags))
+
+        report = store.sync(c, tags=PAIR, progress=False)
+        assert report.ok, report.error
+        assert report.kind == "incremental"
+        assert _tags_of(store, recent["id"]) == kept[recent["id"]] & set(PAIR)
+        assert _tags_of(store, old["id"]) == (kept[old["id"]] & set(PAIR)) | {"channel_web"}
+        web = next(check for check in report.tag_checks if check.tag == "channel_web")
+        assert web.local == web.server + 1  # the old order, not read again
+
+        report = store.sync(c, tags=PAIR, full=True, progress=False)
+        assert report.ok, report.error
+        assert _tags_of(store, old["id"]) == kept[old["id"]] & set(PAIR)
+        assert all(check.ok for check in report.tag_checks), report.tag_checks
+        want = c.count_by_tag(PAIR)
+    tags = store.load().tags
+    assert {t: int((tags["tag"] == t).sum()) for t in PAIR} == want
+
+
+class EmptyForTag(httpx.BaseTransport):
+    """Passes requests to the sandbox, but answers every listing with ``tags[]=<tag>`` and no
+    status filter with an empty page while ``on`` (a cache replaying an empty answer)."""
+
+    def __init__(self, tag: str) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.tag = tag
+        self.on = False
+        self.emptied = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if (
+            self.on
+            and request.url.path.endswith("/orders")
+            and params.get_list("tags[]") == [self.tag]
+            and not params.get_list("status[]")
+        ):
+            self.emptied += 1
+            return empty_page()
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_an_empty_answer_for_a_tag_unlearns_nothing(tmp_path: Path) -> None:
+    """A full sync whose every channel_web window comes back empty (twice each): the store keeps
+    every channel_web membership it held, and the report says the windows came back empty."""
+    transport = EmptyForTag("channel_web")
+    with (
+        SandboxServer(orders=1500, seed=3) as srv,
+        PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
+        ) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=PAIR, progress=False).ok
+        before = store.load().tags
+        transport.on = True
+        report = store.sync(c, tags=PAIR, full=True, progress=False)
+    assert report.ok, report.error
+    assert transport.emptied >= 2
+    assert any("channel_web: the API returned none (twice)" in w for w in report.warnings)
+    after = store.load().tags
+    held = set(map(tuple, before[["order_id", "tag"]].to_numpy().tolist()))
+    assert set(map(tuple, after[["order_id", "tag"]].to_numpy().tolist())) == held
+
+
+D = np.datetime64
+
+
+def test_covered_needs_the_day_and_both_neighbours_inside_the_windows() -> None:
+    """Worked by hand: windows 1-10 and 11-20 March (one span, 1-20) and 25-31 March."""
+    ranges = [
+        (date(2026, 3, 11), date(2026, 3, 20)),
+        (date(2026, 3, 1), date(2026, 3, 10)),
+        (date(2026, 3, 25), date(2026, 3, 31)),
+    ]
+    days = np.array(
+        ["2026-02-28", "2026-03-01", "2026-03-02", "2026-03-10", "2026-03-11", "2026-03-19",
+         "2026-03-20", "2026-03-22", "2026-03-25", "2026-03-26", "2026-03-30", "2026-03-31",
+         "NaT"],
+        "datetime64[D]",
+    )  # fmt: skip
+    want = [False, False, True, True, True, True, False, False, False, True, True, False, False]
+    assert _covered(days, ranges).tolist() == want
+    assert _covered(days, []).tolist() == [False] * len(days)
+
+
+def _loaded(orders: list[tuple[int, str | None]], tags: list[tuple[int, str]]) -> LoadedTables:
+    created = [
+        None if c is None else datetime.fromisoformat(c).replace(tzinfo=UTC) for _, c in orders
+    ]
+    empty = {name: ARROW_SCHEMAS[name].empty_table() for name in ARROW_SCHEMAS}
+    return LoadedTables(
+        orders=pa.table(
+            {
+                "order_id": pa.array([i for i, _ in orders], pa.int64()),
+                "created_at": pa.array(created, UTC_US),
+            }
+        ),
+        services=empty["services"],
+        adjustments=empty["adjustments"],
+        tags=pa.table(
+            {
+                "order_id": pa.array([i for i, _ in tags], pa.int64()),
+                "tag": pa.array([t for _, t in tags], pa.string()),
+            }
+        ),
+        problems=empty["problems"],
+    )
+
+
+def test_unlearnt_takes_only_memberships_the_reads_disprove() -> None:
+    """The store holds orders 1-7 with tag a (order 7 also b), created on 5, 5, 5, 1, 5, 5 and
+    5 March; this sync read tag a over 1-10 March (answered: orders 2 and 3), tag b nowhere.
+
+    - 1: not returned, its days covered: unlearnt;
+    - 2: returned by tag a's query: kept;
+    - 3: returned as a tag row of the payload: kept;
+    - 4: created 1 March, the day before it is not read: kept;
+    - 5: re-read (another query) now created 20 March, outside the windows: kept;
+    - 6: re-read, still created 6 March: unlearnt;
+    - 7: unlearnt for a, its tag b kept (b was not read)."""
+    held = Held.of(
+        pa.table(
+            {
+                "order_id": pa.array([1, 2, 3, 4, 5, 6, 7], pa.int64()),
+                "created_at": pa.array(
+                    [datetime(2026, 3, d, 12, tzinfo=UTC) for d in (5, 5, 5, 1, 5, 5, 5)], UTC_US
+                ),
+                "status_id": pa.array([3] * 7, pa.int64()),
+            }
+        ),
+        pa.table(
+            {
+                "order_id": pa.array([1, 2, 3, 4, 5, 6, 7, 7], pa.int64()),
+                "tag": ["a"] * 7 + ["b"],
+            }
+        ),
+    )
+    fetched = Fetched()
+    fetched.tag_cover = {"a": [(date(2026, 3, 1), date(2026, 3, 10))]}
+    fetched.tag_rows = [pa.table({"order_id": pa.array([2], pa.int64()), "tag": ["a"]})]
+    new = _loaded(
+        [(2, "2026-03-05T12:00"), (3, "2026-03-05T12:00"), (5, "2026-03-20T12:00"),
+         (6, "2026-03-06T12:00")],
+        [(3, "a")],
+    )  # fmt: skip
+    got = unlearnt(held, fetched, new)
+    assert sorted(zip(got["order_id"].to_pylist(), got["tag"].to_pylist(), strict=True)) == [
+        (1, "a"),
+        (6, "a"),
+        (7, "a"),
+    ]
+
+
+@pytest.mark.parametrize("cover", [{}, {"a": []}])
+def test_unlearnt_takes_nothing_without_a_window_read(cover: dict) -> None:
+    held = Held.of(
+        pa.table(
+            {
+                "order_id": pa.array([1], pa.int64()),
+                "created_at": pa.array([datetime(2026, 3, 5, tzinfo=UTC)], UTC_US),
+                "status_id": pa.array([3], pa.int64()),
+            }
+        ),
+        pa.table({"order_id": pa.array([1], pa.int64()), "tag": ["a"]}),
+    )
+    fetched = Fetched()
+    fetched.tag_cover = cover
+    assert len(unlearnt(held, fetched, _loaded([], []))) == 0
