@@ -238,3 +238,32 @@ def test_unlearnt_takes_nothing_without_a_window_read(cover: dict) -> None:
     fetched = Fetched()
     fetched.tag_cover = cover
     assert len(unlearnt(held, fetched, _loaded([], []))) == 0
+
+
+def test_a_month_where_every_order_lost_the_tag_is_written_again(tmp_path: Path) -> None:
+    """Every channel_web order created in one month loses the tag: a full sync of channel_web
+    returns no order of that month (nothing of it is read), yet the month's stored tags are
+    written again without channel_web, and the count agrees with count_by_tag."""
+    with (
+        SandboxServer(orders=2000, seed=5) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=["channel_web"], progress=False).ok
+        months = sorted({o["createdAt"][:7] for o in srv.data.orders})
+        month = months[len(months) // 2]
+        losing = [
+            o
+            for o in srv.data.orders
+            if o["createdAt"][:7] == month and "channel_web" in (o.get("tags") or ())
+        ]
+        assert len(losing) >= 2
+        for o in losing:
+            srv.update_order(o["id"], tags=[t for t in o["tags"] if t != "channel_web"])
+        report = store.sync(c, tags=["channel_web"], full=True, progress=False)
+        assert report.ok, report.error
+        want = c.count_by_tag(["channel_web"])["channel_web"]
+    tags = store.load().tags
+    assert not set(tags["order_id"]) & {o["id"] for o in losing}
+    assert int((tags["tag"] == "channel_web").sum()) == want
+    assert all(check.ok for check in report.tag_checks), report.tag_checks
