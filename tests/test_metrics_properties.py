@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
@@ -87,14 +88,24 @@ def _dollars(text: str) -> Decimal:
     return Decimal(text.replace("$", "").replace(",", ""))
 
 
+@pytest.mark.parametrize("shuffled", [False, True], ids=["as-loaded", "shuffled"])
 @pytest.mark.parametrize("by", ["tag", "sku", "status", "month"])
 def test_revenue_rows_equal_a_direct_count_on_the_raw_orders(
-    server: SandboxServer, frames: OrderFrames, by: str
+    server: SandboxServer, frames: OrderFrames, by: str, shuffled: bool
 ) -> None:
     """Each row's orders, service lines and net, recomputed from the raw orders with dicts and
     Decimals (no frame, no metric code): per tag (an order in each of its tags), per SKU (the
     lines' totals; an order with an order-level adjustment, a total its lines do not make, or no
-    line also counts in the order-level row), per status, per UTC month."""
+    line also counts in the order-level row), per status, per UTC month. Also with every table's
+    rows in a random order (the metric may not rely on the loader's order)."""
+    if shuffled:
+        frames = dataclasses.replace(
+            frames,
+            **{
+                name: getattr(frames, name).sample(frac=1.0, random_state=7)
+                for name in ("orders", "services", "adjustments", "tags")
+            },
+        )
     orders: Counter[str] = Counter()
     lines: Counter[str] = Counter()
     net: dict[str, Decimal] = {}

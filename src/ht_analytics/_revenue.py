@@ -211,9 +211,12 @@ def _group(
         rank = packed[rank] // radix
     decoded.reverse()
     if exploded:  # an order in several facts of one group counts once
-        n = int(facts["pos"].max(initial=-1)) + 1
-        pairs = pd.unique(group.astype(np.int64) * max(n, 1) + facts["pos"])
-        counts = np.bincount(pairs // max(n, 1), minlength=g)
+        # Sorted by order first: the facts come in runs already sorted by order (lines, then
+        # the orders' own rows), which a stable sort (timsort) merges in about linear time.
+        pairs = np.sort(facts["pos"] * max(g, 1) + group, kind="stable")
+        first = np.ones(len(pairs), dtype=bool)
+        np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+        counts = np.bincount(pairs[first] % max(g, 1), minlength=g)
     else:
         counts = np.bincount(group, minlength=g)
     summed = {c: _sum_per(group, facts[c], g) for c in sums}
@@ -390,7 +393,14 @@ def _service_facts(
         if d in dims:
             lines[d], namers[d] = _factorize(s[column][keep], UNKNOWN, ORDER_ADJ)
             rest[d] = np.full(n, ORDER_ADJ_CODE, np.int64)
-    facts = {c: np.concatenate([lines[c], rest[c][wanted]]) for c in lines}
+    # One array per fact: the lines, then the orders' own rows (written in place: no copies).
+    picked = np.flatnonzero(wanted)
+    facts = {}
+    for c, values in lines.items():
+        out = np.empty(m + len(picked), dtype=values.dtype)
+        out[:m] = values
+        np.take(rest[c], picked, out=out[m:])
+        facts[c] = out
     return facts, namers
 
 
