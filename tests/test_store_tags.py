@@ -180,8 +180,8 @@ def _loaded(orders: list[tuple[int, str | None]], tags: list[tuple[int, str]]) -
 
 
 def test_unlearnt_takes_only_memberships_the_reads_disprove() -> None:
-    """The store holds orders 1-7 with tag a (order 7 also b), created on 5, 5, 5, 1, 5, 5 and
-    5 March; this sync read tag a over 1-10 March (answered: orders 2 and 3), tag b nowhere.
+    """The store holds orders 1-8 with tag a (order 7 also b), created on 5, 5, 5, 1, 5, 5, 5
+    and 5 March; this sync read tag a over 1-10 March (answered: orders 2 and 3), tag b nowhere.
 
     - 1: not returned, its days covered: unlearnt;
     - 2: returned by tag a's query: kept;
@@ -189,27 +189,30 @@ def test_unlearnt_takes_only_memberships_the_reads_disprove() -> None:
     - 4: created 1 March, the day before it is not read: kept;
     - 5: re-read (another query) now created 20 March, outside the windows: kept;
     - 6: re-read, still created 6 March: unlearnt;
-    - 7: unlearnt for a, its tag b kept (b was not read)."""
+    - 7: unlearnt for a, its tag b kept (b was not read);
+    - 8: not returned, but the API answered 404 for it: kept as last seen."""
     held = Held.of(
         pa.table(
             {
-                "order_id": pa.array([1, 2, 3, 4, 5, 6, 7], pa.int64()),
+                "order_id": pa.array([1, 2, 3, 4, 5, 6, 7, 8], pa.int64()),
                 "created_at": pa.array(
-                    [datetime(2026, 3, d, 12, tzinfo=UTC) for d in (5, 5, 5, 1, 5, 5, 5)], UTC_US
+                    [datetime(2026, 3, d, 12, tzinfo=UTC) for d in (5, 5, 5, 1, 5, 5, 5, 5)],
+                    UTC_US,
                 ),
-                "status_id": pa.array([3] * 7, pa.int64()),
+                "status_id": pa.array([3] * 7 + [1], pa.int64()),
             }
         ),
         pa.table(
             {
-                "order_id": pa.array([1, 2, 3, 4, 5, 6, 7, 7], pa.int64()),
-                "tag": ["a"] * 7 + ["b"],
+                "order_id": pa.array([1, 2, 3, 4, 5, 6, 7, 7, 8], pa.int64()),
+                "tag": ["a"] * 7 + ["b", "a"],
             }
         ),
     )
     fetched = Fetched()
     fetched.tag_cover = {"a": [(date(2026, 3, 1), date(2026, 3, 10))]}
     fetched.tag_rows = [pa.table({"order_id": pa.array([2], pa.int64()), "tag": ["a"]})]
+    fetched.gone = [8]
     new = _loaded(
         [(2, "2026-03-05T12:00"), (3, "2026-03-05T12:00"), (5, "2026-03-20T12:00"),
          (6, "2026-03-06T12:00")],

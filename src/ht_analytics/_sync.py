@@ -299,7 +299,8 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
     days in its own zone, :data:`SLACK`) lie inside windows read in full with T alone
     (``fetched.tag_cover``), that no query with T returned and whose payload does not carry T.
     An order read again with another creation day needs that day covered too (it may have
-    moved out of T's windows). Everything else keeps the tags it was seen with."""
+    moved out of T's windows). Everything else keeps the tags it was seen with, and so does an
+    order the API answered 404 for (kept as last seen)."""
     found: dict[str, list[np.ndarray]] = {}
     for rows in (*fetched.tag_rows, new.tags):
         if not len(rows):
@@ -322,6 +323,7 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
         ids = held.tagged.get(tag, np.array([], np.int64))
         if tag in found:
             ids = ids[~np.isin(ids, np.concatenate(found[tag]))]
+        ids = ids[~np.isin(ids, np.array(fetched.gone, np.int64))]  # kept as last seen
         at = np.minimum(np.searchsorted(held_ids, ids), len(held_ids) - 1)
         known = held_ids[at] == ids
         days = np.where(known, held.days[sorter][at], np.datetime64("NaT", "D"))
