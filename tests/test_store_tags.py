@@ -3,11 +3,13 @@ over an order's days no longer returns it."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -270,3 +272,78 @@ def test_a_month_where_every_order_lost_the_tag_is_written_again(tmp_path: Path)
     assert not set(tags["order_id"]) & {o["id"] for o in losing}
     assert int((tags["tag"] == "channel_web").sum()) == want
     assert all(check.ok for check in report.tag_checks), report.tag_checks
+
+
+def _pairs_of(tags: pd.DataFrame) -> set[tuple[int, str]]:
+    return {(int(i), str(t)) for i, t in zip(tags["order_id"], tags["tag"], strict=True)}
+
+
+def test_orders_that_carry_their_tags_are_stored_with_exactly_those(tmp_path: Path) -> None:
+    """A server whose orders carry a ``tags`` array (the contract: use it): between two syncs of
+    all orders, a recent order loses every tag, another recent one loses one and gains one.
+    After the incremental sync (which reads them again) the store's memberships are exactly the
+    server's, for every order."""
+    with (
+        SandboxServer(orders=1500, seed=3, expose_tags=True) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, progress=False).ok
+        newest = max(_created(o) for o in srv.data.orders)
+        recent = [
+            o
+            for o in sorted(srv.data.orders, key=lambda o: o["id"])
+            if _created(o) > newest - timedelta(days=10) and len(o.get("tags") or ()) >= 2
+        ]
+        assert len(recent) >= 2
+        first, second = recent[0], recent[1]
+        srv.update_order(first["id"], tags=[])
+        srv.update_order(second["id"], tags=[*second["tags"][1:], "brand_new_tag"])
+        report = store.sync(c, progress=False)
+        assert report.ok, report.error
+        truth = {(o["id"], t) for o in srv.data.orders for t in set(o.get("tags") or ())}
+    stored = _pairs_of(store.load().tags)
+    assert not {p for p in stored if p[0] == first["id"]}
+    assert {t for i, t in stored if i == second["id"]} == {*second["tags"]}
+    assert stored == truth
+
+
+def test_unlearnt_takes_the_tags_a_carried_tag_list_leaves_out() -> None:
+    """Held: order 1 with tags a and b, order 2 with a, order 3 with a. This sync read order 1
+    carrying the list [b], order 2 carrying [] but also returned by a query with tag a, and
+    order 3 without a tags field (no window read): (1, a) is unlearnt, nothing else."""
+    held = Held.of(
+        pa.table(
+            {
+                "order_id": pa.array([1, 2, 3], pa.int64()),
+                "created_at": pa.array([datetime(2026, 3, 5, tzinfo=UTC)] * 3, UTC_US),
+                "status_id": pa.array([3, 3, 3], pa.int64()),
+            }
+        ),
+        pa.table({"order_id": pa.array([1, 1, 2, 3], pa.int64()), "tag": ["a", "b", "a", "a"]}),
+    )
+    read = _loaded([(1, "2026-03-05T00:00"), (2, "2026-03-05T00:00")], [(1, "b")])
+    fetched = Fetched()
+    fetched.groups = [dataclasses.replace(read, tags_sent=pa.array([1, 2], pa.int64()))]
+    fetched.tag_rows = [pa.table({"order_id": pa.array([2], pa.int64()), "tag": ["a"]})]
+    got = unlearnt(held, fetched, _loaded([(1, "2026-03-05T00:00"), (3, None)], [(1, "b")]))
+    assert list(zip(got["order_id"].to_pylist(), got["tag"].to_pylist(), strict=True)) == [(1, "a")]
+
+
+def test_the_loader_names_the_orders_that_carry_a_tags_array() -> None:
+    """Orders 1 (tags [x]), 2 (tags []), 3 (no tags field) and 4 (tags null): 1 and 2 carried
+    their tag list."""
+    import warnings
+
+    from ht_analytics._loader import load_tables
+
+    def order(i: int, **extra: object) -> dict:
+        return {"id": i, "statusId": 3, "createdAt": "2026-03-05T10:00:00Z", **extra}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tables = load_tables(
+            [order(1, tags=["x"]), order(2, tags=[]), order(3), order(4, tags=None)]
+        )
+    assert tables.tags_sent is not None
+    assert sorted(tables.tags_sent.to_pylist()) == [1, 2]

@@ -107,6 +107,9 @@ class LoadedTables:
     problems: pa.Table
     unreadable: int = 0
     """How many of the problems are values that could not be read (the rest are notes)."""
+    tags_sent: pa.Array | None = None
+    """The orders whose payload carried a ``tags`` array (their whole tag list; ``None``: not
+    known, e.g. tables read back from the store)."""
 
 
 def load_tables(
@@ -149,6 +152,7 @@ def load_tables(
         typed.tags,
         problem_table,
         unreadable=unreadable,
+        tags_sent=typed.tags_sent,
     )
 
 

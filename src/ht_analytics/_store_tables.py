@@ -78,6 +78,7 @@ def conform_all(tables: LoadedTables) -> LoadedTables:
         conform(tables.adjustments, "adjustments"),
         conform(tables.tags, "tags"),
         conform(tables.problems, "problems"),
+        tags_sent=tables.tags_sent,
     )
 
 

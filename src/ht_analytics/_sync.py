@@ -295,12 +295,18 @@ def fetch(
 
 def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
     """The tag memberships the store holds that this sync's reads disprove, as ``order_id``,
-    ``tag`` rows: an order held with tag T, created on a day whose neighbours (a server may count
-    days in its own zone, :data:`SLACK`) lie inside windows read in full with T alone
-    (``fetched.tag_cover``), that no query with T returned and whose payload does not carry T.
-    An order read again with another creation day needs that day covered too (it may have
-    moved out of T's windows). Everything else keeps the tags it was seen with, and so does an
-    order the API answered 404 for (kept as last seen)."""
+    ``tag`` rows (none twice). A membership (order o, tag T) is disproved when no query with T
+    returned o this sync, o's payload as read now does not carry T, and either
+
+    * o's payload carried a ``tags`` array (the order's whole tag list, as the contract says to
+      use it), or
+    * o was created on a day whose neighbours (a server may count days in its own zone,
+      :data:`SLACK`) lie inside windows read in full with T alone (``fetched.tag_cover``); if
+      o was read again with another creation day, that day too (it may have moved out of T's
+      windows).
+
+    Everything else keeps the tags it was seen with, and so does an order the API answered 404
+    for (kept as last seen)."""
     found: dict[str, list[np.ndarray]] = {}
     for rows in (*fetched.tag_rows, new.tags):
         if not len(rows):
@@ -310,36 +316,46 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
             strict=True,
         ):
             found.setdefault(tag, []).append(ids)
-    if not fetched.tag_cover or not len(held.ids):
-        return pa.table({"order_id": pa.array([], pa.int64()), "tag": pa.array([], pa.string())})
+    sent_parts = [g.tags_sent.to_numpy() for g in fetched.groups if g.tags_sent is not None]
+    sent = np.concatenate(sent_parts) if sent_parts else np.array([], np.int64)
+    out_ids: list[np.ndarray] = []
+    out_tags: list[np.ndarray] = []
+    if not len(held.ids) or not (len(sent) or fetched.tag_cover):
+        return _pairs(out_ids, out_tags)
     sorter = np.argsort(held.ids, kind="stable")
     held_ids = held.ids[sorter]
     new_ids = new.orders["order_id"].to_numpy()
     new_days = _days(new.orders["created_at"])
     new_sorter = np.argsort(new_ids, kind="stable")
-    out_ids: list[np.ndarray] = []
-    out_tags: list[str] = []
-    for tag, ranges in fetched.tag_cover.items():
-        ids = held.tagged.get(tag, np.array([], np.int64))
+    gone_ids = np.array(fetched.gone, np.int64)
+    for tag, tagged in held.tagged.items():
+        ids = tagged[~np.isin(tagged, gone_ids)]  # kept as last seen
         if tag in found:
             ids = ids[~np.isin(ids, np.concatenate(found[tag]))]
-        ids = ids[~np.isin(ids, np.array(fetched.gone, np.int64))]  # kept as last seen
-        at = np.minimum(np.searchsorted(held_ids, ids), len(held_ids) - 1)
-        known = held_ids[at] == ids
-        days = np.where(known, held.days[sorter][at], np.datetime64("NaT", "D"))
-        gone = _covered(days, ranges)
-        if len(new_ids):
-            at_new = new_sorter[
-                np.minimum(np.searchsorted(new_ids, ids, sorter=new_sorter), len(new_ids) - 1)
-            ]
-            reread = new_ids[at_new] == ids
-            gone &= ~reread | _covered(new_days[at_new], ranges)
-        out_ids.append(ids[gone])
-        out_tags += [tag] * int(gone.sum())
+        lost = np.isin(ids, sent)
+        ranges = fetched.tag_cover.get(tag)
+        if ranges and len(ids):
+            at = np.minimum(np.searchsorted(held_ids, ids), len(held_ids) - 1)
+            known = held_ids[at] == ids
+            days = np.where(known, held.days[sorter][at], np.datetime64("NaT", "D"))
+            covered = _covered(days, ranges)
+            if len(new_ids):
+                at_new = new_sorter[
+                    np.minimum(np.searchsorted(new_ids, ids, sorter=new_sorter), len(new_ids) - 1)
+                ]
+                reread = new_ids[at_new] == ids
+                covered &= ~reread | _covered(new_days[at_new], ranges)
+            lost |= covered
+        out_ids.append(ids[lost])
+        out_tags.append(np.full(int(lost.sum()), tag, dtype=object))
+    return _pairs(out_ids, out_tags)
+
+
+def _pairs(ids: list[np.ndarray], tags: list[np.ndarray]) -> pa.Table:
     return pa.table(
         {
-            "order_id": pa.array(np.concatenate(out_ids) if out_ids else [], pa.int64()),
-            "tag": pa.array(out_tags, pa.string()),
+            "order_id": pa.array(np.concatenate(ids) if ids else [], pa.int64()),
+            "tag": pa.array(np.concatenate(tags) if tags else [], pa.string()),
         }
     )
 

@@ -48,6 +48,8 @@ class TypedTables:
     tags: pa.Table
     problems: list[pa.Table] = field(default_factory=list)
     unreadable: list[pa.Table] = field(default_factory=list)  # the problems that are NA
+    tags_sent: pa.Array = field(default_factory=lambda: pa.array([], pa.int64()))
+    """The orders whose payload carried a ``tags`` array (maybe empty): their whole tag list."""
 
 
 class _Problems:
@@ -288,7 +290,7 @@ def type_block(raw: RawBlock) -> TypedTables:
     child_problems = _Problems()
     with ThreadPoolExecutor(max_workers=1) as pool:
         children = pool.submit(_children, raw, kept_rows=kept_rows, problems=child_problems)
-        orders, tags = _orders_table(o, order_ids, problems)
+        orders, (tags, tags_sent) = _orders_table(o, order_ids, problems)
         services, adjustments = children.result()
     return TypedTables(
         orders=orders,
@@ -297,12 +299,13 @@ def type_block(raw: RawBlock) -> TypedTables:
         tags=tags,
         problems=problems.tables + child_problems.tables,
         unreadable=problems.unreadable + child_problems.unreadable,
+        tags_sent=tags_sent,
     )
 
 
 def _orders_table(
     o: dict[str, pa.Array], order_ids: pa.Array, problems: _Problems
-) -> tuple[pa.Table, pa.Table]:
+) -> tuple[pa.Table, tuple[pa.Table, pa.Array]]:
     typed = _typed_columns(o, ORDER_FIELDS, "orders", order_ids, problems)
     zones = _empty_to_null(o["timezone"])
     zone_ok = valid_zone_names(zones)
@@ -423,12 +426,14 @@ def _children(
     return services, adjustments
 
 
-def _tags(order_ids: pa.Array, tags: pa.Array, problems: _Problems) -> pa.Table:
+def _tags(order_ids: pa.Array, tags: pa.Array, problems: _Problems) -> tuple[pa.Table, pa.Array]:
+    """The tags table, and the ids of the orders whose payload carried a tags array."""
     lists = (
         tags
         if isinstance(tags, pa.ListArray)
         else pa.array(tags.to_pylist(), pa.list_(pa.string()))
     )
+    sent = pc.drop_null(pc.filter(order_ids, pc.is_valid(lists)))
     flat = lists.flatten()
     parents = pc.list_parent_indices(lists)
     table = pa.table({"order_id": order_ids.take(parents), "tag": flat})
@@ -445,4 +450,4 @@ def _tags(order_ids: pa.Array, tags: pa.Array, problems: _Problems) -> pa.Table:
     table = table.filter(usable)
     if len(table):
         table = table.group_by(["order_id", "tag"], use_threads=False).aggregate([])
-    return table
+    return table, sent
