@@ -4,6 +4,7 @@ over an order's days no longer returns it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -347,3 +348,108 @@ def test_the_loader_names_the_orders_that_carry_a_tags_array() -> None:
         )
     assert tables.tags_sent is not None
     assert sorted(tables.tags_sent.to_pylist()) == [1, 2]
+
+
+class DropFromTag(httpx.BaseTransport):
+    """Passes requests to the sandbox, but leaves the first ``n`` orders out of every listing
+    page of more than ``n`` orders with ``tags[]=<tag>`` and no status filter while ``on`` (a
+    page skipped while paging: the orders are gone from the answer, not from the server)."""
+
+    def __init__(self, tag: str, n: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.tag, self.n = tag, n
+        self.on = False
+        self.dropped: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        params = request.url.params
+        if not (
+            self.on
+            and request.url.path.endswith("/orders")
+            and params.get_list("tags[]") == [self.tag]
+            and not params.get_list("status[]")
+        ):
+            return response
+        body = json.loads(response.read())
+        if len(body["orders"]) <= self.n:  # e.g. the one-order query for the first order
+            return httpx.Response(response.status_code, json=body)
+        self.dropped += [o["id"] for o in body["orders"][: self.n]]
+        body["orders"] = body["orders"][self.n :]
+        return httpx.Response(response.status_code, json=body)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_windows_that_return_fewer_orders_than_the_api_counts_unlearn_nothing(
+    tmp_path: Path,
+) -> None:
+    """A full sync whose channel_web answers each miss their first two orders (which still carry
+    the tag): count_by_tag over the windows' days disagrees with what they returned, so every
+    membership is kept, and the report says why."""
+    transport = DropFromTag("channel_web", 2)
+    with (
+        SandboxServer(orders=1500, seed=3) as srv,
+        PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
+        ) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=PAIR, progress=False).ok
+        before = _pairs_of(store.load().tags)
+        transport.on = True
+        report = store.sync(c, tags=PAIR, full=True, progress=False)
+    assert report.ok, report.error
+    assert transport.dropped
+    assert _pairs_of(store.load().tags) == before
+    assert [w for w in report.warnings if w.startswith("tag channel_web: the windows returned")]
+
+
+def test_an_order_moved_out_of_the_window_keeps_its_tag(tmp_path: Path) -> None:
+    """A terminal channel_web order created ten days ago is moved 200 days back (its tags
+    unchanged): the incremental sync's window no longer returns it, so it is read by id; it
+    still exists, on a day the window does not cover: it keeps channel_web, and the store
+    learns its new creation time."""
+    with (
+        SandboxServer(orders=3000, seed=12) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        newest = max(_created(o) for o in srv.data.orders)
+        moved = _pick(srv, newer_than=newest - timedelta(days=12), older_than=None)
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=PAIR, progress=False).ok
+        new_time = _created(moved) - timedelta(days=200)
+        srv.update_order(moved["id"], createdAt=new_time.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        report = store.sync(c, tags=PAIR, progress=False)
+    assert report.ok, report.error
+    assert report.kind == "incremental"
+    assert "channel_web" in _tags_of(store, moved["id"])
+    orders = store.load().orders.set_index("order_id")
+    assert orders.loc[moved["id"], "created_at"] == pd.Timestamp(new_time.replace(microsecond=0))
+
+
+def test_an_order_moved_to_another_month_takes_its_tags_along(tmp_path: Path) -> None:
+    """A terminal channel_web order from a year ago is moved into the lookback window: the
+    incremental sync reads it there and stores it under its new month, with its tags once
+    (none left behind in the old month); when it then loses channel_web, the next incremental
+    sync removes it."""
+    with (
+        SandboxServer(orders=3000, seed=12) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        newest = max(_created(o) for o in srv.data.orders)
+        moved = _pick(srv, newer_than=None, older_than=newest - timedelta(days=365))
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=PAIR, progress=False).ok
+        stamp = (newest - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        srv.update_order(moved["id"], createdAt=stamp)
+        assert store.sync(c, tags=PAIR, progress=False).ok
+        tags = store.load().tags
+        mine = tags.loc[tags["order_id"] == moved["id"], "tag"].tolist()
+        assert sorted(mine) == sorted(set(moved["tags"]) & set(PAIR))
+        srv.update_order(moved["id"], tags=[t for t in moved["tags"] if t != "channel_web"])
+        report = store.sync(c, tags=PAIR, progress=False)
+        assert report.ok, report.error
+        assert "channel_web" not in _tags_of(store, moved["id"])
+        assert all(check.ok for check in report.tag_checks), report.tag_checks

@@ -68,7 +68,7 @@ from ._store_tables import (
     split_by_month,
     without,
 )
-from ._sync import OPEN_IDS, Held, fetch, today_utc, unlearnt
+from ._sync import OPEN_IDS, Held, fetch, today_utc, unlearnt, with_held_tags
 from ._sync_plan import PAGE_SIZE
 from ._sync_report import SyncReport, TagCheck
 from ._version import toolkit_version
@@ -509,6 +509,7 @@ class OrderStore:
                         "answers: removed",
                         len(unlearn),
                     )
+                new = with_held_tags(new, held, unlearn)
             except BaseException:
                 self._abandon(stream, manifest)
                 raise

@@ -211,13 +211,13 @@ def merge(
 ) -> LoadedTables:
     """Upsert: the old rows of every order in ``drop`` go, the ``new`` rows come in; sorted.
 
-    Tag memberships are kept (an order keeps the tags it was seen with before, re-read or not:
-    a query with other tags, or without, says nothing about them) except the ``unlearn`` ones
-    (``order_id``, ``tag``: memberships the sync's reads disproved); ``new`` ones are added."""
+    ``new.tags`` holds every membership of the orders read again (those the store held
+    included: see ``with_held_tags``); the other orders keep theirs, but the ``unlearn`` ones
+    (``order_id``, ``tag``: memberships the sync's reads disproved)."""
     if old is None:
         return sort_month(new)
     kept = without(old, drop)
-    old_tags = old.tags
+    old_tags = kept.tags
     if unlearn is not None and len(unlearn) and len(old_tags):
         old_tags = old_tags.join(
             unlearn.cast(ARROW_SCHEMAS["tags"]), ["order_id", "tag"], join_type="left anti"

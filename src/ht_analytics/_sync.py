@@ -5,7 +5,9 @@ in, while the request threads page on."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +22,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from ._client import PartnerClient
-from ._exceptions import NotFoundError, PayloadError
+from ._exceptions import HTError, NotFoundError, PayloadError
 from ._loader import LoadedTables, load_tables
 from ._schema import UTC_US
 from ._statuses import OPEN_STATUSES
@@ -28,7 +30,7 @@ from ._store_stream import MonthStream
 from ._store_tables import conform_all
 from ._sync_plan import PAGE_SIZE, cover, split_range, window_count
 
-__all__ = ["Fetched", "Held", "fetch", "unlearnt"]
+__all__ = ["Fetched", "Held", "fetch", "unlearnt", "with_held_tags"]
 
 log = logging.getLogger("ht_analytics.store")
 
@@ -61,6 +63,26 @@ class Held:
             ):
                 tagged[tag] = ids
         return cls(orders["order_id"].to_numpy(), days, status, tagged)
+
+    def tags_of(self, ids: np.ndarray) -> pa.Table:
+        """The memberships held for ``ids`` (``order_id``, ``tag``)."""
+        parts = [(tag, held[np.isin(held, ids)]) for tag, held in self.tagged.items()]
+        return pa.table(
+            {
+                "order_id": pa.array(
+                    np.concatenate([p for _, p in parts]) if parts else [], pa.int64()
+                ),
+                "tag": pa.array([tag for tag, p in parts for _ in range(len(p))], pa.string()),
+            }
+        )
+
+    def days_of(self, ids: np.ndarray) -> np.ndarray:
+        """The creation days of ``ids`` (NaT: unknown, or not held)."""
+        if not len(self.ids):
+            return np.full(len(ids), np.datetime64("NaT"), "datetime64[D]")
+        sorter = np.argsort(self.ids, kind="stable")
+        at = sorter[np.minimum(np.searchsorted(self.ids, ids, sorter=sorter), len(sorter) - 1)]
+        return np.where(self.ids[at] == ids, self.days[at], np.datetime64("NaT", "D"))
 
     def day_counts(self, tags: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Stored orders per creation day (only those carrying one of ``tags``, if given)."""
@@ -203,11 +225,6 @@ def fetch(
                         )
             run.wait()
             phase1 = run.results()
-            for tag, a, b, window in tag_windows:
-                # An empty answer proves nothing (a cache's empty page): the store keeps what
-                # it holds there, and says so (see _pages). The guard's is the expected one.
-                if (a, b) == guard or len(window.result()[0].result().orders):
-                    out.tag_cover.setdefault(tag, []).append((a, b))
             # Phase 2: open orders the status query no longer returned, and open orders the
             # windows should have returned but did not (their creation date changed, or they
             # are gone) or cannot return (no creation date): each by id.
@@ -281,6 +298,11 @@ def fetch(
                     run.wait()
                     phase2 += run.results()
                     out.one_by_one += len(missing)
+            # Phase 3: tag memberships the store holds that the tags' windows no longer return.
+            if tag_windows and len(held.ids):
+                phase2 += _tag_cover(
+                    client, held, tag_windows, [*phase1, *phase2], guard, run, bar, stop, out
+                )
     finally:
         stop.set()
         bar.close()
@@ -291,6 +313,117 @@ def fetch(
         if tag_rows is not None:
             out.tag_rows.append(tag_rows)
     return out
+
+
+TAG_RECHECK_LIMIT = 100
+"""At most this many orders a sync reads by id to check the tag memberships its windows no longer
+return (an order may have moved to a day no window read, with its tags)."""
+
+
+def _returned(results: Sequence[tuple[LoadedTables, pa.Table | None]]) -> dict[str, np.ndarray]:
+    """Per tag, the orders read with it: returned by a query with that tag alone, or carrying
+    it in their payload."""
+    found: dict[str, list[np.ndarray]] = {}
+    for tables, tag_rows in results:
+        for rows in (tables.tags, tag_rows):
+            if rows is None or not len(rows):
+                continue
+            for tag, ids in zip(
+                *_grouped(rows["tag"].to_numpy(zero_copy_only=False), rows["order_id"].to_numpy()),
+                strict=True,
+            ):
+                found.setdefault(tag, []).append(ids)
+    return {tag: np.concatenate(parts) for tag, parts in found.items()}
+
+
+def _tag_cover(
+    client: PartnerClient,
+    held: Held,
+    tag_windows: list[tuple[str, date, date, Future[Any]]],
+    results: list[tuple[LoadedTables, pa.Table | None]],
+    guard: tuple[date, date] | None,
+    run: _Runner,
+    bar: _Progress,
+    stop: threading.Event,
+    out: Fetched,
+) -> list[tuple[LoadedTables, pa.Table | None]]:
+    """Decide where the tags' windows were read in full (``out.tag_cover``: there a membership
+    the store holds but no answer holds is unlearnt, see :func:`unlearnt`), and read by id the
+    orders that would lose a tag (what they are now decides). Returns what those reads give.
+
+    A window counts when its answer held orders (an empty one may be a cache's: the store keeps
+    what it holds there, see ``_pages``), or is the guard (expected empty). Then, only when
+    some membership would be unlearnt: ``count_by_tag`` over the windows' days must equal the
+    number of orders they returned (a page skipped while paging, or another tag's answer
+    replayed, keeps every membership), and the orders losing a tag are read by id (at most
+    :data:`TAG_RECHECK_LIMIT`): one moved to a day outside the windows, or gone (404), keeps
+    it. Beyond the limit, a sync that read every day from the guard on unlearns them unread;
+    another keeps them and says so."""
+    found = _returned(results)
+    ranges: dict[str, list[tuple[date, date]]] = {}
+    span: dict[str, tuple[date, date]] = {}
+    by_windows: dict[str, list[np.ndarray]] = {}
+    for tag, a, b, window in tag_windows:
+        tables_future, tag_rows = window.result()
+        lo, hi = span.get(tag, (a, b))
+        span[tag] = (min(lo, a), max(hi, b))
+        if tag_rows is not None:
+            by_windows.setdefault(tag, []).append(tag_rows["order_id"].to_numpy())
+        if (a, b) == guard or len(tables_future.result().orders):
+            ranges.setdefault(tag, []).append((a, b))
+    losing: dict[str, np.ndarray] = {}
+    for tag, covered_ranges in ranges.items():
+        ids = held.tagged.get(tag, np.array([], np.int64))
+        ids = ids[~np.isin(ids, found.get(tag, np.array([], np.int64)))]
+        ids = ids[_covered(held.days_of(ids), covered_ranges)]
+        if len(ids):
+            losing[tag] = ids
+    if not losing:
+        out.tag_cover = ranges
+        return []
+    for (lo, hi), group in itertools.groupby(
+        sorted(losing, key=span.__getitem__), span.__getitem__
+    ):
+        tags_here = list(group)
+        try:
+            counts = client.count_by_tag(tags_here, start=lo, end=hi)
+        except HTError as exc:
+            counts = {}
+            out.warnings.append(
+                f"count_by_tag failed ({exc}): tag memberships the windows no longer returned "
+                "were kept"
+            )
+        for tag in tags_here:
+            read = len(np.unique(np.concatenate(by_windows.get(tag, [np.array([], np.int64)]))))
+            if counts.get(tag) != read:
+                if tag in counts:
+                    out.warnings.append(
+                        f"tag {tag}: the windows returned {read:,} orders created {lo} to {hi}, "
+                        f"the API counts {counts[tag]:,}: the {len(losing[tag]):,} membership(s) "
+                        "they no longer returned were kept"
+                    )
+                del losing[tag]
+                del ranges[tag]
+    out.tag_cover = ranges
+    check = np.unique(np.concatenate(list(losing.values()))) if losing else np.array([], np.int64)
+    if len(check) > TAG_RECHECK_LIMIT:
+        if guard is None:
+            for tag, ids in losing.items():
+                out.warnings.append(
+                    f"tag {tag}: {len(ids):,} order(s) the store holds with it were not returned; "
+                    f"more than {TAG_RECHECK_LIMIT} to check one by one: kept (a full sync "
+                    "removes those that lost it)"
+                )
+                del out.tag_cover[tag]
+        return []
+    if not len(check):
+        return []
+    log.info("%d order(s) may have lost a tag: reading them by id", len(check))
+    run.futures = []
+    run.submit(_singles, client, bar, stop, run, [int(x) for x in check], out)
+    run.wait()
+    out.one_by_one += len(check)
+    return run.results()
 
 
 def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
@@ -322,8 +455,6 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
     out_tags: list[np.ndarray] = []
     if not len(held.ids) or not (len(sent) or fetched.tag_cover):
         return _pairs(out_ids, out_tags)
-    sorter = np.argsort(held.ids, kind="stable")
-    held_ids = held.ids[sorter]
     new_ids = new.orders["order_id"].to_numpy()
     new_days = _days(new.orders["created_at"])
     new_sorter = np.argsort(new_ids, kind="stable")
@@ -335,10 +466,7 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
         lost = np.isin(ids, sent)
         ranges = fetched.tag_cover.get(tag)
         if ranges and len(ids):
-            at = np.minimum(np.searchsorted(held_ids, ids), len(held_ids) - 1)
-            known = held_ids[at] == ids
-            days = np.where(known, held.days[sorter][at], np.datetime64("NaT", "D"))
-            covered = _covered(days, ranges)
+            covered = _covered(held.days_of(ids), ranges)
             if len(new_ids):
                 at_new = new_sorter[
                     np.minimum(np.searchsorted(new_ids, ids, sorter=new_sorter), len(new_ids) - 1)
@@ -358,6 +486,19 @@ def _pairs(ids: list[np.ndarray], tags: list[np.ndarray]) -> pa.Table:
             "tag": pa.array(np.concatenate(tags) if tags else [], pa.string()),
         }
     )
+
+
+def with_held_tags(new: LoadedTables, held: Held, unlearn: pa.Table) -> LoadedTables:
+    """``new`` with the memberships the store holds for its orders (but the ``unlearn`` ones):
+    an order read again keeps its tags, and takes them along if it moved to another month."""
+    carried = held.tags_of(new.orders["order_id"].to_numpy())
+    if len(carried) and len(unlearn):
+        carried = carried.join(unlearn, ["order_id", "tag"], join_type="left anti")
+    if not len(carried):
+        return new
+    tags = pa.concat_tables([new.tags, carried.cast(new.tags.schema)])
+    tags = tags.group_by(["order_id", "tag"], use_threads=False).aggregate([])
+    return dataclasses.replace(new, tags=tags.cast(new.tags.schema))
 
 
 def _days(created: pa.ChunkedArray) -> np.ndarray:
