@@ -21,6 +21,7 @@ _STEP[list(b"]}")] = -1
 _QUOTE: Final = ord('"')
 _NEWLINE: Final = ord("\n")
 _BACKSLASH: Final = ord("\\")
+_BACKSLASH_TO_QUOTE: Final = bytes.maketrans(b"\\", b'"')
 
 
 def too_deep(data: bytes) -> bool:
@@ -50,26 +51,31 @@ def too_deep(data: bytes) -> bool:
 
 
 def _marks(data: bytes) -> bytes:
-    """The quotes, brackets and newlines of ``data`` in order, escaped quotes left out."""
+    """The quotes, brackets and newlines of ``data`` in order. An escaped quote comes with its
+    backslash made a quote: two adjacent quotes, which enclose nothing and change no other
+    mark's side (as if neither were there); other backslashes are left out."""
     marks = data.translate(None, _NOT_MARKS)
     if b"\\" not in marks:
         return marks
+    at = _backslashes(data, marks.count(b"\\"))
+    following = np.frombuffer(data, np.uint8)[np.minimum(at + 1, len(data) - 1)]
+    if bool((following == _QUOTE).all()) and at[-1] + 1 < len(data):
+        # Each escapes the quote after it (the usual case): among the marks too, each is
+        # followed by its quote.
+        return marks.translate(_BACKSLASH_TO_QUOTE)
     # Each backslash of the data escapes the byte after it, or is escaped by the one before:
     # which, is told by its place in its run of backslashes.
-    at = _backslashes(data, marks.count(b"\\"))
     run_start = np.flatnonzero(np.diff(at, prepend=-2) != 1)
     run_length = np.diff(np.append(run_start, len(at)))
     place = np.arange(len(at)) - np.repeat(run_start, run_length)
     last = place == np.repeat(run_length, run_length) - 1
     escapes_next = (place % 2 == 0) & last  # escapes the byte after the run
-    follows = np.frombuffer(data, np.uint8)[np.minimum(at[escapes_next] + 1, len(data) - 1)]
-    m = np.frombuffer(marks, np.uint8)
-    in_marks = np.flatnonzero(m == _BACKSLASH)  # the same backslashes, in the same order
-    drop = np.zeros(len(m), dtype=bool)
-    drop[in_marks] = True
-    escaped_quote = in_marks[escapes_next][(follows == _QUOTE) & (at[escapes_next] + 1 < len(data))]
-    drop[escaped_quote + 1] = True  # the quote right after it in the data is the next mark
-    return m[~drop].tobytes()
+    quoted = (following[escapes_next] == _QUOTE) & (at[escapes_next] + 1 < len(data))
+    # The same backslashes, in the same order, among the marks: an escaped quote is the mark
+    # right after its backslash (it comes right after it in the data).
+    m = np.frombuffer(marks, np.uint8).copy()
+    m[np.flatnonzero(m == _BACKSLASH)[escapes_next][quoted]] = _QUOTE
+    return m.tobytes().translate(None, b"\\")
 
 
 def _backslashes(data: bytes, count: int) -> np.ndarray:
