@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from conftest import client_for, json_response
 from ht_analytics import HTError, PartnerClient
-from ht_analytics._secrets import Secret, redact, safe_url
+from ht_analytics._secrets import Secret, is_sensitive, redact, safe_url
 
 KEY = "sk-live-SECRET-9d8e7f"
 TOKEN = "auth-TOKEN-abcdef123456"
@@ -324,3 +325,38 @@ def test_a_token_quoted_in_a_server_message_is_masked(
     assert kept in text
     if hidden is not None:
         assert hidden not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        *[
+            (n, True)
+            for n in (
+                "api_key", "apiKey", "X-Api-Key", "KEY", "authentication_token", "accessToken",
+                "apikey", "accesstoken", "client_secret", "Password", "session", "session_id",
+                "sessionToken", "ephemeralKey", "Authorization", "Set-Cookie", "credentials",
+                "privateKey", "refreshtoken", "tokens", "passwd",
+            )
+        ],
+        *[
+            (n, False)
+            for n in (
+                "keywords", "turkey", "sessionCount", "donkeyRide", "monkey", "hockey",
+                "tokenized", "secretary", "sessions_count", "notes", "created_at",
+            )
+        ],
+    ],
+)  # fmt: skip
+def test_a_secret_is_named_by_a_whole_word(name: str, secret: bool) -> None:
+    """A field is masked when a word of its name says secret, not when a word merely holds
+    one (an unknown ``keywords`` field is kept as sent)."""
+    assert is_sensitive(name) is secret
+
+
+def test_unknown_fields_that_only_look_like_secrets_are_kept() -> None:
+    from ht_analytics import load_orders
+
+    order = {"id": 1, "statusId": 3, "keywords": ["tv"], "turkey": "gobble", "sessionCount": 3}
+    extra = json.loads(load_orders([order]).orders["extra"].iloc[0])
+    assert extra == {"keywords": ["tv"], "turkey": "gobble", "sessionCount": 3}

@@ -118,14 +118,31 @@ def safe_url(url: httpx.URL | str) -> str:
     return str(parsed)
 
 
-_SENSITIVE = re.compile("|".join(SENSITIVE_PARAMS), re.IGNORECASE)
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_SENSITIVE_WORDS = frozenset(
+    {*SENSITIVE_PARAMS, "keys", "tokens", "secrets", "passwords", "credentials", "cookies"}
+    | {"passphrase", "pwd", "auth", "sessionid"}
+) - {"session"}  # a session id is; a session count is not
+_SENSITIVE_JOINED = re.compile(
+    r"(api|access|secret|private|auth|signing|ephemeral|publishable|master|session|refresh|"
+    r"id|client|bearer)(key|token|secret)s?"
+)
 _PATH_PARAM = re.compile(r";([^;/=]+)=([^;/]*)")
 
 
 @functools.lru_cache(maxsize=4096)  # field names repeat: each is looked at once
 def is_sensitive(name: str) -> bool:
-    """Whether a field or parameter name suggests a secret (``token``, ``api_key`` …)."""
-    return _SENSITIVE.search(name) is not None
+    """Whether a field or parameter name suggests a secret: one of its words (``api_key``,
+    ``apiKey``, ``X-Api-Key``: ``key``) is ``key``, ``token``, ``secret``, ``password`` … (or
+    their plurals), the name is ``session`` or a session id, or a word is two run together
+    (``apikey``, ``accesstoken``). Words that only contain one (``keywords``, ``turkey``,
+    ``sessionCount``) do not count."""
+    words = [w.lower() for w in _WORDS.findall(name)]
+    if any(w in _SENSITIVE_WORDS for w in words):
+        return True
+    if "session" in words and (len(words) == 1 or "id" in words):
+        return True
+    return any(_SENSITIVE_JOINED.fullmatch(w) for w in words)
 
 
 REDACTED = "[redacted]"
