@@ -513,11 +513,76 @@ def _documents(data: bytes, *, at: int = 0) -> list[Any]:
                 f"load_orders: document {number} of the source is not JSON ({exc}){also}"
             ) from None
         except RecursionError:
-            number = len(documents) + (1 if not_utf8 is None else 0)
-            raise PayloadError(
-                f"load_orders: document {number} of the source is nested too deeply to read"
-            ) from None
+            # A value nested too deeply for Python's parser: cut out, and read as such (its
+            # order is left out, named, as from any other source); the rest of it loads.
+            cut, end = _cut_deep(text, position)
+            try:
+                document = _marked_deep(decoder.raw_decode(cut)[0])
+            except (json.JSONDecodeError, RecursionError):
+                number = len(documents) + (1 if not_utf8 is None else 0)
+                raise PayloadError(
+                    f"load_orders: document {number} of the source is nested too deeply to read"
+                ) from None
+            position = end
         documents.append(document)
+
+
+_DEEP_MARK = "\x00ht: nested too deeply\x00"
+_TOKENS = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
+
+
+def _cut_deep(text: str, start: int) -> tuple[str, int]:
+    """The JSON document at ``text[start:]`` with each value nested deeper than
+    :data:`MAX_DEPTH` replaced by a marker string, and where the document ends."""
+    out: list[str] = []
+    depth = 0
+    inside = False
+    keep_from = start
+    cut_at: int | None = None
+    for token in _TOKENS.finditer(text, start):
+        char = token.group()
+        if inside:
+            inside = char != '"'
+        elif char == '"':
+            inside = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH and cut_at is None:
+                cut_at = token.start()
+        elif char in "]}":
+            depth -= 1
+            if cut_at is not None and depth == MAX_DEPTH:
+                out += [text[keep_from:cut_at], json.dumps(_DEEP_MARK)]
+                keep_from, cut_at = token.end(), None
+            if depth == 0:
+                out.append(text[keep_from : token.end()])
+                return "".join(out), token.end()
+    out.append(text[keep_from:] if cut_at is None else text[keep_from:cut_at])
+    return "".join(out), len(text)
+
+
+def _marked_deep(document: Any) -> Any:
+    """``document`` with each marker of :func:`_cut_deep` replaced by a value nested as deeply
+    as the one cut out (which the order extraction names and leaves out)."""
+    if isinstance(document, str) and document == _DEEP_MARK:
+        return _too_deep()
+    stack = [document] if isinstance(document, dict | list) else []
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, str) and value == _DEEP_MARK:
+                node[key] = _too_deep()
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return document
+
+
+def _too_deep() -> list[Any]:
+    deep: list[Any] = []
+    for _ in range(4 * MAX_DEPTH):
+        deep = [deep]
+    return deep
 
 
 def _decoded(data: bytes, *, at: int = 0) -> tuple[str, NotOrders | None]:
