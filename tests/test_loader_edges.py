@@ -1132,3 +1132,37 @@ def test_a_value_nested_too_deep_for_python_costs_only_its_order() -> None:
     ]
     with pytest.raises(PayloadError, match="order 1"):
         load_orders(page, strict=True)
+
+
+def test_a_field_sent_in_both_flavours_with_different_values_is_named() -> None:
+    """Order 1 sends statusId 3 and status 4, clientId 5 and client_id 6, atRisk true and at_risk
+    false, and a line's totalAmount "$1.00" and total_amount "$2.00": the camelCase values are
+    kept, each snake_case one is a note with its value. Order 2 sends both keys with equal
+    values written differently ("$1.00" and 1, 3 and "3"): no note. On every path."""
+    one = {
+        "id": 1, "statusId": 3, "status": 4, "clientId": 5, "client_id": 6, "atRisk": True,
+        "at_risk": False,
+        "breakdown": {
+            "totalAmount": "$1.00",
+            "services": [{"id": 9, "totalAmount": "$1.00", "total_amount": "$2.00"}],
+        },
+    }  # fmt: skip
+    two = {
+        "id": 2, "statusId": 3, "status": "3", "clientId": 5, "client_id": 5,
+        "breakdown": {"totalAmount": "$1.00", "total_amount": 1},
+    }  # fmt: skip
+    for source in as_sources(one, two):
+        frames = load(source)
+        orders = frames.orders.set_index("order_id")
+        assert orders.loc[1, ["status_id", "client_id", "at_risk"]].tolist() == [3, 5, True]
+        assert str(frames.services["total_amount"].iloc[0]) == "1.00"
+        notes = frames.problems[frames.problems["reason"].str.startswith("sent as both")]
+        got = sorted(
+            zip(notes["order_id"], notes["table"], notes["field"], notes["raw_value"], strict=True)
+        )
+        assert got == [
+            (1, "orders", "at_risk", "false"),
+            (1, "orders", "client_id", "6"),
+            (1, "orders", "status", "4"),
+            (1, "services", "total_amount", "$2.00"),
+        ]

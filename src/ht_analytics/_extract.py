@@ -230,7 +230,18 @@ def _columns(struct: pa.StructArray | None, f: WireField, n: int) -> dict[str, p
                 raise NeedsSlowPath("tags is not a list of strings")
             out = pc.coalesce(out, v.cast(_TAGS))
         return {f.column: out}
-    return {f.column: _text_column(camel, snake, f, n)}
+    out = {f.column: _text_column(camel, snake, f, n)}
+    if f.compared:
+        out[f"{f.column}__alt"] = _alt_column(camel, snake, f, n)
+    return out
+
+
+def _alt_column(camel: pa.Array | None, snake: pa.Array | None, f: WireField, n: int) -> pa.Array:
+    """The snake_case value where the camelCase one was sent too (as text), else null."""
+    if camel is None or snake is None or pa.types.is_null(snake.type):
+        return pa.nulls(n, _STR)
+    both = pc.and_(pc.is_valid(camel), pc.is_valid(snake))
+    return pc.if_else(both, unify(_as_text(snake, f)), pa.scalar(None, _STR))
 
 
 def _text_column(camel: pa.Array | None, snake: pa.Array | None, f: WireField, n: int) -> pa.Array:

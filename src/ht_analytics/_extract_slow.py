@@ -231,6 +231,9 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
     cols.setdefault(f.column, []).append(
         kept_json(value, default=_plain) if f.kind == "json" and value is not None else _text(value)
     )
+    if f.compared:  # the snake_case value where the camelCase one was sent too
+        other = obj.get(f.snake or "") if obj.get(f.camel or "") is not None else None
+        cols.setdefault(f"{f.column}__alt", []).append(None if other is None else _text(other))
 
 
 def _put_adjustment(
@@ -338,6 +341,8 @@ def _arrays(
             if f.kind in ("instant", "local")
             else [f.column]
         )
+        if f.compared:
+            names.append(f"{f.column}__alt")
     for name in [*names, *others]:
         kind_tags = any(f.column == name and f.kind == "tags" for f in fields)
         try:

@@ -52,6 +52,18 @@ class WireField:
     kind: Kind
     in_breakdown: bool = False
 
+    @property
+    def compared(self) -> bool:
+        """Whether an order sending both keys has them compared: the camelCase value is kept,
+        and a snake_case value that differs is named in ``problems`` (raw column
+        ``<column>__alt``). Times, JSON and tags are not compared."""
+        return (
+            self.camel is not None
+            and self.snake is not None
+            and self.camel != self.snake
+            and self.kind in ("int", "bool", "money", "text", "status")
+        )
+
 
 # -- orders ----------------------------------------------------------------------------------------
 

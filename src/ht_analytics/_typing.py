@@ -224,7 +224,46 @@ def _typed_columns(
             out[f.column] = _money(cols, f.column, table, wire, ids, problems)
         else:
             out[f.column] = values
+        if f.compared:
+            _both_flavours(cols, f, out[f.column], table, ids, problems)
     return out
+
+
+def _both_flavours(
+    cols: dict[str, pa.Array],
+    f: Any,
+    kept: pa.Array,
+    table: str,
+    ids: pa.Array,
+    problems: _Problems,
+) -> None:
+    """A note where an object sent both of a field's keys with values that differ (read as the
+    field is read): the camelCase one was kept, the snake_case one is the note's raw value."""
+    other = cols.get(f"{f.column}__alt")
+    if other is None or other.null_count == len(other):
+        return
+    if f.kind in ("int", "status"):
+        typed, _ = _ints(other)
+    elif f.kind == "bool":
+        typed, _ = _bools(other)
+    elif f.kind == "money":
+        typed = parse_money(unify(other)).amounts.cast(MONEY)
+    else:
+        typed = unify(other)
+        kept = unify(kept)
+    same = pc.or_(
+        pc.fill_null(pc.equal(kept, typed), False), pc.and_(pc.is_null(kept), pc.is_null(typed))
+    )
+    differ = pc.and_(pc.is_valid(other), pc.invert(same))
+    reason = f"sent as both {f.camel} and {f.snake}, which differ: {f.camel} was kept"
+    problems.add(
+        table,
+        f.snake,
+        ids,
+        other,
+        pc.if_else(differ, pa.scalar(reason), pa.scalar(None, pa.string())),
+        kept=True,
+    )
 
 
 def type_block(raw: RawBlock) -> TypedTables:
@@ -321,6 +360,8 @@ def _orders_table(
 
     status_ids, status_reasons = _ints(o["status_id"])
     problems.add("orders", "statusId", order_ids, o["status_id"], status_reasons)
+    status_field = next(f for f in ORDER_FIELDS if f.column == "status_id")
+    _both_flavours(o, status_field, status_ids, "orders", order_ids, problems)
     labels = pa.array(STATUS_LABELS, pa.string())
     known = pc.and_(pc.greater_equal(status_ids, 0), pc.less(status_ids, len(STATUS_LABELS)))
     known = pc.fill_null(known, False)
