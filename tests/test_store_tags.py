@@ -453,3 +453,148 @@ def test_an_order_moved_to_another_month_takes_its_tags_along(tmp_path: Path) ->
         assert report.ok, report.error
         assert "channel_web" not in _tags_of(store, moved["id"])
         assert all(check.ok for check in report.tag_checks), report.tag_checks
+
+
+def test_the_first_pages_orders_carrying_tags_are_stored_with_exactly_those(
+    tmp_path: Path,
+) -> None:
+    """Orders carry their tags; the oldest order (on the backfill's first page, read before the
+    windows) loses its tags: a full sync of all orders stores it with none."""
+    with (
+        SandboxServer(orders=800, seed=3, expose_tags=True) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, progress=False).ok
+        oldest = min(
+            (o for o in srv.data.orders if o.get("tags")), key=lambda o: (o["createdAt"], o["id"])
+        )
+        assert _tags_of(store, oldest["id"])
+        srv.update_order(oldest["id"], tags=[])
+        report = store.sync(c, full=True, progress=False)
+        assert report.ok, report.error
+        truth = {(o["id"], t) for o in srv.data.orders for t in set(o.get("tags") or ())}
+    assert _tags_of(store, oldest["id"]) == set()
+    assert _pairs_of(store.load().tags) == truth
+
+
+class Deleted(httpx.BaseTransport):
+    """Passes requests to the sandbox, as if order ``order_id`` (with tag channel_web) were
+    deleted: left out of listings and of channel_web's count, 404 by id."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.order_id: int | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if self.order_id is not None and path.endswith(f"/orders/{self.order_id}"):
+            return httpx.Response(404, json={"status": "error", "message": "not found"})
+        response = self.inner.handle_request(request)
+        if self.order_id is None or response.status_code != 200:
+            return response
+        body = json.loads(response.read())
+        if path.endswith("/orders"):
+            body["orders"] = [o for o in body["orders"] if o["id"] != self.order_id]
+        elif path.endswith("/count_by_tag") and "channel_web" in body["counts"]:
+            body["counts"]["channel_web"] -= 1
+        return httpx.Response(200, json=body)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_beyond_the_limit_orders_keep_their_tags_until_a_sync_reads_them(
+    tmp_path: Path,
+) -> None:
+    """120 orders lose channel_web at once, among them one deleted from the API (404, and gone
+    from the listings) and one moved past today: the first full sync reads 100 of them by id
+    (the first by id) and unlearns those that lost it; the other 20 keep the tag, and the report
+    says so; the next full sync reads the rest. The deleted and the moved orders keep the tag
+    throughout."""
+    import ht_analytics._sync as sync_module
+
+    hide = Deleted()
+    with (
+        SandboxServer(orders=6000, seed=8) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=hide) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=["channel_web"], progress=False).ok
+        web = sorted(
+            (o for o in srv.data.orders if "channel_web" in (o.get("tags") or ())),
+            key=lambda o: o["id"],
+        )
+        assert len(web) > 200
+        losing = web[10:130]
+        deleted, moved = losing[0], losing[1]
+        for o in losing[2:]:
+            srv.update_order(o["id"], tags=[t for t in o["tags"] if t != "channel_web"])
+        later = datetime.now(UTC) + timedelta(days=5)
+        srv.update_order(moved["id"], createdAt=later.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        hide.order_id = deleted["id"]
+        assert sync_module.TAG_RECHECK_LIMIT == 100
+        report = store.sync(c, tags=["channel_web"], full=True, progress=False)
+        assert report.ok, report.error
+        still = {o["id"] for o in losing[2:]} & {i for i, t in _pairs_of(store.load().tags)}
+        assert len(still) == 20
+        assert any("100 were read by id, the other 20" in w for w in report.warnings)
+        report = store.sync(c, tags=["channel_web"], full=True, progress=False)
+        assert report.ok, report.error
+    pairs = _pairs_of(store.load().tags)
+    assert not {o["id"] for o in losing[2:]} & {i for i, _ in pairs}
+    assert (deleted["id"], "channel_web") in pairs
+    assert (moved["id"], "channel_web") in pairs
+
+
+class OtherTagsAnswer(httpx.BaseTransport):
+    """Passes requests to the sandbox, but answers listings with ``tags[]=channel_store`` (no
+    status filter) with channel_web's answer for the same query (a cache mixing them up)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.on = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if (
+            self.on
+            and request.url.path.endswith("/orders")
+            and params.get_list("tags[]") == ["channel_store"]
+            and not params.get_list("status[]")
+        ):
+            items = [
+                ("tags[]", "channel_web") if k == "tags[]" else (k, v)
+                for k, v in params.multi_items()
+            ]
+            request = httpx.Request(
+                request.method, request.url.copy_with(params=items), headers=request.headers
+            )
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_tags_answer_its_orders_own_tags_contradict_is_not_learnt(tmp_path: Path) -> None:
+    """Orders carry their tags; a cache answers channel_store's queries with channel_web's: the
+    orders those answers hold, whose own tags lack channel_store, do not gain it (the report
+    says how many were left out), and no true channel_store membership is lost."""
+    transport = OtherTagsAnswer()
+    with (
+        SandboxServer(orders=1500, seed=3, expose_tags=True) as srv,
+        PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
+        ) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, tags=PAIR, progress=False).ok
+        transport.on = True
+        report = store.sync(c, tags=PAIR, full=True, progress=False)
+        assert report.ok, report.error
+        truth = {
+            (o["id"], t) for o in srv.data.orders for t in set(o.get("tags") or ()) if t in PAIR
+        }
+    stored = {p for p in _pairs_of(store.load().tags) if p[1] in PAIR}
+    assert stored == truth
+    assert any("not taken as members" in w for w in report.warnings)

@@ -68,7 +68,15 @@ from ._store_tables import (
     split_by_month,
     without,
 )
-from ._sync import OPEN_IDS, Held, fetch, today_utc, unlearnt, with_held_tags
+from ._sync import (
+    OPEN_IDS,
+    Held,
+    fetch,
+    not_contradicted,
+    today_utc,
+    unlearnt,
+    with_held_tags,
+)
 from ._sync_plan import PAGE_SIZE
 from ._sync_report import SyncReport, TagCheck
 from ._version import toolkit_version
@@ -488,19 +496,14 @@ class OrderStore:
             try:
                 new = _orphans_once(dedupe_last(fetched.groups))
                 if fetched.tag_rows:
+                    fetched.tag_rows = not_contradicted(fetched, new)
                     tags_all = pa.concat_tables(
                         [new.tags, *(t.cast(ARROW_SCHEMAS["tags"]) for t in fetched.tag_rows)]
                     )
                     tags_all = tags_all.group_by(["order_id", "tag"], use_threads=False).aggregate(
                         []
                     )
-                    new = LoadedTables(
-                        new.orders,
-                        new.services,
-                        new.adjustments,
-                        tags_all.cast(ARROW_SCHEMAS["tags"]),
-                        new.problems,
-                    )
+                    new = replace(new, tags=tags_all.cast(ARROW_SCHEMAS["tags"]))
                 streamed = stream.finish() if stream is not None else None
                 unlearn = unlearnt(held, fetched, new)
                 if len(unlearn):
@@ -532,7 +535,7 @@ class OrderStore:
             warnings = list(fetched.warnings)
             if fetched.gone:
                 warnings.append(
-                    f"{len(fetched.gone)} order(s) the store held as open are gone from the API "
+                    f"{len(fetched.gone)} order(s) the store holds are gone from the API "
                     f"(404): {', '.join(map(str, sorted(fetched.gone)[:10]))} — kept as last seen"
                 )
             if orphan_problems:

@@ -86,11 +86,18 @@ def concat(parts: Iterable[LoadedTables]) -> LoadedTables:
     items = list(parts)
     if not items:
         return empty()
+    sent = [p.tags_sent for p in items if p.tags_sent is not None]
+    orders, services, adjustments, tags, problems = (
+        pa.concat_tables([getattr(p, name) for p in items])
+        for name in ("orders", "services", "adjustments", "tags", "problems")
+    )
     return LoadedTables(
-        *(
-            pa.concat_tables([getattr(p, name) for p in items])
-            for name in ("orders", "services", "adjustments", "tags", "problems")
-        )
+        orders,
+        services,
+        adjustments,
+        tags,
+        problems,
+        tags_sent=pa.concat_arrays([s.cast(pa.int64()) for s in sent]) if sent else None,
     )
 
 
@@ -112,12 +119,17 @@ def _keep(tables: LoadedTables, mask_of: pa.Array, *, invert: bool) -> LoadedTab
         hit = pc.fill_null(pc.is_in(t["order_id"], value_set=mask_of), False)
         return t.filter(pc.invert(hit) if invert else hit)
 
+    sent = tables.tags_sent
+    if sent is not None:
+        hit = pc.fill_null(pc.is_in(sent, value_set=mask_of), False)
+        sent = sent.filter(pc.invert(hit) if invert else hit)
     return LoadedTables(
         pick(tables.orders),
         pick(tables.services),
         pick(tables.adjustments),
         pick(tables.tags),
         pick(tables.problems),
+        tags_sent=sent,
     )
 
 

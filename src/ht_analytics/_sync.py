@@ -30,7 +30,7 @@ from ._store_stream import MonthStream
 from ._store_tables import conform_all
 from ._sync_plan import PAGE_SIZE, cover, split_range, window_count
 
-__all__ = ["Fetched", "Held", "fetch", "unlearnt", "with_held_tags"]
+__all__ = ["Fetched", "Held", "fetch", "not_contradicted", "unlearnt", "with_held_tags"]
 
 log = logging.getLogger("ht_analytics.store")
 
@@ -120,6 +120,8 @@ class Fetched:
     tag_rows: list[pa.Table] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     tag_cover: dict[str, list[tuple[date, date]]] = field(default_factory=dict)
+    tag_unchecked: np.ndarray = field(default_factory=lambda: np.array([], np.int64))
+    """Orders that may have lost a tag but were not read by id this sync: they keep it."""
     """Per tag, the creation-date windows read in full with that tag alone (and answered with
     at least one order): every order carrying the tag created in them was returned."""
 
@@ -315,6 +317,8 @@ def fetch(
     return out
 
 
+TAGS_SCHEMA = pa.schema([("order_id", pa.int64()), ("tag", pa.string())])
+
 TAG_RECHECK_LIMIT = 100
 """At most this many orders a sync reads by id to check the tag memberships its windows no longer
 return (an order may have moved to a day no window read, with its tags)."""
@@ -356,9 +360,8 @@ def _tag_cover(
     some membership would be unlearnt: ``count_by_tag`` over the windows' days must equal the
     number of orders they returned (a page skipped while paging, or another tag's answer
     replayed, keeps every membership), and the orders losing a tag are read by id (at most
-    :data:`TAG_RECHECK_LIMIT`): one moved to a day outside the windows, or gone (404), keeps
-    it. Beyond the limit, a sync that read every day from the guard on unlearns them unread;
-    another keeps them and says so."""
+    :data:`TAG_RECHECK_LIMIT`, the first by id; the others keep their tags this sync, and say
+    so): one moved to a day outside the windows, or gone (404), keeps it."""
     found = _returned(results)
     ranges: dict[str, list[tuple[date, date]]] = {}
     span: dict[str, tuple[date, date]] = {}
@@ -407,15 +410,15 @@ def _tag_cover(
     out.tag_cover = ranges
     check = np.unique(np.concatenate(list(losing.values()))) if losing else np.array([], np.int64)
     if len(check) > TAG_RECHECK_LIMIT:
-        if guard is None:
-            for tag, ids in losing.items():
-                out.warnings.append(
-                    f"tag {tag}: {len(ids):,} order(s) the store holds with it were not returned; "
-                    f"more than {TAG_RECHECK_LIMIT} to check one by one: kept (a full sync "
-                    "removes those that lost it)"
-                )
-                del out.tag_cover[tag]
-        return []
+        # The first ones by id now; the others keep their tags, and a later sync that reads
+        # their days checks them (so each sync gets further).
+        out.tag_unchecked = check[TAG_RECHECK_LIMIT:]
+        check = check[:TAG_RECHECK_LIMIT]
+        out.warnings.append(
+            f"{len(check) + len(out.tag_unchecked):,} order(s) the store holds with a tag were "
+            f"not returned with it; {TAG_RECHECK_LIMIT} were read by id, the other "
+            f"{len(out.tag_unchecked):,} keep their tags until a later sync checks them"
+        )
     if not len(check):
         return []
     log.info("%d order(s) may have lost a tag: reading them by id", len(check))
@@ -424,6 +427,35 @@ def _tag_cover(
     run.wait()
     out.one_by_one += len(check)
     return run.results()
+
+
+def not_contradicted(fetched: Fetched, new: LoadedTables) -> list[pa.Table]:
+    """The per-tag queries' rows (``order_id``, ``tag``), but those of an order whose own tags
+    array, read this sync, lacks that tag (a cache's answer to another query?): the payload
+    wins, and the report says how many were left out."""
+    sent_parts = [g.tags_sent for g in fetched.groups if g.tags_sent is not None]
+    if not sent_parts:
+        return fetched.tag_rows
+    sent = pa.concat_arrays([p.cast(pa.int64()) for p in sent_parts])
+    carried = new.tags.select(["order_id", "tag"]).cast(TAGS_SCHEMA)
+    out: list[pa.Table] = []
+    dropped = 0
+    for rows in fetched.tag_rows:
+        rows = rows.cast(TAGS_SCHEMA)
+        listed = pc.fill_null(pc.is_in(rows["order_id"], value_set=sent), False)
+        if not pc.any(listed).as_py():
+            out.append(rows)
+            continue
+        checked = rows.filter(listed)
+        agreed = checked.join(carried, ["order_id", "tag"], join_type="left semi")
+        dropped += len(checked) - len(agreed)
+        out.append(pa.concat_tables([rows.filter(pc.invert(listed)), agreed]))
+    if dropped:
+        fetched.warnings.append(
+            f"{dropped:,} order(s) a tag's query returned carry a tags array without that tag "
+            "(another query's answer?): not taken as members"
+        )
+    return out
 
 
 def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
@@ -458,9 +490,10 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
     new_ids = new.orders["order_id"].to_numpy()
     new_days = _days(new.orders["created_at"])
     new_sorter = np.argsort(new_ids, kind="stable")
-    gone_ids = np.array(fetched.gone, np.int64)
+    # Gone (404): kept as last seen; not read by id this sync: not known to have lost a tag.
+    keep_ids = np.concatenate([np.array(fetched.gone, np.int64), fetched.tag_unchecked])
     for tag, tagged in held.tagged.items():
-        ids = tagged[~np.isin(tagged, gone_ids)]  # kept as last seen
+        ids = tagged[~np.isin(tagged, keep_ids)]
         if tag in found:
             ids = ids[~np.isin(ids, np.concatenate(found[tag]))]
         lost = np.isin(ids, sent)
