@@ -1166,3 +1166,31 @@ def test_a_field_sent_in_both_flavours_with_different_values_is_named() -> None:
             (1, "orders", "status", "4"),
             (1, "services", "total_amount", "$2.00"),
         ]
+
+
+def test_a_problem_names_the_key_that_was_sent() -> None:
+    """A snake_case order's unreadable client_id, status and total_amount (and its line's) are
+    named by their snake_case keys; a camelCase order's by theirs; strict says client_id."""
+    snake = {
+        "id": 1, "status": "x", "client_id": "abc",
+        "created_at": {"integer": 1711324800, "iso": "2024-03-25T00:00:00Z"},
+        "breakdown": {"total_amount": "abc", "services": [{"id": 2, "total_amount": "zz"}]},
+    }  # fmt: skip
+    camel = {
+        "id": 2, "statusId": "x", "clientId": "abc", "createdAt": C,
+        "breakdown": {"totalAmount": "abc"},
+    }  # fmt: skip
+    for source in as_sources(snake, camel):
+        problems = load(source).problems
+        got = sorted(zip(problems["order_id"], problems["table"], problems["field"], strict=True))
+        assert got == [
+            (1, "orders", "client_id"),
+            (1, "orders", "status"),
+            (1, "orders", "total_amount"),
+            (1, "services", "total_amount"),
+            (2, "orders", "clientId"),
+            (2, "orders", "statusId"),
+            (2, "orders", "totalAmount"),
+        ]
+    with pytest.raises(PayloadError, match="order 1, orders field client_id: 'abc'"):
+        load_orders([snake], strict=True)

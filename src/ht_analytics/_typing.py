@@ -331,15 +331,51 @@ def type_block(raw: RawBlock) -> TypedTables:
         children = pool.submit(_children, raw, kept_rows=kept_rows, problems=child_problems)
         orders, (tags, tags_sent) = _orders_table(o, order_ids, problems)
         services, adjustments = children.result()
+    snake = pc.filter(order_ids, pc.fill_null(pc.equal(o["flavour"], "snake"), False))
     return TypedTables(
         orders=orders,
         services=services,
         adjustments=adjustments,
         tags=tags,
-        problems=problems.tables + child_problems.tables,
-        unreadable=problems.unreadable + child_problems.unreadable,
+        problems=_as_sent(problems.tables + child_problems.tables, snake),
+        unreadable=_as_sent(problems.unreadable + child_problems.unreadable, snake),
         tags_sent=tags_sent,
     )
+
+
+_SNAKE_NAMES: dict[str, dict[str, str]] = {
+    table: {
+        f.camel: f.snake
+        for f in fields
+        if f.camel is not None and f.snake is not None and f.camel != f.snake
+    }
+    for table, fields in (
+        ("orders", ORDER_FIELDS),
+        ("services", SERVICE_FIELDS),
+        ("adjustments", ADJUSTMENT_FIELDS),
+    )
+}
+
+
+def _as_sent(tables: list[pa.Table], snake: pa.Array) -> list[pa.Table]:
+    """Problem rows of snake_case orders name their field by its snake_case key (``client_id``,
+    not ``clientId``): the key that was sent."""
+    if not len(snake):
+        return tables
+    out = []
+    for rows in tables:
+        mine = pc.fill_null(pc.is_in(rows["order_id"], value_set=snake), False)
+        if not pc.any(mine).as_py():
+            out.append(rows)
+            continue
+        field = rows["field"]
+        for table, names in _SNAKE_NAMES.items():
+            here = pc.and_(mine, pc.equal(rows["table"], table))
+            for camel, snake_name in names.items():
+                hit = pc.fill_null(pc.and_(here, pc.equal(field, camel)), False)
+                field = pc.if_else(hit, pa.scalar(snake_name), field)
+        out.append(rows.set_column(rows.schema.get_field_index("field"), "field", field))
+    return out
 
 
 def _orders_table(
