@@ -444,10 +444,12 @@ ZONES += ["Pacific/Honolulu", "America/Santiago", "Australia/Sydney", "Europe/Be
 
 
 @given(
-    wall=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2037, 12, 31)),
+    wall=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2079, 12, 31)),
     zone=st.sampled_from(ZONES),
 )
 @example(wall=datetime(2024, 3, 10, 2, 30), zone=NY)
+@example(wall=datetime(2042, 3, 9, 2, 30), zone=NY)
+@example(wall=datetime(2042, 11, 2, 1, 30), zone=NY)
 @example(wall=datetime(2024, 11, 3, 1, 30), zone=NY)
 @example(wall=datetime(2024, 10, 6, 2, 15), zone="Australia/Lord_Howe")
 @example(wall=datetime(2024, 4, 7, 1, 45), zone="Australia/Lord_Howe")
@@ -487,15 +489,24 @@ def test_wall_clocks_of_many_zones_in_one_call_follow_python_fold_zero() -> None
     assert noted == [1, 3, 6, 9]
 
 
-def test_wall_clocks_after_2037_in_a_dst_zone_are_noted() -> None:
-    """Arrow's zone rules stop at 2037 (apache/arrow#36110): such values carry a note."""
-    assert one("2042-07-01T10:00:00", NY) == (
-        utc(2042, 7, 1, 15),  # EST; zoneinfo says EDT, 14:00Z
-        None,
-        "'2042-07-01T10:00:00' is after 2037, where Arrow's rules for America/New_York end:"
-        " read as 2042-07-01T15:00:00Z without DST changes, possibly an hour off",
-    )
+def test_wall_clocks_after_2037_keep_daylight_saving_time() -> None:
+    """Arrow's zone rules stop at 2037 (apache/arrow#36110); times after it are read as Python's
+    zoneinfo reads them, with the same notes on gaps and ambiguous times, and the local
+    wall-clock of such instants too."""
+    assert one("2042-07-01T10:00:00", NY) == (utc(2042, 7, 1, 14), None, None)  # EDT
+    assert one("2042-01-15T10:00:00", NY) == (utc(2042, 1, 15, 15), None, None)  # EST
+    gap = one("2042-03-09T02:30:00", NY)
+    assert gap[0] == utc(2042, 3, 9, 7, 30)
+    assert gap[2] is not None
+    assert "does not exist" in gap[2]
+    overlap = one("2042-11-02T01:30:00", NY)
+    assert overlap[0] == utc(2042, 11, 2, 5, 30)
+    assert overlap[2] is not None
+    assert "ambiguous" in overlap[2]
     assert one("2042-07-01T10:00:00", "Asia/Kolkata") == (utc(2042, 7, 1, 4, 30), None, None)
+    moments = pa.array([utc(2042, 7, 1, 14), utc(2030, 7, 1, 14)], pa.timestamp("us", "UTC"))
+    walls = local_wall_clock(moments, pa.array([NY, NY])).to_pylist()
+    assert walls == [datetime(2042, 7, 1, 10), datetime(2030, 7, 1, 10)]
     assert one("2042-07-01T10:00:00-04:00", NY) == (utc(2042, 7, 1, 14), None, None)
 
 

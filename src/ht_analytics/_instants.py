@@ -25,9 +25,9 @@ does not shift by the gap: ``nonexistent="earliest"`` gives the last instant bef
 / ``"latest"`` give the first / second occurrence (``05:30Z`` / ``06:30Z``); ``"raise"`` fails the
 whole array. So the gap is corrected from ``"earliest"``, and the two ambiguous modes are compared.
 
-Known limit: Arrow's zone rules stop at the last tabulated transition (2037; apache/arrow#36110),
-so from 2038 on a zone that keeps DST is read at its last offset. Such offset-less values get a
-note; :func:`local_wall_clock` of instants after 2037 has the same limit, without a note.
+Arrow's zone rules stop at the last tabulated transition (2037; apache/arrow#36110): from 2038 on,
+in a zone that keeps DST, both directions are computed by Python's ``zoneinfo`` instead (value by
+value; such times are rare), with the same rule.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final, TypeAlias
 
 import numpy as np
@@ -158,7 +158,20 @@ def local_wall_clock(instants: _ArrayLike, zones: _ArrayLike) -> pa.Array:
     zone = _strings(zones, "zones", len(moments))
 
     def wall(chunk: pa.Array, name: str) -> list[pa.Array]:
-        return [pc.local_timestamp(chunk.cast(pa.timestamp("us", name)))]
+        local = pc.local_timestamp(chunk.cast(pa.timestamp("us", name)))
+        if not _keeps_dst(name):
+            return [local]
+        # Arrow drops daylight saving time after 2037 (apache/arrow#36110): those few by
+        # Python's zoneinfo, which keeps it.
+        late = pc.fill_null(pc.greater_equal(chunk, _INSTANT_2038), False)
+        if not pc.any(late).as_py():
+            return [local]
+        rules = zoneinfo.ZoneInfo(name)
+        fixed = [
+            moment.astimezone(rules).replace(tzinfo=None)
+            for moment in pc.filter(chunk, late).to_pylist()
+        ]
+        return [pc.replace_with_mask(local, late, pa.array(fixed, local.type))]
 
     mask = pc.and_(pc.is_valid(moments), valid_zone_names(zone))
     return _by_zone(mask, zone, moments, wall)[0].cast(WALL_TYPE)
@@ -234,7 +247,7 @@ def _parse_any(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantRes
         naive = pc.and_(real, pc.invert(has_offset))
         wall = pc.if_else(naive, good, _NO_TEXT).cast(WALL_TYPE)
     localize = pc.and_(naive, valid_zone_names(zone))
-    local, gap, ambiguous, late = _by_zone(localize, zone, wall, _localize)
+    local, gap, ambiguous = _by_zone(localize, zone, wall, _localize)
     utc = pc.if_else(pc.and_(aware, offset_ok), good, _NO_TEXT).cast(INSTANT_TYPE)
     instants = pc.if_else(aware, utc, local)
     unzoned = pc.and_(naive, pc.is_null(zone))
@@ -262,16 +275,12 @@ def _parse_any(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantRes
             "' is ambiguous in {zone} (clocks go back); read as the first occurrence ({utc})",
             zone=where, utc=utc,
         )  # fmt: skip
-        beyond = _say(
-            "' is after 2037, where Arrow's rules for {zone} end: read as {utc} without DST"
-            " changes, possibly an hour off", zone=where, utc=utc,
-        )  # fmt: skip
-        text = _first([(pick(gap), shifted), (pick(ambiguous), first)], beyond)
+        text = _first([(pick(gap), shifted)], first)
         return _join("'", _shown(pick(raw)), text)
 
     absent = pc.fill_null(pc.equal(text, ""), True)
     reasons = _explain(pc.and_(pc.invert(absent), pc.is_null(instants)), reason)
-    notes = _explain(pc.or_(pc.or_(gap, ambiguous), late), note)
+    notes = _explain(pc.or_(gap, ambiguous), note)
     return InstantResult(instants=instants, reasons=reasons, notes=notes), unzoned
 
 
@@ -419,21 +428,28 @@ def _by_zone(
 
 
 _YEAR_2038: Final = pa.scalar(datetime(2038, 1, 1), WALL_TYPE)
+_INSTANT_2038: Final = pa.scalar(datetime(2038, 1, 1, tzinfo=UTC), INSTANT_TYPE)
 
 
 def _localize(wall: pa.Array, zone: str) -> list[pa.Array]:
-    """Wall-clock times of one zone -> [UTC instants under the DST rule, in a gap, ambiguous,
-    after 2037 in a zone that keeps DST (Arrow drops it there, apache/arrow#36110)].
+    """Wall-clock times of one zone -> [UTC instants under the DST rule, in a gap, ambiguous].
 
     ``wall`` holds no null. Most slices hold no time near a clock change: one conversion that
-    refuses gaps and ambiguous times reads them, and only a slice it refuses takes the rule."""
+    refuses gaps and ambiguous times reads them, and only a slice it refuses takes the rule.
+    Times after 2037 in a zone that keeps DST, where Arrow's rules end (apache/arrow#36110),
+    are read by Python's ``zoneinfo`` instead."""
     try:
         exact = pc.assume_timezone(wall, timezone=zone, ambiguous="raise", nonexistent="raise")
     except pa.ArrowInvalid:
-        return _localize_by_rule(wall, zone)
-    none = pa.array(np.zeros(len(wall), dtype=bool))
-    beyond = pc.greater_equal(wall, _YEAR_2038) if _keeps_dst(zone) else none
-    return [exact.cast(INSTANT_TYPE), none, none, beyond]
+        read = _localize_by_rule(wall, zone)
+    else:
+        none = pa.array(np.zeros(len(wall), dtype=bool))
+        read = [exact.cast(INSTANT_TYPE), none, none]
+    late = pc.greater_equal(wall, _YEAR_2038) if _keeps_dst(zone) else None
+    if late is None or not pc.any(late).as_py():
+        return read
+    fixed = _by_zoneinfo(pc.filter(wall, late), zone)
+    return [pc.replace_with_mask(a, late, b) for a, b in zip(read, fixed, strict=True)]
 
 
 def _localize_by_rule(wall: pa.Array, zone: str) -> list[pa.Array]:
@@ -444,8 +460,25 @@ def _localize_by_rule(wall: pa.Array, zone: str) -> list[pa.Array]:
     gap = pc.not_equal(before, wall)
     shifted = pc.add(early, pc.subtract(wall, before))  # read in the offset before the change
     instants = pc.if_else(gap, shifted, early).cast(INSTANT_TYPE)
-    beyond = pc.and_(pc.greater_equal(pc.year(wall), 2038), pa.scalar(_keeps_dst(zone)))
-    return [instants, gap, pc.not_equal(early, late), beyond]
+    return [instants, gap, pc.not_equal(early, late)]
+
+
+def _by_zoneinfo(wall: pa.Array, zone: str) -> list[pa.Array]:
+    """:func:`_localize` by Python's ``zoneinfo``, value by value (for the few times Arrow's
+    rules do not reach). ``fold=0`` is the same rule: a time in a gap is read in the offset
+    before the change, an ambiguous one as the first occurrence."""
+    rules = zoneinfo.ZoneInfo(zone)
+    instants, gaps, ambiguous = [], [], []
+    for value in wall.to_pylist():
+        first = value.replace(tzinfo=rules)
+        moment = first.astimezone(UTC)
+        gap = moment.astimezone(rules).replace(tzinfo=None) != value
+        instants.append(moment)
+        gaps.append(gap)
+        ambiguous.append(
+            not gap and first.utcoffset() != value.replace(tzinfo=rules, fold=1).utcoffset()
+        )
+    return [pa.array(instants, INSTANT_TYPE), pa.array(gaps), pa.array(ambiguous)]
 
 
 @functools.cache
