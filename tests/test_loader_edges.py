@@ -1194,3 +1194,30 @@ def test_a_problem_names_the_key_that_was_sent() -> None:
         ]
     with pytest.raises(PayloadError, match="order 1, orders field client_id: 'abc'"):
         load_orders([snake], strict=True)
+
+
+def test_an_order_is_left_out_for_its_own_depth_only() -> None:
+    """Order 1 holds a list 600 deep (Python reads it), order 2 one 1,500 deep (past Python's
+    parser), order 3 nothing, order 4 a text that looks like the loader's own marker: in one
+    page or as lines, only order 2 is left out."""
+
+    def deep(n: int) -> str:
+        return "[" * n + "]" * n
+
+    orders = [
+        '{"id":1,"x":' + deep(600) + "}",
+        '{"id":2,"x":' + deep(1500) + "}",
+        '{"id":3}',
+        '{"id":4,"x":"\\u0000ht: nested too deeply\\u0000"}',
+    ]
+    page = ('{"orders":[' + ",".join(orders) + "]}").encode()
+    for source in (page, "\n".join(orders).encode()):
+        assert load(source).orders["order_id"].tolist() == [1, 3, 4]
+
+
+def test_two_unreadable_values_of_one_field_that_differ_are_both_named() -> None:
+    frames = load([{"id": 1, "clientId": "abc", "client_id": "xyz"}])
+    assert sorted(zip(frames.problems["field"], frames.problems["raw_value"], strict=True)) == [
+        ("clientId", "abc"),
+        ("client_id", "xyz"),
+    ]

@@ -27,7 +27,7 @@ def reference(data: bytes) -> bool:
                 continue
         if byte == 0x5C:
             escaped = True
-        elif byte == 0x0A:
+        elif byte in b"\r\n":
             inside = False
         elif byte == 0x22:
             inside = not inside
@@ -44,7 +44,22 @@ def reference(data: bytes) -> bool:
     return count > MAX_DEPTH and (deepest > MAX_DEPTH or lowest < 0)
 
 
-PIECES = [b"[", b"]", b"{", b"}", b'"', b"\\", b'\\"', b"\\\\", b"\n", b"a", b":", b",", b"1"]
+PIECES = [
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b'"',
+    b"\\",
+    b'\\"',
+    b"\\\\",
+    b"\n",
+    b"\r",
+    b"a",
+    b":",
+    b",",
+    b"1",
+]
 
 
 @settings(max_examples=300, deadline=None)
@@ -110,3 +125,34 @@ for name, expression in {CRAFTED!r}.items():
         assert f"{name} page [2]" in done.stdout
         assert f"{name} lines [2]" in done.stdout
         assert f"{name} client PayloadError True" in done.stdout
+
+
+def test_a_lone_carriage_return_neither_hides_depth_nor_starts_a_block_with_null() -> None:
+    """Arrow starts a block after a lone CR as after a newline. 16 MiB in (where its first block
+    ends): a string left open before a CR, then 30,000 levels; and a valid page whose CR is
+    followed by `null`. Both used to kill the process; now a clear error, and the page loads."""
+    script = """
+import warnings
+from ht_analytics import PayloadError, load_orders
+warnings.simplefilter("ignore")
+n = 30000
+hidden = b'{"id":1,"s":"' + b"x" * (2**24 - 100) + b'\\r{"id":2,"a":' + b"[" * n + b"]" * n + b"}"
+head, tail = b'{"status":"success","orders":[{"id":1,"note":"', b'","tags":[\\r'
+page = head + b"x" * (2**24 - len(head) - len(tail) - 2) + tail + b'null]},{"id":2}]}'
+for name, data in (("hidden", hidden), ("page", page)):
+    for kind, source in (("bytes", data), ("pieces", [data])):
+        try:
+            print(name, kind, load_orders(source).orders["order_id"].tolist())
+        except PayloadError as exc:
+            print(name, kind, "PayloadError", "not JSON" in str(exc))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "hidden bytes PayloadError True",
+        "hidden pieces PayloadError True",
+        "page bytes [1, 2]",
+        "page pieces [1, 2]",
+    ]

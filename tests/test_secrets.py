@@ -336,21 +336,25 @@ def test_a_token_quoted_in_a_server_message_is_masked(
                 "api_key", "apiKey", "X-Api-Key", "KEY", "authentication_token", "accessToken",
                 "apikey", "accesstoken", "client_secret", "Password", "session", "session_id",
                 "sessionToken", "ephemeralKey", "Authorization", "Set-Cookie", "credentials",
-                "privateKey", "refreshtoken", "tokens", "passwd",
+                "privateKey", "refreshtoken", "tokens", "passwd", "authenticationtoken",
+                "AUTHENTICATIONTOKEN", "userpassword", "passwordhash", "webhooksecret",
+                "csrftoken", "encryptionkey", "accesskeyid", "awssecretaccesskey",
+                "clientsecretvalue", "xapikey", "JSESSIONID", "APIkey", "pin", "otp",
             )
         ],
         *[
             (n, False)
             for n in (
                 "keywords", "turkey", "sessionCount", "donkeyRide", "monkey", "hockey",
-                "tokenized", "secretary", "sessions_count", "notes", "created_at",
+                "sessions_count", "notes", "created_at", "hasAuthError", "pinned",
             )
         ],
     ],
 )  # fmt: skip
 def test_a_secret_is_named_by_a_whole_word(name: str, secret: bool) -> None:
-    """A field is masked when a word of its name says secret, not when a word merely holds
-    one (an unknown ``keywords`` field is kept as sent)."""
+    """A field is masked when its name says secret, run together or not (``authenticationtoken``,
+    ``JSESSIONID``), but not when a word merely holds ``key`` (an unknown ``keywords`` field is
+    kept as sent)."""
     assert is_sensitive(name) is secret
 
 

@@ -13,6 +13,8 @@ import gzip
 import json
 import os
 import re
+import secrets
+import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -243,7 +245,7 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
             continue
         yield from flush_dicts()
         piece = piece if piece[:1] == b"{" and piece[-1:] == b"}" else _unmarked(piece)
-        if b"\n" in piece:
+        if b"\n" in piece or b"\r" in piece:
             yield from flush_run()
             yield from _from_bytes(piece)
         else:
@@ -336,7 +338,7 @@ def _from_bytes(
     yield from bad
 
 
-_NOT_AN_OBJECT_LINE = re.compile(rb"\n[ \t\r]*[^{\s]")
+_NOT_AN_OBJECT_LINE = re.compile(rb"[\r\n][ \t\r\n]*[^{\s]")
 """A line that starts with something else than an object (about 0.3 ms per MiB to look for)."""
 
 CHUNK_LINES = 256
@@ -383,6 +385,10 @@ def _fast(data: bytes, *, checked: bool = False, objects: bool = False) -> RawBl
     # blocks start at lines: Arrow is only given lines that start with an object.
     if data.lstrip()[:1] != b"{" or (not objects and _NOT_AN_OBJECT_LINE.search(data)):
         raise NeedsSlowPath("a line that does not start with an object")
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        # Arrow starts a block after a lone carriage return too: what follows it may not be
+        # an object (a bare `null` there crashes the process). JSON has none outside space.
+        raise NeedsSlowPath("a carriage return that ends no line")
     if not checked and too_deep(data):  # Arrow would crash the process; Python's says why
         raise NeedsSlowPath(f"nested deeper than {MAX_DEPTH} levels")
     parse = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="infer")
@@ -515,9 +521,10 @@ def _documents(data: bytes, *, at: int = 0) -> list[Any]:
         except RecursionError:
             # A value nested too deeply for Python's parser: cut out, and read as such (its
             # order is left out, named, as from any other source); the rest of it loads.
-            cut, end = _cut_deep(text, position)
+            mark = f"\x00ht: nested too deeply {secrets.token_hex(8)}\x00"
+            cut, end = _cut_deep(text, position, mark)
             try:
-                document = _marked_deep(decoder.raw_decode(cut)[0])
+                document = _marked_deep(decoder.raw_decode(cut)[0], mark)
             except (json.JSONDecodeError, RecursionError):
                 number = len(documents) + (1 if not_utf8 is None else 0)
                 raise PayloadError(
@@ -527,13 +534,19 @@ def _documents(data: bytes, *, at: int = 0) -> list[Any]:
         documents.append(document)
 
 
-_DEEP_MARK = "\x00ht: nested too deeply\x00"
 _TOKENS = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
 
 
-def _cut_deep(text: str, start: int) -> tuple[str, int]:
+def _cut_depth() -> int:
+    """How deep a value may nest and still be read by Python's parser here, with room to spare
+    (the depth where a value read alone, as a line or a dict, is read too)."""
+    return sys.getrecursionlimit() - 150
+
+
+def _cut_deep(text: str, start: int, mark: str) -> tuple[str, int]:
     """The JSON document at ``text[start:]`` with each value nested deeper than
-    :data:`MAX_DEPTH` replaced by a marker string, and where the document ends."""
+    :func:`_cut_depth` replaced by the string ``mark``, and where the document ends."""
+    limit = _cut_depth()
     out: list[str] = []
     depth = 0
     inside = False
@@ -547,12 +560,12 @@ def _cut_deep(text: str, start: int) -> tuple[str, int]:
             inside = True
         elif char in "[{":
             depth += 1
-            if depth > MAX_DEPTH and cut_at is None:
+            if depth > limit and cut_at is None:
                 cut_at = token.start()
         elif char in "]}":
             depth -= 1
-            if cut_at is not None and depth == MAX_DEPTH:
-                out += [text[keep_from:cut_at], json.dumps(_DEEP_MARK)]
+            if cut_at is not None and depth == limit:
+                out += [text[keep_from:cut_at], json.dumps(mark)]
                 keep_from, cut_at = token.end(), None
             if depth == 0:
                 out.append(text[keep_from : token.end()])
@@ -561,17 +574,17 @@ def _cut_deep(text: str, start: int) -> tuple[str, int]:
     return "".join(out), len(text)
 
 
-def _marked_deep(document: Any) -> Any:
-    """``document`` with each marker of :func:`_cut_deep` replaced by a value nested as deeply
+def _marked_deep(document: Any, mark: str) -> Any:
+    """``document`` with each ``mark`` of :func:`_cut_deep` replaced by a value nested as deeply
     as the one cut out (which the order extraction names and leaves out)."""
-    if isinstance(document, str) and document == _DEEP_MARK:
+    if isinstance(document, str) and document == mark:
         return _too_deep()
     stack = [document] if isinstance(document, dict | list) else []
     while stack:
         node = stack.pop()
         items = node.items() if isinstance(node, dict) else enumerate(node)
         for key, value in list(items):
-            if isinstance(value, str) and value == _DEEP_MARK:
+            if isinstance(value, str) and value == mark:
                 node[key] = _too_deep()
             elif isinstance(value, dict | list):
                 stack.append(value)
@@ -580,7 +593,7 @@ def _marked_deep(document: Any) -> Any:
 
 def _too_deep() -> list[Any]:
     deep: list[Any] = []
-    for _ in range(4 * MAX_DEPTH):
+    for _ in range(sys.getrecursionlimit() + 100):
         deep = [deep]
     return deep
 

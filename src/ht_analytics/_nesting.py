@@ -14,12 +14,13 @@ MAX_DEPTH: Final = 512
 """Deeper than this, bytes go to Python's parser (which fails cleanly) instead of Arrow's. Orders
 are some ten levels deep."""
 
-_NOT_MARKS: Final = bytes(b for b in range(256) if b not in b'"[]{}\n\\')
+_NOT_MARKS: Final = bytes(b for b in range(256) if b not in b'"[]{}\n\r\\')
 _STEP: Final = np.zeros(256, np.int8)
 _STEP[list(b"[{")] = 1
 _STEP[list(b"]}")] = -1
 _QUOTE: Final = ord('"')
 _NEWLINE: Final = ord("\n")
+_RETURN: Final = ord("\r")
 _BACKSLASH: Final = ord("\\")
 _BACKSLASH_TO_QUOTE: Final = bytes.maketrans(b"\\", b'"')
 
@@ -31,7 +32,8 @@ def too_deep(data: bytes) -> bool:
 
     Brackets inside strings do not count (they would let a string of closing brackets hide the
     depth after it). Strings are told apart by their quotes, escaped ones left out; a string
-    never spans a line (JSON escapes a newline), so each line starts outside strings. Bytes
+    never spans a line (JSON escapes a newline; a carriage return starts a line for Arrow too),
+    so each line starts outside strings. Bytes
     whose brackets go below zero count as deep: they only take the slower path."""
     marks = _marks(data)
     if len(marks) <= MAX_DEPTH:
@@ -39,7 +41,7 @@ def too_deep(data: bytes) -> bool:
     if marks.count(b'""') * 2 == marks.count(b'"'):
         # Every quote is next to its partner: no string holds a bracket (a string holding one
         # leaves a quote unpaired, back to the first of its line), so every bracket counts.
-        brackets = marks.translate(None, b'"\n')
+        brackets = marks.translate(None, b'"\n\r')
     else:
         # Two adjacent quotes enclose nothing and change no other mark's side: drop them all,
         # then tell the sides of what is left.
@@ -97,7 +99,7 @@ def _outside_strings(marks: bytes) -> bytes:
     a = np.frombuffer(marks, np.uint8)
     quote = a == _QUOTE
     seen = np.cumsum(quote, dtype=np.int64)  # quotes up to and including each mark
-    newline = a == _NEWLINE
+    newline = (a == _NEWLINE) | (a == _RETURN)
     at_line_start = np.maximum.accumulate(np.where(newline, seen, 0))
     inside = ((seen - at_line_start) & 1).astype(bool)
     return bytes(a[~inside & ~quote & ~newline].tobytes())

@@ -119,30 +119,32 @@ def safe_url(url: httpx.URL | str) -> str:
 
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_SENSITIVE_WORDS = frozenset(
-    {*SENSITIVE_PARAMS, "keys", "tokens", "secrets", "passwords", "credentials", "cookies"}
-    | {"passphrase", "pwd", "auth", "sessionid"}
-) - {"session"}  # a session id is; a session count is not
-_SENSITIVE_JOINED = re.compile(
-    r"(api|access|secret|private|auth|signing|ephemeral|publishable|master|session|refresh|"
-    r"id|client|bearer)(key|token|secret)s?"
+_SECRET_PARTS = re.compile(
+    "token|secret|passw|passphrase|credential|authoriz|cookie|signature|jwt|bearer|sessionid"
+    "|(api|access|private|encryption|signing|auth|client|master|license|ephemeral|publishable"
+    "|session|webhook|aws|ssh|x)keys?(id)?$|apikey"
 )
+"""Parts that say secret wherever they are in a name run together (``authenticationtoken``,
+``userpassword``, ``JSESSIONID``, ``awssecretaccesskey``, ``xapikey``)."""
+_SECRET_WORDS = frozenset({"key", "keys", "pin", "otp", "ssn", "cvv", "cvc", "pwd"})
+"""Words that say secret only as a whole word (``keywords``, ``turkey`` and ``pinned`` do not)."""
 _PATH_PARAM = re.compile(r";([^;/=]+)=([^;/]*)")
 
 
 @functools.lru_cache(maxsize=4096)  # field names repeat: each is looked at once
 def is_sensitive(name: str) -> bool:
-    """Whether a field or parameter name suggests a secret: one of its words (``api_key``,
-    ``apiKey``, ``X-Api-Key``: ``key``) is ``key``, ``token``, ``secret``, ``password`` … (or
-    their plurals), the name is ``session`` or a session id, or a word is two run together
-    (``apikey``, ``accesstoken``). Words that only contain one (``keywords``, ``turkey``,
-    ``sessionCount``) do not count."""
+    """Whether a field or parameter name suggests a secret: it holds ``token``, ``secret``,
+    ``password``, ``credential``, ``cookie``, ``apikey``, a session id … anywhere (names are
+    often run together: ``authenticationtoken``), or one of its words is ``key``, ``pin``,
+    ``otp`` …, or it is ``session`` (a session id; ``sessionCount`` is not). Words that only
+    contain ``key`` (``keywords``, ``turkey``, ``donkeyRide``) do not count."""
+    joined = re.sub(r"[^a-z0-9]", "", name.lower())
+    if _SECRET_PARTS.search(joined):
+        return True
     words = [w.lower() for w in _WORDS.findall(name)]
-    if any(w in _SENSITIVE_WORDS for w in words):
+    if any(w in _SECRET_WORDS for w in words):
         return True
-    if "session" in words and (len(words) == 1 or "id" in words):
-        return True
-    return any(_SENSITIVE_JOINED.fullmatch(w) for w in words)
+    return "session" in words and (len(words) == 1 or "id" in words)
 
 
 REDACTED = "[redacted]"

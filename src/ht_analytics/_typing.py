@@ -251,8 +251,11 @@ def _both_flavours(
     else:
         typed = unify(other)
         kept = unify(kept)
+    # Equal as read; or neither readable, and sent as the same text.
+    sent = pc.fill_null(pc.equal(unify(cols[f.column]), unify(other)), False)
     same = pc.or_(
-        pc.fill_null(pc.equal(kept, typed), False), pc.and_(pc.is_null(kept), pc.is_null(typed))
+        pc.fill_null(pc.equal(kept, typed), False),
+        pc.and_(pc.and_(pc.is_null(kept), pc.is_null(typed)), sent),
     )
     differ = pc.and_(pc.is_valid(other), pc.invert(same))
     reason = f"sent as both {f.camel} and {f.snake}, which differ: {f.camel} was kept"
