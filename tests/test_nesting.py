@@ -9,6 +9,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ht_analytics._nesting as nesting
 from ht_analytics._nesting import MAX_DEPTH, too_deep
 
 
@@ -69,9 +70,17 @@ PIECES = [
 )
 def test_too_deep_agrees_with_a_byte_by_byte_scan(pieces: list[bytes], opened: int) -> None:
     """Random bytes of brackets, quotes, escapes and newlines, behind ``opened`` real levels
-    (so that the limit is near)."""
+    (so that the limit is near); strings are also told apart a few marks at a time (as a big
+    input is, in chunks)."""
     data = b"[" * opened + b"".join(pieces) + b"]" * opened
-    assert too_deep(data) is reference(data)
+    want = reference(data)
+    assert too_deep(data) is want
+    chunk = nesting._CHUNK
+    try:
+        nesting._CHUNK = 7
+        assert too_deep(data) is want
+    finally:
+        nesting._CHUNK = chunk
 
 
 def test_worked_examples() -> None:

@@ -94,12 +94,22 @@ def _backslashes(data: bytes, count: int) -> np.ndarray:
     return found
 
 
+_CHUNK = 1 << 22
+"""Marks looked at in one go by :func:`_outside_strings` (bounds its memory, whatever the size)."""
+
+
 def _outside_strings(marks: bytes) -> bytes:
     """The brackets of ``marks`` that lie outside strings (each line starts outside)."""
     a = np.frombuffer(marks, np.uint8)
-    quote = a == _QUOTE
-    seen = np.cumsum(quote, dtype=np.int64)  # quotes up to and including each mark
-    newline = (a == _NEWLINE) | (a == _RETURN)
-    at_line_start = np.maximum.accumulate(np.where(newline, seen, 0))
-    inside = ((seen - at_line_start) & 1).astype(bool)
-    return bytes(a[~inside & ~quote & ~newline].tobytes())
+    parts = []
+    inside = 0  # whether the chunk before ended inside a string
+    for start in range(0, len(a), _CHUNK):
+        chunk = a[start : start + _CHUNK]
+        quote = chunk == _QUOTE
+        newline = (chunk == _NEWLINE) | (chunk == _RETURN)
+        seen = np.cumsum(quote, dtype=np.int32)  # quotes up to and including each mark
+        at_line_start = np.maximum.accumulate(np.where(newline, seen, -1))
+        side = np.where(at_line_start < 0, seen + inside, seen - at_line_start) & 1
+        parts.append(chunk[(side == 0) & ~quote & ~newline].tobytes())
+        inside = int(side[-1])
+    return b"".join(parts)
