@@ -88,6 +88,16 @@ def test_a_tag_an_order_lost_is_unlearnt_where_the_sync_reads_its_days(tmp_path:
     assert {t: int((tags["tag"] == t).sum()) for t in PAIR} == want
 
 
+def _lists_tag(request: httpx.Request, tag: str) -> bool:
+    """Whether ``request`` lists the orders of ``tag`` alone, with no status filter (a window)."""
+    params = request.url.params
+    return (
+        request.url.path.endswith("/orders")
+        and params.get_list("tags[]") == [tag]
+        and not params.get_list("status[]")
+    )
+
+
 class EmptyForTag(httpx.BaseTransport):
     """Passes requests to the sandbox, but answers every listing with ``tags[]=<tag>`` and no
     status filter with an empty page while ``on`` (a cache replaying an empty answer)."""
@@ -99,13 +109,7 @@ class EmptyForTag(httpx.BaseTransport):
         self.emptied = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        params = request.url.params
-        if (
-            self.on
-            and request.url.path.endswith("/orders")
-            and params.get_list("tags[]") == [self.tag]
-            and not params.get_list("status[]")
-        ):
+        if self.on and _lists_tag(request, self.tag):
             self.emptied += 1
             return empty_page()
         return self.inner.handle_request(request)
@@ -363,13 +367,7 @@ class DropFromTag(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        params = request.url.params
-        if not (
-            self.on
-            and request.url.path.endswith("/orders")
-            and params.get_list("tags[]") == [self.tag]
-            and not params.get_list("status[]")
-        ):
+        if not (self.on and _lists_tag(request, self.tag)):
             return response
         body = json.loads(response.read())
         if len(body["orders"]) <= self.n:  # e.g. the one-order query for the first order
@@ -556,16 +554,10 @@ class OtherTagsAnswer(httpx.BaseTransport):
         self.on = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        params = request.url.params
-        if (
-            self.on
-            and request.url.path.endswith("/orders")
-            and params.get_list("tags[]") == ["channel_store"]
-            and not params.get_list("status[]")
-        ):
+        if self.on and _lists_tag(request, "channel_store"):
             items = [
                 ("tags[]", "channel_web") if k == "tags[]" else (k, v)
-                for k, v in params.multi_items()
+                for k, v in request.url.params.multi_items()
             ]
             request = httpx.Request(
                 request.method, request.url.copy_with(params=items), headers=request.headers

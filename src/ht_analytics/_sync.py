@@ -10,7 +10,7 @@ import functools
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -327,16 +327,20 @@ return (an order may have moved to a day no window read, with its tags)."""
 def _returned(results: Sequence[tuple[LoadedTables, pa.Table | None]]) -> dict[str, np.ndarray]:
     """Per tag, the orders read with it: returned by a query with that tag alone, or carrying
     it in their payload."""
+    return _ids_by_tag(rows for tables, tag_rows in results for rows in (tables.tags, tag_rows))
+
+
+def _ids_by_tag(tables: Iterable[pa.Table | None]) -> dict[str, np.ndarray]:
+    """The ``order_id`` of each ``tag`` over ``order_id``/``tag`` tables."""
     found: dict[str, list[np.ndarray]] = {}
-    for tables, tag_rows in results:
-        for rows in (tables.tags, tag_rows):
-            if rows is None or not len(rows):
-                continue
-            for tag, ids in zip(
-                *_grouped(rows["tag"].to_numpy(zero_copy_only=False), rows["order_id"].to_numpy()),
-                strict=True,
-            ):
-                found.setdefault(tag, []).append(ids)
+    for rows in tables:
+        if rows is None or not len(rows):
+            continue
+        for tag, ids in zip(
+            *_grouped(rows["tag"].to_numpy(zero_copy_only=False), rows["order_id"].to_numpy()),
+            strict=True,
+        ):
+            found.setdefault(tag, []).append(ids)
     return {tag: np.concatenate(parts) for tag, parts in found.items()}
 
 
@@ -472,15 +476,7 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
 
     Everything else keeps the tags it was seen with, and so does an order the API answered 404
     for (kept as last seen)."""
-    found: dict[str, list[np.ndarray]] = {}
-    for rows in (*fetched.tag_rows, new.tags):
-        if not len(rows):
-            continue
-        for tag, ids in zip(
-            *_grouped(rows["tag"].to_numpy(zero_copy_only=False), rows["order_id"].to_numpy()),
-            strict=True,
-        ):
-            found.setdefault(tag, []).append(ids)
+    found = _ids_by_tag([*fetched.tag_rows, new.tags])
     sent_parts = [g.tags_sent.to_numpy() for g in fetched.groups if g.tags_sent is not None]
     sent = np.concatenate(sent_parts) if sent_parts else np.array([], np.int64)
     out_ids: list[np.ndarray] = []
@@ -495,7 +491,7 @@ def unlearnt(held: Held, fetched: Fetched, new: LoadedTables) -> pa.Table:
     for tag, tagged in held.tagged.items():
         ids = tagged[~np.isin(tagged, keep_ids)]
         if tag in found:
-            ids = ids[~np.isin(ids, np.concatenate(found[tag]))]
+            ids = ids[~np.isin(ids, found[tag])]
         lost = np.isin(ids, sent)
         ranges = fetched.tag_cover.get(tag)
         if ranges and len(ids):
