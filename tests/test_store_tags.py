@@ -3,10 +3,13 @@ over an order's days no longer returns it."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -88,6 +91,23 @@ def test_a_tag_an_order_lost_is_unlearnt_where_the_sync_reads_its_days(tmp_path:
     assert {t: int((tags["tag"] == t).sum()) for t in PAIR} == want
 
 
+@contextlib.contextmanager
+def tag_synced(
+    path: Path, tags: list[str], transport: httpx.BaseTransport, **server: Any
+) -> Iterator[tuple[SandboxServer, PartnerClient, OrderStore]]:
+    """A sandbox (``server``: its arguments), a client through ``transport``, and a store at
+    ``path`` synced by ``tags``."""
+    with (
+        SandboxServer(**server) as srv,
+        PartnerClient(
+            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
+        ) as c,
+    ):
+        store = OrderStore(path)
+        assert store.sync(c, tags=tags, progress=False).ok
+        yield srv, c, store
+
+
 def _lists_tag(request: httpx.Request, tag: str) -> bool:
     """Whether ``request`` lists the orders of ``tag`` alone, with no status filter (a window)."""
     params = request.url.params
@@ -122,14 +142,7 @@ def test_an_empty_answer_for_a_tag_unlearns_nothing(tmp_path: Path) -> None:
     """A full sync whose every channel_web window comes back empty (twice each): the store keeps
     every channel_web membership it held, and the report says the windows came back empty."""
     transport = EmptyForTag("channel_web")
-    with (
-        SandboxServer(orders=1500, seed=3) as srv,
-        PartnerClient(
-            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
-        ) as c,
-    ):
-        store = OrderStore(tmp_path / "cache")
-        assert store.sync(c, tags=PAIR, progress=False).ok
+    with tag_synced(tmp_path / "cache", PAIR, transport, orders=1500, seed=3) as (_, c, store):
         before = store.load().tags
         transport.on = True
         report = store.sync(c, tags=PAIR, full=True, progress=False)
@@ -387,14 +400,7 @@ def test_windows_that_return_fewer_orders_than_the_api_counts_unlearn_nothing(
     the tag): count_by_tag over the windows' days disagrees with what they returned, so every
     membership is kept, and the report says why."""
     transport = DropFromTag("channel_web", 2)
-    with (
-        SandboxServer(orders=1500, seed=3) as srv,
-        PartnerClient(
-            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
-        ) as c,
-    ):
-        store = OrderStore(tmp_path / "cache")
-        assert store.sync(c, tags=PAIR, progress=False).ok
+    with tag_synced(tmp_path / "cache", PAIR, transport, orders=1500, seed=3) as (_, c, store):
         before = _pairs_of(store.load().tags)
         transport.on = True
         report = store.sync(c, tags=PAIR, full=True, progress=False)
@@ -513,12 +519,11 @@ def test_beyond_the_limit_orders_keep_their_tags_until_a_sync_reads_them(
     import ht_analytics._sync as sync_module
 
     hide = Deleted()
-    with (
-        SandboxServer(orders=6000, seed=8) as srv,
-        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=hide) as c,
+    with tag_synced(tmp_path / "cache", ["channel_web"], hide, orders=6000, seed=8) as (
+        srv,
+        c,
+        store,
     ):
-        store = OrderStore(tmp_path / "cache")
-        assert store.sync(c, tags=["channel_web"], progress=False).ok
         web = sorted(
             (o for o in srv.data.orders if "channel_web" in (o.get("tags") or ())),
             key=lambda o: o["id"],
@@ -573,14 +578,11 @@ def test_a_tags_answer_its_orders_own_tags_contradict_is_not_learnt(tmp_path: Pa
     orders those answers hold, whose own tags lack channel_store, do not gain it (the report
     says how many were left out), and no true channel_store membership is lost."""
     transport = OtherTagsAnswer()
-    with (
-        SandboxServer(orders=1500, seed=3, expose_tags=True) as srv,
-        PartnerClient(
-            base_url=srv.url, api_key=srv.api_key, rate_limit=None, transport=transport
-        ) as c,
+    with tag_synced(tmp_path / "cache", PAIR, transport, orders=1500, seed=3, expose_tags=True) as (
+        srv,
+        c,
+        store,
     ):
-        store = OrderStore(tmp_path / "cache")
-        assert store.sync(c, tags=PAIR, progress=False).ok
         transport.on = True
         report = store.sync(c, tags=PAIR, full=True, progress=False)
         assert report.ok, report.error
