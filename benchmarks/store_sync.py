@@ -21,6 +21,10 @@ it serves. Every client here paces itself at ``R_client`` = ``--client-rate`` (d
     - ``sync c=1``:   ``OrderStore(fresh).sync(client, concurrency=1, progress=False)``;
     - ``sync c=4``:   ``OrderStore(fresh).sync(client, concurrency=4, progress=False)``.
 
+    - ``bare windows c=4``: the requests of that ``sync c=4`` alone, with nothing typed or
+      stored: its first page, then its windows (from its report) paged side by side on 4 threads
+      (reference only: how fast the same requests can be at best on this machine).
+
     Each run has its own fresh client; the table shows this process's CPU seconds and the server
     process's CPU seconds during the run beside the wall time, and the line under it the speed-up
     that the client's pacing alone allows (sequential seconds per request x ``R_client``).
@@ -71,6 +75,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import multiprocessing as mp
 import random
@@ -332,6 +337,27 @@ def timed(sb: Sandbox, name: str, rate: float, body: Callable[[Any], Any]) -> tu
     return Run(name, seconds, stats.requests, stats.retries, server, cpu=cpu), out
 
 
+def bare(windows: tuple[tuple[str, str], ...], concurrency: int, client: Any) -> int:
+    """The requests a backfill ``sync`` made, alone: its first page (all orders, sorted by
+    creation), then its other ``windows`` paged side by side on ``concurrency`` threads, newest
+    first, as the sync pages them (``_iter_raw_pages``: the bodies kept as bytes, only the ids
+    read). Nothing is typed or stored. Returns the number of distinct order ids read."""
+    ids: set[int] = set()
+    lock = threading.Lock()
+
+    def page_all(**filters: Any) -> None:
+        for page in client._iter_raw_pages(page_size=PAGE_SIZE, **filters):
+            with lock:
+                ids.update(o["id"] for o in page.orders)
+            if "start" not in filters:  # the first page only
+                break
+
+    page_all()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda w: page_all(start=w[0], end=w[1]), reversed(windows[1:])))
+    return len(ids)
+
+
 def part_a(
     sb: Sandbox, args: argparse.Namespace, root: Path, expected: Facts, results: Results
 ) -> Run:
@@ -353,8 +379,10 @@ def part_a(
     )
 
     names = ["iter_pages (sequential)", "sync c=1", f"sync c={args.concurrency}"]
-    all_runs: dict[str, list[Run]] = {name: [] for name in names}
+    bare_name = f"bare windows c={args.concurrency}"
+    all_runs: dict[str, list[Run]] = {name: [] for name in [*names, bare_name]}
     plain_counts: list[int] = []
+    bare_counts: list[int] = []
     for round_no in range(args.repeat):
         run, count = timed(sb, names[0], args.client_rate, plain)
         all_runs[names[0]].append(run)
@@ -368,6 +396,12 @@ def part_a(
             run, report = timed(sb, name, args.client_rate, sync)
             run.report, run.store = report, store
             all_runs[name].append(run)
+        windows = all_runs[names[2]][-1].report.windows
+        run, count = timed(
+            sb, bare_name, args.client_rate, functools.partial(bare, windows, args.concurrency)
+        )
+        all_runs[bare_name].append(run)
+        bare_counts.append(count)
     best = {name: min(runs, key=lambda r: r.seconds) for name, runs in all_runs.items()}
     times = {name: ", ".join(f"{r.seconds:.2f}" for r in runs) for name, runs in all_runs.items()}
     width = max(20, *(len(t) for t in times.values()))
@@ -408,10 +442,22 @@ def part_a(
     )
     if conc.report is not None:
         print(f"    sync c={args.concurrency} windows: {len(conc.report.windows)}")
+    bare_run = best[bare_name]
+    print(
+        f"    {bare_name}: the requests of sync c={args.concurrency} alone (its first page, then "
+        f"its windows on {args.concurrency} threads, nothing typed or stored): best "
+        f"{bare_run.seconds:.2f} s ({times[bare_name]}), {bare_run.requests} requests; "
+        f"sync c=1 / it = {seq.seconds / bare_run.seconds:.2f}x, iter_pages / it = "
+        f"{plain_run.seconds / bare_run.seconds:.2f}x"
+    )
     print("\n  correctness of (a):")
     results.add(
         f"iter_pages read {args.orders:,} orders every time ({plain_counts})",
         all(c == args.orders for c in plain_counts),
+    )
+    results.add(
+        f"{bare_name} read {args.orders:,} distinct orders every time ({bare_counts})",
+        all(c == args.orders for c in bare_counts),
     )
     for name in names:
         runs = all_runs[name]
