@@ -537,3 +537,45 @@ def test_the_clock_says_how_many_orders_had_no_usable_zone() -> None:
     assert revenue_breakdown(frames, by="sku").attrs["clock"] == "each order's local time"
     one = load(order(1, timezone="America/New_York"))
     assert revenue_breakdown(one, by="month").attrs["clock"] == "each order's local time"
+
+
+@pytest.mark.parametrize("by", ["sku", "service", "month", ["month", "sku"]])
+def test_a_line_whose_total_the_parts_do_not_explain_is_unreconciled(by: Any) -> None:
+    """Order 1: one $50.00 line (original $50.00, nothing adjusted or prepaid) whose own total
+    says $40.00, net $50.00: gross 50 - 0 = 50 holds, but the line's total 40 + 0 is not 50 (the
+    loader's check). Order 2: the same line with an unreadable total ("€50", NA). Order 3 adds
+    up. By SKU the $10 (or $50) would land in the order-level row unseen: both orders are
+    unreconciled, named, whatever ``by``."""
+    one = order(1, total="50.00")
+    one["breakdown"]["services"] = [service("50.00") | {"totalAmount": "40.00"}]
+    two = order(2, total="50.00")
+    two["breakdown"]["services"] = [service("50.00") | {"totalAmount": "€50"}]
+    three = order(3, total="50.00")
+    three["breakdown"]["services"] = [service("50.00")]
+    df = revenue_breakdown(load(one, two, three), by=by)
+    assert df.attrs["unreconciled_orders"] == [1, 2]
+    assert int(total_row(df)["unreconciled"]) == 2
+    assert int(df["unreconciled"].iloc[:-1].sum()) == 2  # the rows add up to the Total
+    assert D(str(total_row(df)["net"])) == D("150.00")
+
+
+def test_status_ids_read_from_the_frames_are_accepted() -> None:
+    """Orders 1 (COMPLETED, 3), 2 (CANCELLED, 5) and 3 (unknown id 99). Ids read back from the
+    frame are NumPy integers; the labels hold NaN for the unknown id, which picks its orders."""
+    frames = load(order(1, 3), order(2, 5, total="7.00"), order(3, 99, total="1.00"))
+    ids = list(frames.orders["status_id"].dropna().unique())
+    assert isinstance(ids[0], np.integer)
+    for statuses in (ids[:2], np.array([3, 5]), [np.int64(3), 5]):
+        assert total_row(revenue_breakdown(frames, statuses=statuses))["orders"] == 2
+    assert total_row(revenue_breakdown(frames, statuses=np.int64(5)))["orders"] == 1
+    every = revenue_breakdown(frames, statuses=frames.orders["status"].unique())
+    assert total_row(every)["orders"] == 3
+    assert "unknown status ids" in every.attrs["statuses"]
+    only_unknown = revenue_breakdown(frames, statuses=[np.nan])
+    assert total_row(only_unknown)["orders"] == 1
+    assert only_unknown.attrs["statuses"] == "unknown status ids"
+    assert list(frames.filter(status=[np.int64(5)]).orders["order_id"]) == [2]
+    with pytest.raises(ValueError, match="status id 99 is not one of the documented"):
+        revenue_breakdown(frames, statuses=[np.int64(99)])
+    with pytest.raises(ValueError, match="unknown status True"):
+        revenue_breakdown(frames, statuses=[True])

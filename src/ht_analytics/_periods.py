@@ -4,6 +4,7 @@ which period an instant falls in (weeks start on Monday)."""
 from __future__ import annotations
 
 import math
+import numbers
 import zoneinfo
 from collections.abc import Iterable
 from typing import Any
@@ -77,10 +78,21 @@ def check_hours(hours: Any, name: str) -> float:
     return value
 
 
+def _is_missing(item: Any) -> bool:
+    """A missing label (``NaN``, ``None``, ``pd.NA``: what ``frames.orders["status"].unique()``
+    holds for orders of an unknown status id)."""
+    return bool(pd.api.types.is_scalar(item) and pd.isna(item))
+
+
+def _is_id(item: Any) -> bool:
+    """An integer status id: a Python or a NumPy integer (as read from a frame), not a bool."""
+    return isinstance(item, numbers.Integral) and not isinstance(item, bool | np.bool_)
+
+
 def _status_items(statuses: Any) -> list[Any]:
     if statuses is None:
         return ["all"]
-    if isinstance(statuses, str | int | OrderStatus):
+    if isinstance(statuses, str | OrderStatus) or _is_id(statuses) or _is_missing(statuses):
         return [statuses]
     if isinstance(statuses, Iterable) and not isinstance(statuses, bytes | dict):
         items = list(statuses)
@@ -97,19 +109,27 @@ def _status_items(statuses: Any) -> list[Any]:
 
 def select_statuses(statuses: str | int | Iterable[Any] | None) -> tuple[list[str], str]:
     """Status labels for ``statuses`` (``"billable"``, ``"open"``, ``"terminal"``, ``"all"``,
-    a label, an id, or a list of them) and a readable description of the choice."""
+    a label, an id, or a list of them) and a readable description of the choice.
+
+    A missing label (``NaN``, ``None``) stands for the orders of an unknown status id: it adds
+    no label (:func:`includes_unknown` says whether those orders count)."""
     items = _status_items(statuses)
     chosen: set[OrderStatus] = set()
     for item in items:
+        if _is_missing(item):
+            continue
         if isinstance(item, str) and item.lower() in GROUPS:
             chosen |= GROUPS[item.lower()]
         elif isinstance(item, OrderStatus):
             chosen.add(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
+        elif _is_id(item):
             try:
-                chosen.add(OrderStatus(item))
+                chosen.add(OrderStatus(int(item)))
             except ValueError:
-                raise ValueError(f"unknown status id {item}") from None
+                raise ValueError(
+                    f"status id {int(item)} is not one of the documented statuses (orders with "
+                    "an unknown status id count in 'all' and 'open', or pick them with NaN)"
+                ) from None
         elif isinstance(item, str) and item.upper() in OrderStatus.__members__:
             chosen.add(OrderStatus[item.upper()])
         else:
@@ -136,9 +156,10 @@ def _period_code(freq: str) -> str:
 def includes_unknown(statuses: str | int | Iterable[Any] | None) -> bool:
     """Whether orders whose status id is unknown count too: when ``statuses`` asks for every
     order (``"all"``, alone or in a list, or ``None``) or for the open ones (``"open"``: an
-    unknown status is not known to be terminal, as in the at-risk metrics and the store)."""
+    unknown status is not known to be terminal, as in the at-risk metrics and the store), or
+    names them with a missing label (``NaN``, ``None``)."""
     return any(
-        isinstance(item, str) and item.lower() in ("all", "open")
+        _is_missing(item) or (isinstance(item, str) and item.lower() in ("all", "open"))
         for item in _status_items(statuses)
     )
 

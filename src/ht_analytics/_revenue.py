@@ -69,9 +69,10 @@ def revenue_breakdown(
     (``order_fee``, ``order_discount``, ``order_coupon`` …; the type in lower case, each run
     of other characters than letters and digits one ``_``), ``prepaid``, ``net``
     (Σ ``breakdown.totalAmount``), ``avg_order_value`` and ``unreconciled``: orders whose
-    gross + service adjustments + order adjustments − prepaid is not their net (named in
-    ``df.attrs["unreconciled_orders"]``), or cannot be checked because their net or one of
-    those parts is NA (summed as 0). Money is exact (``decimal128(18, 2)``).
+    gross + service adjustments + order adjustments − prepaid is not their net, or whose
+    service lines' totals plus order adjustments are not (named in
+    ``df.attrs["unreconciled_orders"]``), or that cannot be checked because their net or one
+    of those parts is NA (summed as 0). Money is exact (``decimal128(18, 2)``).
 
     Every column of the ``Total`` row is the sum of the rows above it. Where an order falls in
     several rows (several tags; several SKUs, for ``orders``), a ``(counted in several rows)``
@@ -110,7 +111,7 @@ def revenue_breakdown(
     chosen = frames.orders["status"].isin(labels).fillna(False).to_numpy(dtype=bool)
     if includes_unknown(statuses):  # unknown status ids too
         chosen = chosen | frames.orders["status"].isna().to_numpy(dtype=bool)
-        described += " and unknown status ids"
+        described = f"{described} and unknown status ids" if described else "unknown status ids"
     needed = ["order_id", "total_amount"]
     if any(d in PERIODS for d in dims):
         needed += ["created_at", "timezone"]
@@ -176,7 +177,10 @@ def revenue_breakdown(
             "statuses": described,
             "clock": clock,
             "period_of": "created_at",
-            "identity": "gross + service_adjustments + order adjustments - prepaid = net",
+            "identity": (
+                "gross + service_adjustments + order adjustments - prepaid = net = "
+                "services' total_amount + order adjustments"
+            ),
             "unreconciled_orders": [int(x) for x in bad],
             # The index labels of the Total and overlap rows (kept through sorting and head()):
             # charts leave them out by these, not by name (a service may be called "Total").
@@ -290,15 +294,17 @@ class _PerOrder:
         self.services = np.bincount(self.s_pos[self.s_pos >= 0], minlength=n).astype(np.int64)
         gross, gross_missing = cents(s["original_total_amount"])
         prepaid, prepaid_missing = cents(s["prepaid"])
+        self.line_net, line_net_missing = cents(s["total_amount"])
         self.gross = _sum_per(self.s_pos, gross, n)
         self.prepaid = _sum_per(self.s_pos, prepaid, n)
+        lines_net = _sum_per(self.s_pos, self.line_net, n)
         a = frames.adjustments
         self.a_pos = index.get_indexer(a["order_id"].to_numpy()).astype(np.int64)
         self.a_amount, amount_missing = cents(a["amount"])
         # Parts that are NA (unreadable, or sent empty) are summed as 0, but the order's
         # identity cannot be checked: it counts as unreconciled, like an NA net.
         missing_parts = _sum_per(
-            self.s_pos, (gross_missing | prepaid_missing).astype(np.int64), n
+            self.s_pos, (gross_missing | prepaid_missing | line_net_missing).astype(np.int64), n
         ) + _sum_per(self.a_pos, amount_missing.astype(np.int64), n)
         self.a_service = _equals(a["level"], "service")
         self.service_adjustments = _sum_per(
@@ -322,12 +328,19 @@ class _PerOrder:
                     self.adjustments[col] + part if col in self.adjustments else part
                 )
         self.net, net_missing = cents(orders["total_amount"])
-        parts = self.gross + self.service_adjustments - self.prepaid
+        order_level = np.zeros(n, dtype=np.int64)
         for values in self.adjustments.values():
-            parts = parts + values
-        self.unreconciled = ((parts != self.net) | net_missing | (missing_parts > 0)).astype(
-            np.int64
-        )
+            order_level = order_level + values
+        parts = self.gross + self.service_adjustments + order_level - self.prepaid
+        # Both identities: the parts make the net, and so do the lines' own totals with the
+        # order-level adjustments (the loader's check). A line whose total the parts do not
+        # explain would otherwise move the difference between rows of "sku"/"service".
+        self.unreconciled = (
+            (parts != self.net)
+            | (lines_net + order_level != self.net)
+            | net_missing
+            | (missing_parts > 0)
+        ).astype(np.int64)
 
     def columns(self) -> dict[str, np.ndarray]:
         """One fact per order: its position and every sum."""
@@ -371,7 +384,7 @@ def _service_facts(
         "gross": cents(s["original_total_amount"])[0][keep],
         "service_adjustments": _sum_per(adj_pos, per_order.a_amount[svc], m),
         "prepaid": cents(s["prepaid"])[0][keep],
-        "net": cents(s["total_amount"])[0][keep],
+        "net": per_order.line_net[keep],
         "unreconciled": np.zeros(m, np.int64),
     }
     for col in per_order.adjustments:
