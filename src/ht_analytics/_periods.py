@@ -73,9 +73,17 @@ def check_hours(hours: Any, name: str) -> float:
     if isinstance(hours, bool) or not isinstance(hours, int | float | np.integer | np.floating):
         raise ValueError(f"{name} must be a number of hours, not {hours!r}")
     value = float(hours)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number of hours, 0 or more, not {hours!r}")
+    if not math.isfinite(value) or value < 0 or value > MAX_HOURS:
+        raise ValueError(
+            f"{name} must be a finite number of hours, from 0 to {MAX_HOURS:,} (100 years), "
+            f"not {hours!r}"
+        )
     return value
+
+
+MAX_HOURS = 876_000
+"""The most hours a limit may be (100 years): far beyond any stand-by, well within what a
+time difference holds."""
 
 
 def _is_missing(item: Any) -> bool:
@@ -219,11 +227,36 @@ def _local_micros(orders: pd.DataFrame, column: str, tz: str = "local") -> tuple
                 in_utc += int(counts[code])
                 continue
             idx = np.flatnonzero(zones == code)
-            values[idx] = utc[idx].tz_convert(str(zone)).tz_localize(None).asi8
+            values[idx] = _wall(utc[idx], str(zone))
     elif tz.upper() != "UTC":
-        values = utc.tz_convert(tz).tz_localize(None).asi8.copy()
+        values = _wall(utc, tz).copy()
     values[utc.isna()] = NAT
     return values, in_utc
+
+
+_FAR_LOW = int(np.datetime64("0001-01-02", "us").astype(np.int64))
+_FAR_HIGH = int(np.datetime64("9999-12-30", "us").astype(np.int64))
+"""Instants within a day of the ends of Python's dates (years 1 and 9999), where a wall-clock
+time may fall outside them (pandas converts zones through Python's dates)."""
+
+
+def _wall(utc: pd.DatetimeIndex, zone: str) -> np.ndarray:
+    """Wall-clock times of ``utc`` in ``zone``, as int64 microseconds. An instant near the ends
+    of Python's dates takes the offset the zone has a day inside them (its wall-clock date may
+    be one Python's dates cannot hold, such as 10000-01-01)."""
+    micros = utc.asi8
+    low = (micros < _FAR_LOW) & ~utc.isna()
+    high = micros >= _FAR_HIGH
+    if not (low.any() or high.any()):
+        return np.asarray(utc.tz_convert(zone).tz_localize(None).asi8)
+    out = micros.copy()
+    near = ~(low | high)
+    out[near] = utc[near].tz_convert(zone).tz_localize(None).asi8
+    for far, edge in ((low, _FAR_LOW), (high, _FAR_HIGH)):
+        if far.any():
+            offset = pd.Timestamp(edge, unit="us", tz="UTC").tz_convert(zone).utcoffset()
+            out[far] = micros[far] + int(offset // pd.Timedelta(microseconds=1))
+    return out
 
 
 def period_codes(

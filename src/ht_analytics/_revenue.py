@@ -89,6 +89,11 @@ def revenue_breakdown(
     check_frames(frames, "revenue_breakdown")
     if isinstance(by, str):
         dims = [by]
+    elif isinstance(by, set | frozenset):
+        raise TypeError(
+            f"by must be a list of dimensions, not a set ({sorted(map(str, by))}): a set has no "
+            "order, and the order of by is the order of the key columns"
+        )
     elif isinstance(by, Iterable) and not isinstance(by, bytes | dict):
         dims = list(by)
     else:

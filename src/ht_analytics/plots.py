@@ -11,13 +11,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import Formatter, PercentFormatter
 
 __all__ = [
     "at_risk_trend",
@@ -44,17 +45,45 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.0)) -> Axes:
     return fig.add_subplot()
 
 
-def _dollars(value: float, _pos: Any = None) -> str:
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value >= 1_000_000:
-        return f"{sign}${value / 1_000_000:,.1f}M"
-    if value >= 10_000:
-        return f"{sign}${value / 1_000:,.0f}k"
-    return f"{sign}${value:,.0f}"
+def _dollars(value: float, ticks: Sequence[float] = ()) -> str:
+    """``value`` in dollars, in the unit the largest of ``ticks`` (all the axis's ticks; or
+    ``value`` alone) calls for — ``$``, ``k`` from $10,000, ``M`` from $1,000,000 — with as many
+    decimals as telling the ticks apart takes (cents, when dollars are not enough)."""
+    top = max((abs(t) for t in ticks), default=abs(value))
+    unit, suffix, most = (
+        (1_000_000.0, "M", 3)
+        if top >= 999_950
+        else (1_000.0, "k", 3)
+        if top >= 10_000
+        else (1.0, "", 2)
+    )
+    scaled = [t / unit for t in ticks] or [value / unit]
+    decimals = next(
+        (
+            d
+            for d in range(most + 1)
+            if all(abs(round(t, d) - t) <= 1e-9 * max(1.0, abs(t)) for t in scaled)
+        ),
+        most,
+    )
+    if unit == 1.0 and decimals:  # dollars and cents, never a lone tenth
+        decimals = 2
+    text = f"{abs(value) / unit:,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        return "$0"
+    return f"{'-' if value < 0 else ''}${text}{suffix}"
 
 
-MONEY_FORMAT = FuncFormatter(_dollars)
+class _Money(Formatter):
+    """Dollars on an axis (see :func:`_dollars`): one unit and one number of decimals for all
+    its ticks. One instance per axis (a formatter belongs to its axis)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return _dollars(float(x))
+
+    def format_ticks(self, values: Any) -> list[str]:
+        ticks = [float(t) for t in values if np.isfinite(t)]
+        return [_dollars(float(v), ticks) for v in values]
 
 
 def _floats(series: pd.Series) -> np.ndarray:
@@ -119,12 +148,14 @@ def revenue_over_time(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     body = _body(df, key)
     body = body[body[key].notna().to_numpy(dtype=bool)]  # no creation time: no place in time
     x = _period_x(body[key])
+    in_time = np.argsort(x, kind="stable")  # a sorted frame (by net …) draws in time order
+    body, x = body.iloc[in_time], x[in_time]
     adj_cols = ["service_adjustments", *[c for c in body.columns if c.startswith("order_")]]
     adjustments = sum((_floats(body[c]) for c in adj_cols), np.zeros(len(body)))
     ax.plot(x, _floats(body["gross"]), marker="o", label="Gross")
     ax.bar(x, adjustments, width=_bar_width(key), label="Adjustments", alpha=0.5)
     ax.plot(x, _floats(body["net"]), marker="o", label="Net")
-    ax.yaxis.set_major_formatter(MONEY_FORMAT)
+    ax.yaxis.set_major_formatter(_Money())
     ax.axhline(0, color="grey", linewidth=0.5)
     ax.set_title(plain(f"Revenue by {key} ({df.attrs.get('statuses', '').split(' (')[0]})"))
     ax.legend()
@@ -159,7 +190,7 @@ def revenue_by_sku(df: pd.DataFrame, *, top: int = 10, ax: Axes | None = None) -
     order = np.argsort(-net, kind="stable")[:top]
     labels = [plain(v) for v in body[key].to_numpy()[order]]
     ax.barh(labels[::-1], net[order][::-1])
-    ax.xaxis.set_major_formatter(MONEY_FORMAT)
+    ax.xaxis.set_major_formatter(_Money())
     ax.set_title(f"Net revenue, top {min(top, len(body))} by {key}")
     return ax
 
@@ -224,7 +255,15 @@ def status_funnel(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     counts = df["orders"].to_numpy()[::-1]
     bars = ax.barh(stages, counts)
     shares = df["share_of_created"].to_numpy()[::-1]
-    ax.bar_label(bars, labels=[f"{n:,} ({s:.0%})" for n, s in zip(counts, shares, strict=True)])
+    ax.bar_label(
+        bars,
+        labels=[
+            f"{n:,}" if np.isnan(s) else f"{n:,} ({s:.0%})"  # no orders: no share
+            for n, s in zip(counts, shares, strict=True)
+        ],
+        padding=3,
+    )
+    ax.set_xlim(right=max(1, int(counts.max(initial=0))) * 1.2)  # room for the labels
     ax.set_xlabel("orders")
     ax.set_title("Status funnel")
     return ax
@@ -255,6 +294,11 @@ def lead_time_distribution(
 
 def figure_of(ax: Axes) -> Figure:
     """The figure an Axes belongs to (to save it: ``figure_of(ax).savefig("chart.png")``)."""
-    fig = ax.get_figure()
-    assert isinstance(fig, Figure)
+    fig: Any = ax.figure
+    for _ in range(100):  # an Axes on a SubFigure (in a SubFigure …): up to the Figure
+        if fig is None or isinstance(fig, Figure):
+            break
+        fig = fig.figure
+    if not isinstance(fig, Figure):
+        raise ValueError("this Axes belongs to no figure")
     return fig
