@@ -245,7 +245,7 @@ def _wall(utc: pd.DatetimeIndex, zone: str) -> np.ndarray:
     of Python's dates takes the offset the zone has a day inside them (its wall-clock date may
     be one Python's dates cannot hold, such as 10000-01-01)."""
     micros = utc.asi8
-    low = (micros < _FAR_LOW) & ~utc.isna()
+    low = (micros < _FAR_LOW) & ~np.asarray(utc.isna(), dtype=bool)
     high = micros >= _FAR_HIGH
     if not (low.any() or high.any()):
         return np.asarray(utc.tz_convert(zone).tz_localize(None).asi8)
