@@ -23,7 +23,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import TABLE_KEYS, empty_page
-from ht_analytics import HTError, OrderFrames, OrderStatus, OrderStore, PartnerClient, load_orders
+from ht_analytics import (
+    AuthenticationError,
+    HTError,
+    OrderFrames,
+    OrderStatus,
+    OrderStore,
+    PartnerClient,
+    load_orders,
+)
 from ht_analytics.sandbox import FaultConfig, SandboxServer, generate_dataset
 from ht_analytics.sandbox._generate import new_order
 
@@ -402,8 +410,11 @@ def assert_failed_cleanly(report: Any, *phrases: str) -> None:
         assert phrase in report.error, (phrase, report.error)
     assert SECRET_KEY not in report.error
     assert SECRET_KEY not in repr(report)
-    with pytest.raises(HTError, match="store is unchanged"):
+    with pytest.raises(HTError) as raised:
         report.raise_for_error()
+    assert raised.value is report.exception  # the error the sync met, of its own class
+    assert str(raised.value) == report.error
+    assert any("store at" in note and "is unchanged" in note for note in raised.value.__notes__)
 
 
 def test_backfill_that_runs_out_of_retries_writes_nothing(tmp_path: Path) -> None:
@@ -576,3 +587,21 @@ def test_open_orders_a_range_should_have_returned_are_read_by_id(tmp_path: Path)
         assert report.ok, report.error
         assert blank.blanked >= 1
         assert_store_equals_sandbox(store, srv)
+
+
+def test_a_sync_refused_by_the_api_says_the_store_still_holds_its_orders(tmp_path: Path) -> None:
+    """A store of 300 orders, then a sync with a wrong key: the report says the 300 orders are
+    still in the store (not 0), and ``raise_for_error`` raises the AuthenticationError itself,
+    so that a script's ``except AuthenticationError`` catches it."""
+    path = tmp_path / "cache"
+    with SandboxServer(orders=300, seed=2, api_key=SECRET_KEY) as srv:
+        with client_of(srv) as client:
+            assert OrderStore(path).sync(client, end=END, progress=False).ok
+        with PartnerClient(api_key="not-the-key-0123456789", base_url=srv.url) as wrong:
+            report = OrderStore(path).sync(wrong, end=END, progress=False)
+    assert report.ok is False
+    assert report.orders_in_store == 300
+    assert "300" in report._repr_html_()
+    with pytest.raises(AuthenticationError):
+        report.raise_for_error()
+    assert len(OrderStore(path).load().orders) == 300

@@ -470,9 +470,12 @@ class OrderStore:
             except HTError as exc:
                 self._abandon(stream, manifest)
                 stats = client.stats
+                exc.add_note(f"the sync failed; the store at {self.path} is unchanged")
                 return replace(
                     base,
                     error=str(exc),
+                    exception=exc,
+                    orders_in_store=manifest.rows("orders") if manifest is not None else 0,
                     elapsed=time.monotonic() - t0,
                     requests=stats.requests - stats0.requests,
                     pages=stats.pages - stats0.pages,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._exceptions import HTError
 
@@ -45,6 +45,9 @@ class SyncReport:
         tag_checks: per tag, the local count beside the server's ``count_by_tag``.
         warnings: anything a person should look at.
         elapsed: seconds.
+        orders_in_store: orders the store holds after the sync (after a failed one: as before).
+        error: what failed (``None`` when ``ok``); ``exception``: the error itself, which
+            :meth:`raise_for_error` raises.
     """
 
     ok: bool
@@ -67,11 +70,17 @@ class SyncReport:
     tag_checks: tuple[TagCheck, ...] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    exception: HTError | None = field(default=None, repr=False, compare=False)
 
     def raise_for_error(self) -> None:
-        """Raise :class:`HTError` with the error when the sync failed (for scripts)."""
-        if not self.ok:
-            raise HTError(f"sync failed, the store is unchanged: {self.error}")
+        """When the sync failed, raise its error (for scripts): the exception the sync met —
+        an :class:`AuthenticationError`, a :class:`ServerError` … as raised, so that
+        ``except AuthenticationError`` catches it —, else an :class:`HTError`."""
+        if self.ok:
+            return
+        if self.exception is not None:
+            raise self.exception
+        raise HTError(f"sync failed, the store is unchanged: {self.error}")
 
     def _rows(self) -> list[tuple[str, str]]:
         rows = [
