@@ -258,16 +258,14 @@ def test_report_command_from_the_store(tmp_path: Path) -> None:
     assert empty.exit_code != 0
     assert "is empty" in empty.output
     assert "--cache data/demo-cache" in empty.output
-    mixed = ["--start", "2025-06-01", "--end", "2026-02-01T00:00:00Z", "--format", "csv"]
-    both = runner.invoke(main, ["report", "--cache", str(cache), "--out", str(out), *mixed])
-    assert both.exit_code == 0, both.output  # a date and an instant with a zone compare
     bad = runner.invoke(main, ["report", "--cache", str(cache), "--format", "docx"])
     assert bad.exit_code != 0
     assert "unknown format docx" in bad.output
     for args, message in (
         (["--start", "2026-05-01", "--end", "2025-01-01"], "is after end"),
         (["--tags", "no-such-tag"], "no stored order matches"),
-        (["--start", "not-a-date"], ""),
+        (["--start", "not-a-date"], "is not a date"),
+        (["--end", "2026-02-01T00:00:00Z"], "give a day as YYYY-MM-DD"),
         (["--now", "yesterday-ish"], "is not an ISO date-time"),
         (["--out", "/proc/no-such-dir/x"], ""),
     ):
@@ -422,3 +420,33 @@ def test_tags_may_be_repeated_or_separated_by_commas(tmp_path: Path) -> None:
     assert "channel_store" in counted.output
     assert "channel_web,channel_store" not in counted.output
     assert "stored, the API counts 0" not in synced.output
+
+
+@pytest.mark.parametrize("start", ["2026-01-01T05:00", "2026-01-01 23:59:59Z", "01/02/2026"])
+def test_report_dates_are_days(start: str) -> None:
+    """``report --start`` is a day (its help says YYYY-MM-DD): a time of day or another format is
+    refused before the store is read, as ``sync`` refuses a time of day."""
+    result = CliRunner().invoke(main, ["report", "--start", start])
+    assert result.exit_code == 1
+    assert f"--start {start!r} is not a date" in result.output
+    assert "YYYY-MM-DD" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cache_clear_checks_the_folder_before_asking(tmp_path: Path) -> None:
+    """A folder that is not a store is refused before the question (nothing deleted); a path
+    that does not exist has nothing to clear, and says so."""
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "important.txt").write_text("keep me")
+    result = CliRunner().invoke(main, ["cache", "clear", "--cache", str(other)], input="y\n")
+    assert result.exit_code == 1
+    assert "Delete the store" not in result.output
+    assert "not an ht-analytics store" in result.output
+    assert (other / "important.txt").read_text() == "keep me"
+    missing = tmp_path / "nowhere"
+    result = CliRunner().invoke(main, ["cache", "clear", "--cache", str(missing), "--yes"])
+    assert result.exit_code == 0
+    assert "Nothing to clear" in result.output
+    assert "Cleared" not in result.output
+    assert not missing.exists()

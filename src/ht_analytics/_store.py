@@ -269,8 +269,16 @@ class OrderStore:
 
     def clear(self) -> None:
         """Delete every stored order, snapshot and the sync state (waits for a running sync)."""
-        if not self.path.exists():
+        if not self._clearable():
             return
+        with StoreLock(self.path, self.lock_timeout, "clear"):
+            remove_store(self.path)
+
+    def _clearable(self) -> bool:
+        """Whether there is a store to clear (``False``: nothing at the path); ``CacheError``
+        when the path holds something that is not a store (nothing is deleted then)."""
+        if not self.path.exists():
+            return False
         if not self.path.is_dir():
             raise CacheError(f"{self.path} is not a directory: nothing deleted")
         try:
@@ -289,8 +297,7 @@ class OrderStore:
                 f"{self.path} is not an ht-analytics store ({why}, and it holds "
                 f"{', '.join(other[:5])}{' …' if len(other) > 5 else ''}): nothing deleted"
             )
-        with StoreLock(self.path, self.lock_timeout, "clear"):
-            remove_store(self.path)
+        return True
 
     def duckdb(self) -> Any:
         """A DuckDB connection (in memory) with views ``orders``, ``services``, ``adjustments``,

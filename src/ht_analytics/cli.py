@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -264,9 +265,26 @@ def sync(
     report.raise_for_error()
 
 
+def _a_date(_ctx: Any, param: Any, value: str | None) -> str | None:
+    """A creation day, ``YYYY-MM-DD`` (the report picks orders by their creation day in UTC)."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) != 10:
+            raise ValueError
+        date.fromisoformat(text)
+    except ValueError:
+        raise click.ClickException(
+            f"--{param.name} {value!r} is not a date: give a day as YYYY-MM-DD (the report "
+            "picks orders by their creation day in UTC)"
+        ) from None
+    return text
+
+
 @main.command()
-@click.option("--start", help="First creation date (YYYY-MM-DD).")
-@click.option("--end", help="Last creation date (YYYY-MM-DD).")
+@click.option("--start", callback=_a_date, help="First creation date (YYYY-MM-DD).")
+@click.option("--end", callback=_a_date, help="Last creation date (YYYY-MM-DD).")
 @click.option(
     "--tags",
     multiple=True,
@@ -432,6 +450,9 @@ def cache_clear(path: str | None, yes: bool) -> None:
     from ._store import OrderStore
 
     store = OrderStore(path)
+    if not store._clearable():  # (a folder that is not a store: refused before asking)
+        click.echo(f"Nothing to clear: there is no store at {store.path}")
+        return
     if not yes:
         click.confirm(f"Delete the store at {store.path}?", abort=True)
     store.clear()
