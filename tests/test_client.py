@@ -24,6 +24,7 @@ from ht_analytics import (
     RateLimitError,
     ServerError,
 )
+from ht_analytics.sandbox import SandboxServer
 
 # -- configuration ----------------------------------------------------------------------------
 
@@ -75,6 +76,29 @@ def test_base_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
         PartnerClient(api_key=KEY, base_url="http://127.0.0.1:8765").base_url
         == "http://127.0.0.1:8765"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "base"),
+    [
+        ("https://x.example.com/api/partners", "https://x.example.com"),
+        ("https://x.example.com/api/partners/", "https://x.example.com"),
+        ("https://x.example.com/gw/api/partners", "https://x.example.com/gw"),
+        ("https://x.example.com/api/partnersx", "https://x.example.com/api/partnersx"),
+    ],
+)
+def test_a_base_url_ending_in_the_api_path_is_the_host(given: str, base: str) -> None:
+    """A base URL copied with the API's path (``…/api/partners``) would double it in every
+    request (``/api/partners/api/partners/orders``, a bare 404): the path is dropped."""
+    assert PartnerClient(api_key=KEY, base_url=given).base_url == base
+
+
+def test_a_base_url_with_the_api_path_reaches_the_sandbox() -> None:
+    with (
+        SandboxServer(orders=3) as srv,
+        PartnerClient(api_key=srv.api_key, base_url=srv.url + "/api/partners/") as client,
+    ):
+        assert len(list(client.iter_orders())) == 3
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 from dotenv import dotenv_values
 
+from ._endpoints import API_PREFIX
 from ._exceptions import AuthenticationError, HTError
 from ._secrets import Secret
 
@@ -88,6 +89,9 @@ def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> s
         raise HTError(
             f"the base URL from {source} must not carry credentials, a query or a fragment"
         )
+    path = url.path.rstrip("/")
+    if path.endswith(API_PREFIX):  # ".../api/partners": the endpoints add that path themselves
+        url = url.copy_with(path=path[: -len(API_PREFIX)] or "/")
     if url.scheme == "http" and not _is_loopback(url.host):
         raise HTError(
             f"refusing plain http:// for {url.host}: the API key would travel unencrypted; "

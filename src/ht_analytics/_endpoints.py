@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["ENDPOINTS", "Endpoint"]
+__all__ = ["API_PREFIX", "ENDPOINTS", "Endpoint"]
 
 Method = Literal["GET", "POST", "PUT"]
 
@@ -51,7 +51,9 @@ def _path_segment(value: int | str) -> str:
     return text
 
 
-_P = "/api/partners"
+API_PREFIX = "/api/partners"
+"""The path every endpoint starts with (a base URL is the host, without it)."""
+_P = API_PREFIX
 
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
