@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import threading
 import time
 import warnings
@@ -466,10 +467,18 @@ def test_duckdb_and_polars_read_the_directory(tmp_path: Path, client: PartnerCli
 
 
 def test_progress_bar_in_the_terminal(
-    tmp_path: Path, client: PartnerClient, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    client: PartnerClient,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """progress=True shows a bar counting orders on stderr; progress=False prints nothing."""
+    """progress=True shows a bar counting orders on stderr when it is a terminal; nothing when
+    stderr goes to a file or a pipe (as under pytest: a script's log); progress=False prints
+    nothing."""
     store = OrderStore(tmp_path / "cache")
+    store.sync(client, progress=True)
+    assert capfd.readouterr().err == ""  # not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     store.sync(client, progress=True)
     err = capfd.readouterr().err
     assert "sync" in err

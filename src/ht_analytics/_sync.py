@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import itertools
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -126,10 +127,26 @@ class Fetched:
     at least one order): every order carrying the tag created in them was returned."""
 
 
+def _shows_bars() -> bool:
+    """Whether a progress bar can be seen: stderr is a terminal, or this is a Jupyter kernel
+    (whose stderr is no terminal, but shows bars). Not when stderr goes to a file or a pipe
+    (a script's log), where a bar is only noise."""
+    try:
+        if sys.stderr is not None and sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
+    return "ipykernel" in sys.modules
+
+
 class _Progress:
     def __init__(self, enabled: bool) -> None:
         self.bar = tqdm(
-            total=None, unit=" orders", desc="sync", disable=not enabled, dynamic_ncols=True
+            total=None,
+            unit=" orders",
+            desc="sync",
+            disable=not (enabled and _shows_bars()),
+            dynamic_ncols=True,
         )
         self.lock = threading.Lock()
 
