@@ -98,6 +98,8 @@ def _print_report(report: Any) -> None:
 def _table(frame: Any, columns: list[str]) -> str:
     import pandas as pd
 
+    if frame.empty:
+        return "  (none)"
     shown = frame[columns].copy()
     for c in shown.columns:
         if isinstance(shown[c].dtype, pd.ArrowDtype):  # money
