@@ -190,6 +190,8 @@ def demo(n_orders: int, seed: int, cache: str, out: str, concurrency: int) -> No
         lead_time=[f"{v / 24:.1f} d" for v in ops["lead_time_median_h"].tail(4)],
     )
     click.echo(_table(recent, ["quarter", "orders", "completed", "cancelled", "lead_time"]))
+    if len(ops) > 4:
+        click.echo(f"(the last four of {len(ops)} quarters)")
     click.echo("\nWriting the report …")
     built = build_report(
         frames,
