@@ -998,7 +998,7 @@ def test_bytes_that_are_not_utf8_leave_the_rest_of_their_page() -> None:
     page = json.dumps({"status": "success", "orders": orders, "next_cursor": None}).encode()
     bad = page.replace(b"XX", b"\xff")
     other = json.dumps({"status": "success", "orders": [{"id": 3, "createdAt": C}]}).encode()
-    for source, ids, line in ((bad, [1, 2], ""), ([bad, other], [1, 2, 3], "line 1: ")):
+    for source, ids, line in ((bad, [1, 2], ""), ([bad, other], [1, 2, 3], "item 1: ")):
         frames = load(source)
         assert frames.orders["order_id"].tolist() == ids
         assert frames.orders["client_name"].tolist()[0] == "A\ufffd"
@@ -1221,3 +1221,134 @@ def test_two_unreadable_values_of_one_field_that_differ_are_both_named() -> None
         ("clientId", "abc"),
         ("client_id", "xyz"),
     ]
+
+
+# -- source forms: one bad piece, odd ids, texts, byte-order marks, paths ----------------------
+
+
+def _page(*ids: int) -> bytes:
+    orders = [{"id": i, "createdAt": C} for i in ids]
+    return json.dumps({"status": "success", "orders": orders, "next_cursor": None}).encode()
+
+
+CUT = _page(1, 2)[:-30]  # a response body cut off
+HTML = b"<html><body>502 Bad Gateway</body></html>"  # a proxy's error page, saved with the rest
+PRETTY_CUT = json.dumps({"status": "success", "orders": [{"id": 9}]}, indent=2).encode()[:-5]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "bad_item"),
+    [
+        ([CUT, _page(3, 4)], 1),
+        ([HTML, _page(3, 4)], 1),
+        ([_page(3, 4), CUT], 2),
+        ([_page(3, 4), PRETTY_CUT], 2),
+        ([_page(3), HTML, _page(4)], 2),
+    ],
+)
+def test_a_piece_that_is_not_json_is_a_problem_wherever_it_sits(
+    pieces: list[bytes], bad_item: int, tmp_path: Path
+) -> None:
+    """Not strict, one piece that is not JSON (cut off, an HTML page) never costs the others:
+    as a list of pages it is named by its item (from 1), in a .jsonl file by its line; strict
+    raises naming it. Before, a bad first piece (or a pretty-printed one, anywhere) made the whole
+    source one document, and the load raised, every good order lost."""
+    frames = load(pieces)
+    assert frames.orders["order_id"].tolist() == [3, 4]
+    assert frames.problems["field"].tolist() == [f"item {bad_item}"]
+    assert frames.problems["reason"].str.contains(f"item {bad_item} is not JSON").all()
+    with pytest.raises(PayloadError, match=f"item {bad_item}"):
+        load_orders(pieces, strict=True)
+    if b"\n" not in b"".join(pieces):  # one piece a line: a .jsonl file
+        path = tmp_path / "pages.jsonl"
+        path.write_bytes(b"\n".join(pieces) + b"\n")
+        from_file = load(path)
+        assert from_file.orders["order_id"].tolist() == [3, 4]
+        assert from_file.problems["field"].tolist() == [f"line {bad_item}"]
+
+
+def test_dicts_then_a_cut_page_keep_the_dicts() -> None:
+    frames = load([{"id": 1, "createdAt": C}, {"id": 2, "createdAt": C}, CUT])
+    assert frames.orders["order_id"].tolist() == [1, 2]
+    assert frames.problems["field"].tolist() == ["item 3"]
+
+
+@pytest.mark.parametrize("pieces", [[HTML], [HTML, CUT], [b"not json"]])
+def test_a_list_of_which_nothing_is_json_is_an_error(pieces: list[bytes]) -> None:
+    with pytest.raises(PayloadError, match="not JSON"):
+        load_orders(pieces)
+
+
+@pytest.mark.parametrize(
+    "bad_id", [2**63, -(2**63) - 1, "99999999999999999999", "²", "١٢٣", "１２３"]
+)
+def test_an_id_that_is_no_int64_never_names_another_order(bad_id: Any) -> None:
+    """An order whose id is beyond int64 or written in other digits than ASCII, with a second
+    problem (tags sent as a text): no crash in either mode, and its problems name no order —
+    "١٢٣" is not order 123, which is in the same source, clean."""
+    source = [{"id": bad_id, "createdAt": C, "tags": "vip"}, {"id": 123, "createdAt": C}]
+    frames = load(source)
+    assert frames.orders["order_id"].tolist() == [123]
+    assert frames.problems["order_id"].isna().all()
+    assert set(frames.problems["field"]) == {"id", "tags"}
+    with pytest.raises(PayloadError):
+        load_orders(source, strict=True)
+
+
+def test_json_text_with_a_byte_order_mark_is_json_not_a_file_name() -> None:
+    """``Path.read_text()`` of a file saved with a BOM starts with U+FEFF: still JSON text (it
+    was taken for a file name, and the message repeated the whole document)."""
+    text = "\ufeff" + _page(1, 2).decode()
+    assert load(text).orders["order_id"].tolist() == [1, 2]
+    assert load("\ufeff" + json.dumps([{"id": 5, "createdAt": C}])).orders["order_id"].tolist() == [
+        5
+    ]
+
+
+def test_texts_in_a_list_are_pages_or_file_names(tmp_path: Path) -> None:
+    """``[r.text for r in responses]``, a text-mode file's lines, a file name in capitals or
+    without an extension: each is read (they were each "not an order object")."""
+    texts = [_page(1).decode(), _page(2).decode()]
+    assert load(texts).orders["order_id"].tolist() == [1, 2]
+    lines = tmp_path / "pages.jsonl"
+    lines.write_bytes(_page(3) + b"\n" + _page(4) + b"\n")
+    with lines.open() as handle:
+        assert load(handle).orders["order_id"].tolist() == [3, 4]
+    upper = tmp_path / "UPPER.JSON"
+    upper.write_bytes(_page(5))
+    bare = tmp_path / "export"
+    bare.write_bytes(_page(6))
+    assert load([str(upper), str(bare)]).orders["order_id"].tolist() == [5, 6]
+
+
+def test_a_byte_order_mark_on_a_later_line_keeps_its_page(tmp_path: Path) -> None:
+    """Two files saved with a BOM, joined with ``cat``: the second's BOM starts line 2; its
+    page loads as it does from a list of pages."""
+    bom = b"\xef\xbb\xbf"
+    path = tmp_path / "joined.jsonl"
+    path.write_bytes(bom + _page(1, 2) + b"\n" + bom + _page(3) + b"\n")
+    frames = load(path)
+    assert frames.orders["order_id"].tolist() == [1, 2, 3]
+    assert frames.problems.empty
+
+
+def test_paths_that_cannot_be_read_say_why(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        load_orders(tmp_path)
+    with pytest.raises(PayloadError, match="neither a file that exists nor JSON"):
+        load_orders("[2024] orders")
+    with pytest.raises(FileNotFoundError, match="no such file") as missing:
+        load_orders(str(tmp_path / ("x" * 300 + ".json")))
+    assert len(str(missing.value)) < 200  # not the whole name
+
+
+@pytest.mark.parametrize("value", [1711324800, 1711324800.0])
+def test_a_bare_unix_time_may_be_a_whole_float(value: Any) -> None:
+    """``created_at: 1711324800.0`` reads as ``1711324800`` does (and as the integer of the
+    timestamp object does); a fraction is a problem that shows the value as sent."""
+    frames = load([{"id": 1, "created_at": value}])
+    assert frames.orders["created_at"].tolist() == [pd.Timestamp("2024-03-25", tz="UTC")]
+    assert frames.problems.empty
+    half = load([{"id": 1, "created_at": 1711324800.5}])
+    assert half.orders["created_at"].isna().all()
+    assert half.problems["raw_value"].tolist() == ["1711324800.5"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -209,8 +210,12 @@ def _put(cols: dict[str, list[Any]], f: WireField, obj: dict[str, Any]) -> None:
             unix, iso = _text(value.get("integer")), _text(value.get("iso"))
             if unix is None and iso is None and value:  # an object without either: named
                 text = _dump(value)
-        elif f.kind == "instant" and isinstance(value, int) and not isinstance(value, bool):
-            unix = str(value)
+        elif (
+            f.kind == "instant"
+            and isinstance(value, int | float | Decimal)
+            and not isinstance(value, bool)
+        ):  # a bare number: unix seconds, as the integer of the timestamp object is read
+            unix = _text(value)
         else:
             text = _text(value)
         cols.setdefault(f.column, []).append(text)
@@ -378,16 +383,22 @@ def _problem_id(order_id: Any) -> int | None:
     """The order id a problem row names, read as the orders table reads it (``5``, ``"5"``,
     ``5.0``, ``1e3``)."""
     if isinstance(order_id, int) and not isinstance(order_id, bool):
-        return order_id
-    if isinstance(order_id, str) and order_id.strip().lstrip("-").isdigit():
-        return int(order_id)
-    if (
+        value = order_id
+    elif isinstance(order_id, str) and _ASCII_INTEGER.fullmatch(order_id):
+        value = int(order_id)  # ASCII digits only: "١٢٣" is no id (int() would read it as 123)
+    elif (
         isinstance(order_id, float | Decimal)
         and math.isfinite(order_id)
         and order_id == int(order_id)
     ):
-        return int(order_id)
-    return None
+        value = int(order_id)
+    else:
+        return None
+    return value if _INT64_MIN <= value <= _INT64_MAX else None  # beyond int64: no id
+
+
+_ASCII_INTEGER = re.compile(r"\s*-?[0-9]+\s*", re.ASCII)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _name_replaced_text(

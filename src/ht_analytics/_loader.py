@@ -174,7 +174,16 @@ def frames_from_tables(tables: LoadedTables) -> OrderFrames:
 
 def _blocks(source: Source, *, depth_checked: bool = False) -> Iterator[RawBlock]:
     if isinstance(source, str) and _is_json_text(source):
-        yield from _from_bytes(source.encode("utf-8", errors="surrogatepass"))
+        try:
+            yield from _from_bytes(source.encode("utf-8", errors="surrogatepass"))
+        except PayloadError as exc:
+            if "\n" in source.strip() or len(source) > 4096:
+                raise
+            # One short line, such as "[2024] orders": a file name as likely as JSON.
+            raise PayloadError(
+                f"load_orders: {_shown_path(source)!r} is neither a file that exists nor JSON "
+                f"({exc})"
+            ) from None
     elif isinstance(source, str | os.PathLike):
         yield from _from_bytes(_read_path(Path(source)))
     elif isinstance(source, bytes | bytearray | memoryview):
@@ -193,7 +202,7 @@ def _blocks(source: Source, *, depth_checked: bool = False) -> Iterator[RawBlock
 def _is_json_text(text: str) -> bool:
     """A str that is JSON text rather than a path: it starts like JSON, does not end like one of
     the files read ("[2024] orders.json" is a file name), and is no existing file."""
-    if text.lstrip()[:1] not in ("{", "[") or text.rstrip().endswith(_SUFFIXES):
+    if _no_bom(text)[:1] not in ("{", "[") or text.rstrip().lower().endswith(_SUFFIXES):
         return False
     if "\n" in text.strip():
         return True
@@ -203,13 +212,40 @@ def _is_json_text(text: str) -> bool:
         return True
 
 
+def _no_bom(text: str) -> str:
+    """``text`` without leading space and byte-order mark (what ``read_text()`` gives for a file
+    saved with one)."""
+    return text.lstrip().lstrip("\ufeff").lstrip()
+
+
+def _shown_path(text: str) -> str:
+    """A path for a message: at most 120 characters (a str that was meant as JSON text must not
+    be repeated whole)."""
+    return text if len(text) <= 120 else text[:100] + " …"
+
+
 def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iterator[RawBlock]:
     """Blocks in the order of the items (the last occurrence of an order wins): runs of one-line
     pages are read together by Arrow, a pretty-printed page on its own, runs of dicts together."""
     run: list[bytes] = []
+    run_items: list[int] = []  # the position (from 1) of each piece of the run in the source
     dicts: list[Any] = []
     deep = [False]  # whether a page of the run nests too deeply for Arrow (each page is checked)
     marked = [True]  # whether every piece of the run is one object: ``{`` … ``}``
+    failed: list[PayloadError] = []
+    read = [False]  # whether any item was read
+
+    def guarded(blocks: Iterator[RawBlock], item: int) -> Iterator[RawBlock]:
+        """The blocks of one piece, or (a piece that is not JSON at all: a cut-off page, an
+        HTML error page) a problem naming its item: the other items load."""
+        try:
+            got = list(blocks)  # (a piece fails before it yields anything)
+        except PayloadError as exc:
+            failed.append(exc)
+            yield _unreadable_item(item, str(exc))
+            return
+        read[0] = True
+        yield from got
 
     def flush_run() -> Iterator[RawBlock]:
         if run:
@@ -218,26 +254,35 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
             # nest no deeper than the deepest (no JSON value goes on from a line ending in ``}``
             # to a line starting with ``{``, and no string spans lines); other pieces may be one
             # document cut in pieces, nesting deeper joined: that run is checked whole.
-            yield from _from_bytes(
-                b"\n".join(run),
-                deep=deep[0],
-                checked=depth_checked or marked[0],
-                objects=marked[0],
+            names = [f"item {i}" for i in run_items]
+            yield from guarded(
+                _from_bytes(
+                    b"\n".join(run),
+                    deep=deep[0],
+                    checked=depth_checked or marked[0],
+                    objects=marked[0],
+                    line_names=names,
+                ),
+                run_items[0],
             )
             run.clear()
+            run_items.clear()
             deep[0] = False
             marked[0] = True
 
     def flush_dicts() -> Iterator[RawBlock]:
         if dicts:
+            read[0] = True
             yield from_dicts(_orders_of(list(dicts)))
             dicts.clear()
 
-    for item in items:
+    for number, item in enumerate(items, start=1):
         raw = getattr(item, "raw", item)
         if isinstance(raw, bytes | bytearray | memoryview):
             piece = bytes(raw)
-        elif isinstance(raw, os.PathLike) or (isinstance(raw, str) and raw.endswith(_SUFFIXES)):
+        elif isinstance(raw, str) and _is_json_text(raw):  # a page's text (``response.text``)
+            piece = raw.encode("utf-8", errors="surrogatepass")
+        elif isinstance(raw, os.PathLike) or (isinstance(raw, str) and _is_file_name(raw)):
             piece = _read_path(Path(raw))
         else:
             yield from flush_run()
@@ -247,13 +292,31 @@ def _from_iterable(items: Iterable[Any], *, depth_checked: bool = False) -> Iter
         piece = piece if piece[:1] == b"{" and piece[-1:] == b"}" else _unmarked(piece)
         if b"\n" in piece or b"\r" in piece:
             yield from flush_run()
-            yield from _from_bytes(piece)
-        else:
+            yield from guarded(_from_bytes(piece), number)
+        elif piece:
             deep[0] = deep[0] or (not depth_checked and too_deep(piece))
             marked[0] = marked[0] and piece[:1] == b"{" and piece[-1:] == b"}"
             run.append(piece)
+            run_items.append(number)
     yield from flush_run()
     yield from flush_dicts()
+    if failed and not read[0]:  # nothing in the source could be read: not orders at all
+        raise failed[0]
+
+
+def _unreadable_item(number: int, reason: str) -> RawBlock:
+    """A block with no order and one problem: item ``number`` of the source is not JSON."""
+    block = from_dicts([])
+    block.problems.append(
+        {
+            "order_id": None,
+            "table": "orders",
+            "field": f"item {number}",
+            "raw_value": None,
+            "reason": reason.replace("load_orders: document 1 of the source", f"item {number}"),
+        }
+    )
+    return block
 
 
 def _unmarked(piece: bytes) -> bytes:
@@ -262,11 +325,30 @@ def _unmarked(piece: bytes) -> bytes:
     return piece[3:].strip() if piece[:3] == b"\xef\xbb\xbf" else piece
 
 
+def _is_file_name(text: str) -> bool:
+    """A str in a list that names a file: one of the files read (any case), or one that exists."""
+    if text.rstrip().lower().endswith(_SUFFIXES):
+        return True
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long, a NUL in it
+        return False
+
+
 def _read_path(path: Path) -> bytes:
-    if not path.is_file():
-        raise FileNotFoundError(f"load_orders: no such file: {path}")
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except (OSError, ValueError):  # a name too long to be a file, a NUL in it
+        is_file = is_dir = False
+    if is_dir:
+        raise IsADirectoryError(
+            f"load_orders: {_shown_path(str(path))} is a folder: pass a .json, .jsonl or .ndjson "
+            "file (or .gz), or a list of them"
+        )
+    if not is_file:
+        raise FileNotFoundError(f"load_orders: no such file: {_shown_path(str(path))}")
     data = path.read_bytes()
-    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+    if path.suffix.lower() == ".gz" or data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
@@ -275,12 +357,19 @@ def _read_path(path: Path) -> bytes:
 
 
 def _from_bytes(
-    data: bytes, *, deep: bool = False, checked: bool = False, objects: bool = False
+    data: bytes,
+    *,
+    deep: bool = False,
+    checked: bool = False,
+    objects: bool = False,
+    line_names: list[str] | None = None,
 ) -> Iterator[RawBlock]:
     """Fast path over all the bytes; on failure, line by line; a line that still fails is read
     value by value, and a line that is not JSON at all becomes a problem (the other lines load).
     ``deep``: a line is known to nest too deeply for Arrow: straight to line by line.
-    ``checked``: no line nests too deeply (each was checked): Arrow may read them at once."""
+    ``checked``: no line nests too deeply (each was checked): Arrow may read them at once.
+    ``line_names``: what to call each line in problems (``"item 4"``: the pieces of a list,
+    joined one per line); else ``"line n"``."""
     size = len(data)
     data = data.lstrip()
     if data[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte-order mark
@@ -299,17 +388,17 @@ def _from_bytes(
         except _ARROW_COULD_NOT:  # Python will
             pass
     lines = data.split(b"\n")
-    if len(lines) == 1 or _looks_pretty(data):
+    if len(lines) == 1 or (_looks_pretty(data) and not _mostly_objects(lines)):
         yield from_dicts(_orders_of(_documents(data, at=at)))
         return
     good = 0
     bad: list[RawBlock] = []
     # (number, the line without surrounding space, where that starts within the line)
     numbered = [  # (line 1 starts where the source does: with what was stripped before it)
-        (n, line.strip(), len(line) - len(line.lstrip()) + (at if n == 1 else 0))
+        (n, _unmarked(line), len(line) - len(line.lstrip()) + (at if n == 1 else 0))
         for n, line in enumerate(lines, start=1)
         if line.strip()
-    ]
+    ]  # (a line may start with a byte-order mark: files joined with `cat`)
     for start in range(0, len(numbered), CHUNK_LINES):
         chunk = numbered[start : start + CHUNK_LINES]
         # A run of lines at once (most runs read fast even when one line somewhere cannot),
@@ -327,7 +416,12 @@ def _from_bytes(
         # fixed cost per call is far above Python's parse of one order).
         pages = size >= PAGE_LINE * len(chunk)
         for number, line, lead in chunk:
-            good_line, block = _one_line(number, line, lead, try_fast=pages)
+            name = (
+                line_names[number - 1]
+                if line_names is not None and number <= len(line_names)
+                else f"line {number}"
+            )
+            good_line, block = _one_line(name, line, lead, try_fast=pages)
             if good_line:
                 good += 1
                 yield block
@@ -348,9 +442,10 @@ PAGE_LINE = 64 * 1024
 """Lines this long on average are pages (hundreds of orders): each is worth a fast read."""
 
 
-def _one_line(number: int, line: bytes, lead: int, *, try_fast: bool) -> tuple[bool, RawBlock]:
-    """One line (``lead``: the space stripped from its start): ``(True, its block)``, or
-    ``(False, a block naming it)`` when it is not JSON."""
+def _one_line(name: str, line: bytes, lead: int, *, try_fast: bool) -> tuple[bool, RawBlock]:
+    """One line (``lead``: the space stripped from its start; ``name``: ``"line 3"``, or
+    ``"item 3"`` in a list): ``(True, its block)``, or ``(False, a block naming it)`` when it is
+    not JSON."""
     if try_fast and line[:1] == b"{":
         try:
             return True, _fast(line, objects=True)  # one line, starting with {
@@ -359,7 +454,7 @@ def _one_line(number: int, line: bytes, lead: int, *, try_fast: bool) -> tuple[b
     try:
         documents = _documents(line, at=lead)
         if documents and isinstance(documents[0], NotOrders):  # bytes that are not UTF-8
-            documents[0] = NotOrders(documents[0].raw, f"line {number}: {documents[0].reason}")
+            documents[0] = NotOrders(documents[0].raw, f"{name}: {documents[0].reason}")
     except PayloadError as exc:
         block = from_dicts([])
         text = line[:200].decode("utf-8", errors="replace")
@@ -367,15 +462,15 @@ def _one_line(number: int, line: bytes, lead: int, *, try_fast: bool) -> tuple[b
             {
                 "order_id": None,
                 "table": "orders",
-                "field": f"line {number}",
+                "field": name,
                 "raw_value": text,
-                "reason": str(exc),
+                "reason": str(exc).replace("load_orders: document 1 of the source", name),
             }
         )
         return False, block
     if len(documents) == 1 and not isinstance(documents[0], list | dict):
-        return True, from_dicts(documents, where=lambda _: f"line {number}")
-    return True, from_dicts(_orders_of(documents), where=lambda i: f"line {number}, item {i}")
+        return True, from_dicts(documents, where=lambda _: name)
+    return True, from_dicts(_orders_of(documents), where=lambda i: f"{name}, item {i}")
 
 
 def _fast(data: bytes, *, checked: bool = False, objects: bool = False) -> RawBlock:
@@ -495,6 +590,15 @@ def _looks_pretty(data: bytes) -> bool:
     """A single document spread over lines (pretty-printed JSON) rather than one per line."""
     first = data.split(b"\n", 1)[0].strip()
     return first in (b"{", b"[") or not first.endswith(b"}")
+
+
+def _mostly_objects(lines: list[bytes]) -> bool:
+    """At least half the lines are each a whole object (``{`` … ``}``): one document per line,
+    whose first line is broken (a cut-off page, an HTML error page), not one document spread
+    over lines (whose lines are pieces: ``{``, ``"id": 5,`` …)."""
+    filled = [line.strip() for line in lines if line.strip()]
+    whole = sum(1 for line in filled if len(line) > 2 and line[:1] == b"{" and line[-1:] == b"}")
+    return whole * 2 >= len(filled)
 
 
 def _documents(data: bytes, *, at: int = 0) -> list[Any]:
