@@ -136,7 +136,12 @@ def _shows_bars() -> bool:
             return True
     except (AttributeError, ValueError):  # no stderr, or a closed one
         return False
-    return "ipykernel" in sys.modules
+    ipython = sys.modules.get("IPython")  # (never imported here: only if it runs already)
+    try:
+        shell = ipython.get_ipython() if ipython is not None else None
+        return shell is not None and "IPKernelApp" in shell.config  # a kernel, as tqdm checks
+    except Exception:  # an IPython without the usual shell: no bar rather than an error
+        return False
 
 
 class _Progress:
