@@ -181,6 +181,32 @@ def test_incremental_sync_sees_new_and_changed_orders(tmp_path: Path) -> None:
         assert created["id"] in a.index
 
 
+def test_an_order_of_an_unknown_status_id_is_read_again_like_an_open_one(tmp_path: Path) -> None:
+    """The API gives an old open order a status id the toolkit does not know (99: a status
+    added since), then completes it. An unknown status is not known to be terminal: the sync
+    reads it again, as the metrics count it open, and learns the completion (it was taken for
+    terminal and kept as 99 for ever)."""
+    with (
+        SandboxServer(orders=1500, seed=21) as srv,
+        PartnerClient(base_url=srv.url, api_key=srv.api_key, rate_limit=None) as c,
+    ):
+        store = OrderStore(tmp_path / "cache")
+        assert store.sync(c, progress=False).ok
+        before = store.load()
+        o = before.orders.set_index("order_id")
+        target = min(_open_ids(before), key=lambda i: o.loc[i, "created_at"])
+        srv.update_order(target, statusId=99)
+        assert store.sync(c, progress=False).ok
+        assert store.load().orders.set_index("order_id").loc[target, "status_id"] == 99
+        srv.update_order(target, statusId=3)
+        report = store.sync(c, progress=False)
+        assert report.ok, report.error
+        assert report.changed == 1
+        after = store.load()
+        assert after.orders.set_index("order_id").loc[target, "status_id"] == 3
+        assert_same_frames(after, served(srv))
+
+
 def test_snapshots_and_as_of(tmp_path: Path) -> None:
     """Every sync appends a snapshot row per fetched order; load(as_of=...) answers with what
     the store knew then."""

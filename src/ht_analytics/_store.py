@@ -69,7 +69,7 @@ from ._store_tables import (
     without,
 )
 from ._sync import (
-    OPEN_IDS,
+    TERMINAL_IDS,
     Held,
     fetch,
     not_contradicted,
@@ -1166,4 +1166,4 @@ def _iso(value: datetime | None) -> str | None:
 def _open_count(status_ids: pa.ChunkedArray) -> int:
     """Orders not known to be terminal (an unknown status counts as open)."""
     status = pc.fill_null(status_ids, -1).to_numpy()
-    return int((np.isin(status, OPEN_IDS) | (status < 0)).sum())
+    return int((~np.isin(status, TERMINAL_IDS)).sum())

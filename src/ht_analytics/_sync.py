@@ -26,7 +26,7 @@ from ._client import PartnerClient
 from ._exceptions import HTError, NotFoundError, PayloadError
 from ._loader import LoadedTables, load_tables
 from ._schema import UTC_US
-from ._statuses import OPEN_STATUSES
+from ._statuses import TERMINAL_STATUSES
 from ._store_stream import MonthStream
 from ._store_tables import conform_all
 from ._sync_plan import PAGE_SIZE, cover, split_range, window_count
@@ -39,7 +39,7 @@ TYPING_THREADS = 2
 """Threads typing what the request threads read (Arrow parsing releases the GIL), so that a
 request thread moves on to its next window at once."""
 
-OPEN_IDS = np.array(sorted(s.value for s in OPEN_STATUSES), dtype=np.int64)
+TERMINAL_IDS = np.array(sorted(s.value for s in TERMINAL_STATUSES), dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +95,9 @@ class Held:
         return days, counts.astype(np.int64)
 
     def open_mask(self, tags: tuple[str, ...] | None) -> np.ndarray:
-        """Orders not known to be terminal (an unknown status counts as open)."""
-        mask = np.isin(self.status, OPEN_IDS) | (self.status < 0)
+        """Orders not known to be terminal: an open status, none, or an id the toolkit does not
+        know (the API may have added a status: it counts as open, as in the metrics)."""
+        mask = ~np.isin(self.status, TERMINAL_IDS)
         if tags:
             mask &= np.isin(self.ids, np.concatenate([self.tagged.get(t, []) for t in tags]))
         return mask
@@ -855,7 +856,7 @@ def _answers_the_query(tables: LoadedTables, *, filters: dict[str, Any]) -> None
         hi = pa.scalar(datetime.combine(end + SLACK + timedelta(days=1), time(0), UTC), UTC_US)
         outside = pc.or_(outside, pc.fill_null(pc.greater_equal(created, hi), False))
     if filters.get("status") == "open":
-        closed = pc.invert(pc.is_in(status, value_set=pa.array(OPEN_IDS)))
+        closed = pc.is_in(status, value_set=pa.array(TERMINAL_IDS))  # (an unknown id: open)
         outside = pc.or_(outside, pc.fill_null(closed, False))
     count = pc.sum(outside.cast(pa.int64())).as_py() or 0
     if count:
