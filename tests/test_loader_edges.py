@@ -1352,3 +1352,42 @@ def test_a_bare_unix_time_may_be_a_whole_float(value: Any) -> None:
     half = load([{"id": 1, "created_at": 1711324800.5}])
     assert half.orders["created_at"].isna().all()
     assert half.problems["raw_value"].tolist() == ["1711324800.5"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("breakdown",),
+        ("breakdown", "services"),
+        ("breakdown", "adjustments"),
+        ("breakdown", "services", 0),
+        ("breakdown", "services", 0, "adjustments"),
+        ("breakdown", "adjustments", 0),
+    ],
+)
+def test_a_lone_surrogate_where_an_object_belongs_is_a_problem(path: tuple[Any, ...]) -> None:
+    """A text holding a lone surrogate escape (``"\\ud800x"``) where an object or a list
+    belongs: the order's problem shows it, the surrogate replaced (``?``, as in any text); the
+    load does not raise (it raised a
+    bare UnicodeEncodeError building the problems, and so did a store's sync)."""
+    order: dict[str, Any] = {
+        "id": 1,
+        "createdAt": C,
+        "breakdown": {
+            "services": [{"id": 1, "totalAmount": "5.00", "adjustments": []}],
+            "adjustments": [{"type": "fee", "amount": "1.00"}],
+            "totalAmount": "6.00",
+        },
+    }
+    holder: Any = order
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = "SURROGATE"
+    page = json.dumps({"status": "success", "orders": [order, {"id": 2, "createdAt": C}]})
+    raw = page.replace("SURROGATE", "\\ud800x").encode()
+    frames = load(raw)
+    assert frames.orders["order_id"].tolist() == [1, 2]
+    shown = frames.problems["raw_value"].dropna().tolist()
+    assert "?x" in shown, frames.problems
+    with pytest.raises(PayloadError):
+        load_orders(raw, strict=True)

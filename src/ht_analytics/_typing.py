@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._extract import RawBlock, unify
+from ._extract_slow import _clean
 from ._instants import local_wall_clock, parse_instants, parse_unix_iso, valid_zone_names
 from ._money import parse_money
 from ._schema import ADJUSTMENT_FIELDS, MONEY, ORDER_FIELDS, SERVICE_FIELDS, STATUS_LABELS, UTC_US
@@ -91,7 +92,11 @@ class _Problems:
 
     def add_rows(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            table = pa.Table.from_pylist(rows, schema=PROBLEM_SCHEMA)
+            try:
+                table = pa.Table.from_pylist(rows, schema=PROBLEM_SCHEMA)
+            except UnicodeEncodeError:  # a lone surrogate (a JSON escape) in a raw value: U+FFFD
+                clean = [{k: _clean(v) for k, v in row.items()} for row in rows]
+                table = pa.Table.from_pylist(clean, schema=PROBLEM_SCHEMA)
             self.tables.append(table)
             self.unreadable.append(table)
 
