@@ -611,6 +611,16 @@ def test_a_compression_bomb_is_refused_not_read_into_memory(
         ("abcdefgh\\", b'{"a":"abcdefgh\\"quoted","b":"abcdefgh\\\\"}', False),
         # `/` escaped as `\/`
         ("ab/cdefgh-1", b'{"a":"ab\\/cdefgh-1"}', False),
+        # any character as a `\uXXXX` escape, hex digits in either case, mixed with the rest
+        ("abcdefgh-12", b'{"a":"x \\u0061bcdefgh-12 y"}', False),
+        (
+            "abcdefgh-12",
+            b'{"a":"\\u0061\\u0062\\u0063\\u0064\\u0065\\u0066\\u0067\\u0068\\u002D\\u0031\\u0032"}',
+            False,
+        ),
+        ("ab/cdefgh-1", b'{"a":"ab\\u002fcdefgh\\u002d1"}', False),
+        # escapes that spell another text: kept
+        ("abcdefgh-12", b'{"a":"\\u0061bcdefgh-13"}', True),
     ],
 )
 def test_clearing_the_key_from_bodies_keeps_them_valid(key: str, body: bytes, kept: bool) -> None:

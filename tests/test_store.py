@@ -1062,8 +1062,9 @@ class Echoing(httpx.BaseTransport):
     order: as its partner, in a service's name and in a field the loader does not know (a
     server echoing what it was sent)."""
 
-    def __init__(self) -> None:
+    def __init__(self, escaped: bool = False) -> None:
         self.inner = httpx.HTTPTransport()
+        self.escaped = escaped  # the key written with a JSON escape per character
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
@@ -1071,24 +1072,31 @@ class Echoing(httpx.BaseTransport):
             return response
         key = request.headers["Api-Key"]
         body = json.loads(response.read())
+        mark = "KEY-MARK-7f3a"
         for order in body["orders"]:
-            order["partner"] = f"partner {key}"
-            order["customNote"] = {"seen": key}
+            order["partner"] = f"partner {mark}"
+            order["customNote"] = {"seen": mark}
             for line in order.get("breakdown", {}).get("services", []):
-                line["name"] = f"{line.get('name')} ({key})"
-        return httpx.Response(response.status_code, json=body)
+                line["name"] = f"{line.get('name')} ({mark})"
+        written = "".join(f"\\u{ord(c):04x}" for c in key) if self.escaped else key
+        content = json.dumps(body).replace(mark, written).encode()
+        return httpx.Response(
+            response.status_code, content=content, headers={"Content-Type": "application/json"}
+        )
 
     def close(self) -> None:
         self.inner.close()
 
 
-def test_a_key_echoed_in_order_data_reaches_no_file(tmp_path: Path) -> None:
-    """A server echoing the API key inside the orders: the response bodies are cleared of it as
-    they are received, so no file of the store (nor the frames loaded from it) holds it."""
+@pytest.mark.parametrize("escaped", [False, True])
+def test_a_key_echoed_in_order_data_reaches_no_file(tmp_path: Path, escaped: bool) -> None:
+    """A server echoing the API key inside the orders, as it is or with every character a JSON
+    escape (the same text once read): the response bodies are cleared of it as they are
+    received, so no file of the store (nor the frames loaded from it) holds it."""
     key = "sk-live-ECHOED-0123456789"
     data = generate_dataset(300, 4)
     with SandboxServer(data, api_key=key) as srv:
-        store, report = sync_through(srv, Echoing(), tmp_path / "cache")
+        store, report = sync_through(srv, Echoing(escaped), tmp_path / "cache")
     assert report.ok, report.error
     frames = store.load()
     assert len(frames.orders) == 300

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import ssl
 import threading
 import time
@@ -256,6 +257,28 @@ class _Call:
         return f"<{self.what}>"
 
 
+_ASCII_ESCAPE = re.compile(rb"\\u00[0-7][0-9a-fA-F]")
+r"""A JSON escape of an ASCII character (``\u0070``): what a key written escaped holds."""
+
+
+def _escaped_pattern(key: str) -> re.Pattern[bytes]:
+    r"""The key inside a JSON string, each character as itself (JSON-escaped where it must be,
+    ``/`` also as ``\/``) or as a ``\uXXXX`` escape in either case of hex digits."""
+    parts = []
+    for char in key:
+        alternatives = [re.escape(json.dumps(char)[1:-1].encode())]
+        if char == "/":
+            alternatives.append(re.escape(b"\\/"))
+        code = f"{ord(char):04x}" if ord(char) < 0x10000 else None
+        if code is not None:
+            hex_digits = b"".join(
+                f"[{d}{d.upper()}]".encode() if d.isalpha() else d.encode() for d in code
+            )
+            alternatives.append(rb"\\u" + hex_digits)
+        parts.append(b"(?:" + b"|".join(alternatives) + b")")
+    return re.compile(b"".join(parts))
+
+
 class Requester:
     """Sends requests for one client: shared pacing, retries, a deadline per attempt."""
 
@@ -282,6 +305,11 @@ class Requester:
         if len(value) < 8 or value.isdigit():
             forms = set()
         self._body_forms = sorted((f.encode() for f in forms), key=len, reverse=True)
+        # The key with any of its characters written as a `\uXXXX` escape (valid JSON, the same
+        # text once read): looked for only in a body holding such an escape of an ASCII
+        # character, which pages seldom do (a non-ASCII name is `\u00e9` …, not one of these).
+        self._escaped_key = _escaped_pattern(value) if forms else None
+        self._escape_hint = _ASCII_ESCAPE if value.isascii() else re.compile(rb"\\u")
         _LIVE.add(self)
 
     def scrub_body(self, content: bytes) -> bytes:
@@ -291,6 +319,8 @@ class Requester:
         for form in self._body_forms:
             if form in content:
                 content = content.replace(form, b"***")
+        if self._escaped_key is not None and self._escape_hint.search(content):
+            content = self._escaped_key.sub(b"***", content)
         return content
 
     def scrub(self, text: str) -> str:
