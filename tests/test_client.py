@@ -811,3 +811,40 @@ def test_a_wait_longer_than_the_retry_timeout_gives_up_at_once() -> None:
         caught.value
     )
     assert caught.value.retry_after == 86400
+
+
+class EndsWithAnEmptyPage(httpx.BaseTransport):
+    """A sandbox whose listing ends the way some APIs end one that fills its pages exactly: the
+    last full page carries a cursor, and the page after it is empty (every time it is asked)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.empty_asked = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("cursor") == "999999999":
+            self.empty_asked += 1
+            return empty_page()
+        response = self.inner.handle_request(request)
+        body = json.loads(response.read())
+        if body.get("next_cursor") is None:
+            body["next_cursor"] = 999_999_999
+        return json_response(response.status_code, body)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_an_empty_last_page_is_asked_for_once_more_then_ends_the_listing() -> None:
+    """An empty page that ends a listing after a page with a cursor is asked for once more (a
+    cache replaying another query's empty answer looks the same and would end the listing
+    early); empty again, it is the end: every order once, one request more."""
+    transport = EndsWithAnEmptyPage()
+    with (
+        SandboxServer(orders=700) as srv,
+        PartnerClient(api_key=srv.api_key, base_url=srv.url, transport=transport) as client,
+    ):
+        ids = [o["id"] for o in client.iter_orders(page_size=500)]
+        assert len(ids) == len(set(ids)) == 700
+        assert transport.empty_asked == 2
+        assert client.stats.requests == 4  # 500, 200, the empty page twice

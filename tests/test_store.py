@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -967,6 +968,56 @@ def test_an_empty_answer_for_a_window_the_store_holds_orders_in_is_read_again(
             short = [w for w in report.warnings if "the API returned none (twice)" in w]
             assert len(short) == 1, report.warnings
             assert "kept the stored ones as last seen" in short[0]
+
+
+class BlankingPage(httpx.BaseTransport):
+    """Passes requests to the sandbox, but answers the first request for a next page (one with
+    a cursor) with an empty last page: a cache replaying another query's empty answer."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.blanked = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "cursor" in request.url.params and not self.blanked:
+            self.blanked += 1
+            return empty_page()
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("fault", ["window", "page"])
+def test_a_backfill_reads_again_an_empty_answer_instead_of_losing_orders(
+    tmp_path: Path, fault: str
+) -> None:
+    """A first backfill (an empty store) where one answer is another query's empty one: a
+    window's first page, or a next page of a window. It was taken as the end of the window, its
+    orders lost with no warning (and older than the lookback, never read again). It is read
+    once more: the store holds every order."""
+    with SandboxServer(orders=3000, seed=12) as srv:
+        transport: Any = Blanking(1) if fault == "window" else BlankingPage()
+        # (two windows of some 1,250 orders: paged with a cursor)
+        store, report = sync_through(srv, transport, tmp_path / "cache", concurrency=1)
+        assert report.ok, report.error
+        assert transport.blanked == 1
+        assert not report.warnings
+        assert_same_frames(store.load(), served(srv))
+
+
+def test_a_backfill_whose_answers_all_hold_orders_asks_nothing_twice(tmp_path: Path) -> None:
+    """The price of that is one request for a window that holds no order (or a listing that
+    ends with an empty page): where every answer holds orders, and for the days before the first
+    order (where none is expected), nothing is asked twice."""
+    with SandboxServer(orders=3000, seed=12) as srv:
+        recording = Recording()
+        store, report = sync_through(srv, recording, tmp_path / "cache")
+        assert report.ok, report.error
+        windows = [q for q in recording.queries if "from" in q and "cursor" not in q]
+        asked = Counter((q["from"], q["to"]) for q in windows)
+        assert max(asked.values()) == 1  # every window held orders, or was the guard
+        assert_same_frames(store.load(), served(srv))
 
 
 class Deleting(httpx.BaseTransport):

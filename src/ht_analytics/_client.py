@@ -13,7 +13,7 @@ from ._config import resolve_api_key, resolve_base_url
 from ._endpoints import ENDPOINTS
 from ._exceptions import HTError, PaginationError, PayloadError
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
-from ._pagination import CursorPaginator, Page, _order_id, parse_page_light
+from ._pagination import NEXT_CURSOR_KEY, CursorPaginator, Page, _order_id, parse_page_light
 from ._params import DateLike, OrderFilters, StatusLike, check_page_size
 from ._ratelimit import RateLimiter
 from ._responses import parse_json, unwrap
@@ -173,6 +173,16 @@ class PartnerClient:
                 (body, orders), _, response = self._call(
                     "list_orders", params=params, read=read, parse=parse
                 )
+                if asked == 1 and not orders and paginator.pages and _ends(body):
+                    # An empty last page after a page with a cursor: how a listing whose orders
+                    # fill its pages exactly may end, and what a cache replaying another query's
+                    # empty answer gives (the listing's other orders would be lost): asked once
+                    # more, and taken as the end if it comes back empty again.
+                    log.info(
+                        "page %d is empty and ends the listing; asking once more",
+                        paginator.pages + 1,
+                    )
+                    continue
                 try:
                     next_cursor = paginator.update_state(body, orders)
                     break
@@ -507,3 +517,8 @@ def _client_params(
     }
     # Fields not given are left out, not sent as null (which could erase them on update).
     return {k: v for k, v in params.items() if v is not None}
+
+
+def _ends(body: Any) -> bool:
+    """A page body that has no next cursor."""
+    return isinstance(body, dict) and body.get(NEXT_CURSOR_KEY) is None

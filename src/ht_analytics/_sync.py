@@ -231,7 +231,16 @@ def fetch(
                         sink=None if stream is None else functools.partial(stream.add, (a, b)),
                         held=None
                         if (a, b) == guard
-                        else _held_in(held, tag_filter, a, b, out.warnings),
+                        else _held_in(
+                            held,
+                            tag_filter,
+                            a,
+                            b,
+                            out.warnings,
+                            # (not the unsplit ones: each already asks again, in another
+                            # form, what one answer said: that there is no order there)
+                            planned=tags is None and not recheck_open and (a, b) not in unsplit,
+                        ),
                     )
                     if tag_filter is not None:
                         tag_windows.append((tag_filter[0], a, b, window))
@@ -725,20 +734,31 @@ def _typed(
 
 @dataclass(frozen=True, slots=True)
 class _HeldIn:
-    """How many orders the store holds in a window's days (and where to say it came short)."""
+    """How many orders the store holds in a window's days (and where to say it came short), and
+    whether an empty answer is suspect even where it holds none (a backfill's window)."""
 
     orders: int
     warnings: list[str]
+    planned: bool = False
 
 
 def _held_in(
-    held: Held, tags: tuple[str, ...] | None, first: date, last: date, warnings: list[str]
+    held: Held,
+    tags: tuple[str, ...] | None,
+    first: date,
+    last: date,
+    warnings: list[str],
+    planned: bool = False,
 ) -> _HeldIn | None:
+    """``planned``: the window is one of a backfill of all orders, planned from the first
+    order's day on: an empty answer there is read once more, as where the store holds orders
+    (a cache or proxy replaying another query's empty answer would lose the window's orders,
+    and no later incremental sync reads those days again)."""
     if not len(held.ids):
-        return None
+        return _HeldIn(0, warnings, planned) if planned else None
     days, counts = held.day_counts(tags)
     inside = (days >= np.datetime64(first)) & (days <= np.datetime64(last))
-    return _HeldIn(int(counts[inside].sum()), warnings)
+    return _HeldIn(int(counts[inside].sum()), warnings, planned)
 
 
 def _pages(
@@ -759,7 +779,7 @@ def _pages(
     it is still empty the sync goes on and says so in its warnings. (A few orders fewer is no
     sign: an order may be deleted, lose a tag, or sit on a day the server counts in its zone.)"""
     raws, ids, count = _read_pages(client, bar, stop, tags, filters)
-    if held is not None and count == 0 and held.orders:
+    if held is not None and count == 0 and (held.orders or held.planned):
         log.info(
             "orders created %s to %s: the API returned %d, the store holds %d; reading again",
             filters.get("start"),
@@ -770,7 +790,7 @@ def _pages(
         again = _read_pages(client, bar, stop, tags, filters)
         if again[2] > count:
             raws, ids, count = again
-        if count == 0:
+        if count == 0 and held.orders:
             tag_note = f" with tag {tags[0]}" if tags else ""
             held.warnings.append(
                 f"orders created {filters.get('start')} to {filters.get('end')}{tag_note}: the "
