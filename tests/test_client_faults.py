@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -714,3 +715,29 @@ def test_a_retry_after_past_the_retry_timeout_is_quoted_as_asked(header: bytes, 
         stop.set()
         sock.close()
     assert said in str(info.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_a_page_that_is_not_utf8_is_retried_then_a_clear_error(
+    encoding: str, tmp_path: Path
+) -> None:
+    """A 200 whose JSON is UTF-16 or UTF-32: Python's parser would take it, the loader would
+    not (the whole sync failed on "document 1"). It is an unreadable answer: asked again, and in
+    the end an error naming the request and the encoding; the store is left as it was."""
+    from ht_analytics import OrderStore, PayloadError
+
+    body = json.dumps({"status": "success", "orders": [], "next_cursor": None}).encode(encoding)
+    url, sock, stop = _raw_server(_ok(body))
+    try:
+        with PartnerClient(KEY, url, max_retries=1, rate_limit=None) as client:
+            with pytest.raises(PayloadError, match=r"orders.*not UTF-8") as raised:
+                list(client.iter_pages(page_size=500))
+            assert client.stats.retries == 1
+            report = OrderStore(tmp_path / "store").sync(client, progress=False)
+    finally:
+        stop.set()
+        sock.close()
+    assert encoding[:6].upper() in str(raised.value)
+    assert not report.ok
+    assert "not UTF-8" in str(report.error)
+    assert not list((tmp_path / "store").rglob("*.parquet"))

@@ -28,6 +28,12 @@ _MAX_MESSAGE = 300
 
 def parse_json(content: bytes, *, what: str) -> Any:
     """Parse a response body, raising :class:`PayloadError` that says what was being read."""
+    encoding = json.detect_encoding(content)
+    if encoding not in ("utf-8", "utf-8-sig"):  # Python would read it; the loader does not
+        raise PayloadError(
+            f"{what}: the response is {encoding.upper()}, not UTF-8 as JSON over HTTP must be "
+            f"({len(content)} bytes)"
+        )
     try:
         return json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
