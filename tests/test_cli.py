@@ -56,6 +56,7 @@ def test_demo_syncs_and_computes(tmp_path: Path) -> None:
     assert "1,500 orders in the store" in result.output
     for heading in ("Revenue by month", "Top tags", "At risk:", "Operations by quarter"):
         assert heading in result.output
+    assert "(the last four of 9 quarters)" in result.output  # two years of orders
     assert (cache / "manifest.json").is_file()
     again = CliRunner().invoke(main, ["demo", "--orders", "1500", "--cache", str(cache)])
     assert again.exit_code == 0, again.output
@@ -450,3 +451,13 @@ def test_cache_clear_checks_the_folder_before_asking(tmp_path: Path) -> None:
     assert "Nothing to clear" in result.output
     assert "Cleared" not in result.output
     assert not missing.exists()
+
+
+def test_the_demo_of_no_orders_prints_none_not_pandas_internals(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--orders", "0", "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "r")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Empty DataFrame" not in result.output
+    assert result.output.count("  (none)") == 2  # the tags, the operations
