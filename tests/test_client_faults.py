@@ -46,9 +46,9 @@ def test_server_capping_the_page_size_loses_nothing() -> None:
     api = CappedApi(make_orders(1000), with_next_cursor=False)
     ids = [o["id"] for o in client_for(api).iter_orders(page_size=500)]
     assert ids == [o["id"] for o in api.orders]
-    # Ten full pages, then an empty one confirms the end, asked twice (an empty page that ends
-    # a listing may be a cache's replay of another query's answer).
-    assert len(api.requests) == 12
+    # Ten full pages, then an empty one confirms the end (once: a server that sends no cursor is
+    # paged by the last id, and that empty page is the one the client asks for after a full one).
+    assert len(api.requests) == 11
 
 
 def test_fallback_short_page_after_a_full_one_ends_paging() -> None:
@@ -614,6 +614,10 @@ def test_a_compression_bomb_is_refused_not_read_into_memory(
         ("abcdefgh\\", b'{"a":"abcdefgh\\"quoted","b":"abcdefgh\\\\"}', False),
         # `/` escaped as `\/`
         ("ab/cdefgh-1", b'{"a":"ab\\/cdefgh-1"}', False),
+        # an escaped backslash, then text: not the key, and the JSON stays valid
+        ("sk_live_4f9a8b7c", b'{"a":"\\\\u0073k_live_4f9a8b7c"}', True),
+        # an escaped backslash, then the key written escaped: cleared, the backslash kept
+        ("sk_live_4f9a8b7c", b'{"a":"\\\\\\u0073k_live_4f9a8b7c"}', False),
         # any character as a `\uXXXX` escape, hex digits in either case, mixed with the rest
         ("abcdefgh-12", b'{"a":"x \\u0061bcdefgh-12 y"}', False),
         (
@@ -741,3 +745,43 @@ def test_a_page_that_is_not_utf8_is_retried_then_a_clear_error(
     assert not report.ok
     assert "not UTF-8" in str(report.error)
     assert not list((tmp_path / "store").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize(
+    "body", [b'\x00{"status": "success"}', b"\x00\x00\x00\x00", b'{\x00"a": 1}']
+)
+def test_a_stray_nul_is_not_taken_for_utf16(body: bytes) -> None:
+    from ht_analytics._responses import parse_json
+
+    with pytest.raises(PayloadError, match="not valid JSON"):
+        parse_json(body, what="GET /x")
+
+
+def test_a_short_listing_of_a_server_without_cursors_takes_two_requests() -> None:
+    """No ``next_cursor`` at all: one short page, then the empty page the client asks for (it
+    cannot know the server's page size) ends the listing, asked once."""
+    api = FakeApi(make_orders(40), with_next_cursor=False)
+    ids = [o["id"] for o in client_for(api).iter_orders(page_size=100)]
+    assert len(ids) == 40
+    assert len(api.requests) == 2
+
+
+def test_an_empty_last_page_asked_again_may_meet_a_replay_and_still_end() -> None:
+    """The re-ask of an empty last page is not one of the page's two tries: answered then with
+    an earlier page (a replay), the page is asked a third time, and its empty answer ends the
+    listing."""
+    pages = [
+        {"status": "success", "orders": make_orders(2, 1), "next_cursor": 2},
+        {"status": "success", "orders": [], "next_cursor": None},
+        {"status": "success", "orders": make_orders(2, 1), "next_cursor": 2},  # a replay
+        {"status": "success", "orders": [], "next_cursor": None},
+    ]
+    answers = iter(pages)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return json_response(200, next(answers))
+
+    client = PartnerClient(KEY, BASE, transport=httpx.MockTransport(handler), rate_limit=None)
+    with client:
+        assert [o["id"] for o in client.iter_orders()] == [1, 2]
+        assert client.stats.requests == 4

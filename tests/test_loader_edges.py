@@ -1391,3 +1391,43 @@ def test_a_lone_surrogate_where_an_object_belongs_is_a_problem(path: tuple[Any, 
     assert "?x" in shown, frames.problems
     with pytest.raises(PayloadError):
         load_orders(raw, strict=True)
+
+
+def test_a_valid_document_over_lines_with_whole_objects_on_them_loads_whole() -> None:
+    """A page wrapped onto two lines whose second is a whole object (``{order}]}``), and one
+    pretty-printed order followed by one-line orders (two files joined): valid JSON, read as
+    such, even where most lines are whole objects (they were read line by line, and lost)."""
+    one, two = {"id": 1, "createdAt": C}, {"id": 2, "createdAt": C}
+    wrapped = (
+        b'{"status": "success", "next_cursor": null, "orders": ['
+        + json.dumps(one).encode()
+        + b",\n"
+        + json.dumps(two).encode()
+        + b"]}"
+    )
+    for source in (wrapped, [wrapped], [wrapped, _page(3)]):
+        frames = load(source)
+        assert frames.orders["order_id"].tolist()[:2] == [1, 2], source
+        assert frames.problems.empty
+    joined = (
+        json.dumps(one, indent=2).encode()
+        + b"\n"
+        + b"\n".join(json.dumps({"id": i, "createdAt": C}).encode() for i in range(10, 20))
+    )
+    frames = load(joined)
+    assert frames.orders["order_id"].tolist() == [1, *range(10, 20)]
+    assert frames.problems.empty
+
+
+def test_bad_pieces_in_a_run_do_not_take_the_good_ones_with_them() -> None:
+    """Two error pages, a good page, a pretty-printed good page: both good pages load, and each
+    bad one is named (the run of one-line pieces was one problem naming its first item)."""
+    pretty = json.dumps(
+        {"status": "success", "orders": [{"id": 7, "createdAt": C}], "next_cursor": None}, indent=1
+    ).encode()
+    frames = load([HTML, HTML, _page(3, 4), pretty])
+    assert frames.orders["order_id"].tolist() == [3, 4, 7]
+    assert frames.problems["field"].tolist() == ["item 1", "item 2"]
+    frames = load([HTML, HTML, HTML, _page(3), _page(4)])
+    assert frames.orders["order_id"].tolist() == [3, 4]
+    assert frames.problems["field"].tolist() == ["item 1", "item 2", "item 3"]

@@ -1322,3 +1322,43 @@ def test_a_backfill_of_an_empty_api_takes_two_requests(tmp_path: Path) -> None:
     assert report.ok, report.error
     assert report.requests == 2
     assert stored_ids(store) == []
+
+
+def test_a_backfill_from_a_given_start_asks_no_empty_window_twice(tmp_path: Path) -> None:
+    """From a start the user gives (years before the first order), the windows before the first
+    order hold none: each is asked once (the re-read of an empty answer is for windows planned
+    from the first order's day)."""
+    with SandboxServer(orders=3000, seed=12) as srv:
+        recording = Recording()
+        store, report = sync_through(srv, recording, tmp_path / "cache", start="2015-01-01")
+        assert report.ok, report.error
+        windows = [q for q in recording.queries if "from" in q and "cursor" not in q]
+        asked = Counter((q["from"], q["to"]) for q in windows)
+        assert max(asked.values()) == 1
+        assert len(store.load().orders) == 3000
+
+
+def test_a_failed_reports_error_copies_and_pickles(tmp_path: Path) -> None:
+    """The report of a failed sync holds the error (of a class that takes keyword arguments,
+    such as PaginationError): it copies and pickles, message, attributes and notes kept."""
+    import copy
+    import pickle
+
+    from ht_analytics import PaginationError
+
+    error = PaginationError("page 3 repeated", page=3, cursor=17)
+    error.add_note("the sync failed; the store is unchanged")
+    report = SyncReport(
+        ok=False,
+        kind="backfill",
+        scope=("all",),
+        started_at="x",
+        elapsed=0.0,
+        error=str(error),
+        exception=error,
+    )
+    for twin in (copy.deepcopy(report), pickle.loads(pickle.dumps(report))):
+        assert isinstance(twin.exception, PaginationError)
+        assert (twin.exception.page, twin.exception.cursor) == (3, 17)
+        assert str(twin.exception) == str(error)
+        assert twin.exception.__notes__ == error.__notes__

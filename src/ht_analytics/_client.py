@@ -169,20 +169,24 @@ class PartnerClient:
             return body, orders
 
         while paginator.has_next_page:
-            for asked in (1, 2):
+            asked = 0
+            reasked_empty = False
+            while True:
                 (body, orders), _, response = self._call(
                     "list_orders", params=params, read=read, parse=parse
                 )
-                if asked == 1 and not orders and paginator.pages and _ends(body):
+                if not reasked_empty and not orders and paginator.pages and _ends(body):
                     # An empty last page after a page with a cursor: how a listing whose orders
                     # fill its pages exactly may end, and what a cache replaying another query's
                     # empty answer gives (the listing's other orders would be lost): asked once
-                    # more, and taken as the end if it comes back empty again.
+                    # more (not counted as a try of the page), and the end if empty again.
+                    reasked_empty = True
                     log.info(
                         "page %d is empty and ends the listing; asking once more",
                         paginator.pages + 1,
                     )
                     continue
+                asked += 1
                 try:
                     next_cursor = paginator.update_state(body, orders)
                     break
@@ -520,5 +524,7 @@ def _client_params(
 
 
 def _ends(body: Any) -> bool:
-    """A page body that has no next cursor."""
-    return isinstance(body, dict) and body.get(NEXT_CURSOR_KEY) is None
+    """A page body that says it is the last: ``next_cursor`` is there, and null. (A server that
+    sends no cursor at all is paged by the last id; the empty page that ends its listing is the
+    one the client asks for after a full page, not asked twice.)"""
+    return isinstance(body, dict) and NEXT_CURSOR_KEY in body and body[NEXT_CURSOR_KEY] is None

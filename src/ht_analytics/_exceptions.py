@@ -23,6 +23,18 @@ __all__ = [
 class HTError(Exception):
     """Base class of every error raised by ht_analytics."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Copied and pickled as they are (message, attributes, notes), whatever the arguments
+        # their class takes (``PaginationError`` needs ``page``): a SyncReport holds one.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[HTError], args: tuple[object, ...], state: dict[str, object]) -> HTError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ApiError(HTError):
     """The API answered with an error, or could not be reached after the allowed attempts.

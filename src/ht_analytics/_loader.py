@@ -388,9 +388,19 @@ def _from_bytes(
         except _ARROW_COULD_NOT:  # Python will
             pass
     lines = data.split(b"\n")
-    if len(lines) == 1 or (_looks_pretty(data) and not _mostly_objects(lines)):
-        yield from_dicts(_orders_of(_documents(data, at=at)))
-        return
+    if len(lines) == 1 or _looks_pretty(data):
+        try:
+            documents = _documents(data, at=at)
+        except PayloadError:
+            # Not JSON as a whole. One document per line whose first is broken (a cut-off
+            # page, an HTML error page) is read line by line below, each bad line a problem: the
+            # pieces of a list always (each is a line of its own), a file's lines when most are
+            # whole objects (a pretty-printed document's lines are pieces: ``{``, ``"id": 5,``).
+            if len(lines) == 1 or (line_names is None and not _mostly_objects(lines)):
+                raise
+        else:
+            yield from_dicts(_orders_of(documents))
+            return
     good = 0
     bad: list[RawBlock] = []
     # (number, the line without surrounding space, where that starts within the line)

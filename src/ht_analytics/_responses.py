@@ -28,14 +28,8 @@ _MAX_MESSAGE = 300
 
 def parse_json(content: bytes, *, what: str) -> Any:
     """Parse a response body, raising :class:`PayloadError` that says what was being read."""
-    encoding = json.detect_encoding(content)
-    if encoding not in ("utf-8", "utf-8-sig"):  # Python would read it; the loader does not
-        raise PayloadError(
-            f"{what}: the response is {encoding.upper()}, not UTF-8 as JSON over HTTP must be "
-            f"({len(content)} bytes)"
-        )
     try:
-        return json.loads(content)
+        body = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         # No excerpt of the body: it may hold a client's token.
         raise PayloadError(
@@ -45,6 +39,13 @@ def parse_json(content: bytes, *, what: str) -> Any:
         raise PayloadError(
             f"{what}: the response is nested too deeply to read ({len(content)} bytes)"
         ) from None
+    encoding = json.detect_encoding(content)
+    if encoding not in ("utf-8", "utf-8-sig"):  # Python read it; the loader would not
+        raise PayloadError(
+            f"{what}: the response is {encoding.upper()}, not UTF-8 as JSON over HTTP must be "
+            f"({len(content)} bytes)"
+        )
+    return body
 
 
 def unwrap(body: Any, key: str | None, *, what: str) -> Any:
@@ -179,3 +180,4 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     return max((when - now).total_seconds(), 0.0)
+

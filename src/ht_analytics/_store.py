@@ -470,6 +470,8 @@ class OrderStore:
                     tags=tag_list,
                     recheck_open=kind == "incremental",
                     recheck_bounds=(start_d, end_d),
+                    # Windows planned from the first order's day: an empty answer is suspect.
+                    reread_empty=kind == "backfill" and start_d is None and tag_list is None,
                     concurrency=concurrency,
                     progress=progress,
                     stream=stream,
@@ -478,6 +480,7 @@ class OrderStore:
                 self._abandon(stream, manifest)
                 stats = client.stats
                 exc.add_note(f"the sync failed; the store at {self.path} is unchanged")
+                exc.__traceback__ = None  # (its frames hold the pages read: not kept alive)
                 return replace(
                     base,
                     error=str(exc),

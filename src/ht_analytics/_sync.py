@@ -178,6 +178,7 @@ def fetch(
     preread: tuple[tuple[date, date], LoadedTables] | None = None,
     unsplit: Sequence[tuple[date, date]] = (),
     guard: tuple[date, date] | None = None,
+    reread_empty: bool = False,
 ) -> Fetched:
     """Read the ``ranges`` of creation dates (per tag when ``tags``), and, with
     ``recheck_open``, every order the store holds as open that the ranges do not cover.
@@ -188,7 +189,9 @@ def fetch(
     the others (where a backfill expects few orders or none: the days before the first order it
     was told of, the days after a first page that was the whole listing). ``guard``: the one of
     them where no order is expected at all (an empty answer there is no sign of a replay, even
-    where the store holds orders the API has since deleted)."""
+    where the store holds orders the API has since deleted). ``reread_empty``: the windows were
+    planned from the first order's day (a backfill of all orders): one answered with no order is
+    read once more."""
     if tags is not None or recheck_open:
         stream = None
     out = Fetched()
@@ -239,7 +242,7 @@ def fetch(
                             out.warnings,
                             # (not the unsplit ones: each already asks again, in another
                             # form, what one answer said: that there is no order there)
-                            planned=tags is None and not recheck_open and (a, b) not in unsplit,
+                            planned=reread_empty and (a, b) not in unsplit,
                         ),
                     )
                     if tag_filter is not None:

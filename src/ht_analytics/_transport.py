@@ -276,7 +276,9 @@ def _escaped_pattern(key: str) -> re.Pattern[bytes]:
             )
             alternatives.append(rb"\\u" + hex_digits)
         parts.append(b"(?:" + b"|".join(alternatives) + b")")
-    return re.compile(b"".join(parts))
+    # From the start of a run of backslashes, the escaped ones (`\\`) kept: the key never
+    # starts on the second backslash of one (`\\u0073…` is a backslash, then text).
+    return re.compile(rb"(?<!\\)((?:\\\\)*)" + b"".join(parts))
 
 
 class Requester:
@@ -320,7 +322,7 @@ class Requester:
             if form in content:
                 content = content.replace(form, b"***")
         if self._escaped_key is not None and self._escape_hint.search(content):
-            content = self._escaped_key.sub(b"***", content)
+            content = self._escaped_key.sub(rb"\1***", content)
         return content
 
     def scrub(self, text: str) -> str:
