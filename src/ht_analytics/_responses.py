@@ -180,4 +180,3 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     return max((when - now).total_seconds(), 0.0)
-
