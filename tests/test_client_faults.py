@@ -614,6 +614,10 @@ def test_a_compression_bomb_is_refused_not_read_into_memory(
         ("abcdefgh\\", b'{"a":"abcdefgh\\"quoted","b":"abcdefgh\\\\"}', False),
         # `/` escaped as `\/`
         ("ab/cdefgh-1", b'{"a":"ab\\/cdefgh-1"}', False),
+        # text that only looks like the key from inside an escape: kept, the JSON valid
+        ("abcdefgh-12", b'{"a":"\\u00abcdefgh\\u002d12"}', True),
+        ("test-key-4f1d9c2a", b'{"a":"x\\test-key-4f1d9c2a"}', True),
+        ("4f1d9c2a77e0b5c1", b'{"a":"\\u4f1d9c2a77e0b5c1"}', True),
         # an escaped backslash, then text: not the key, and the JSON stays valid
         ("sk_live_4f9a8b7c", b'{"a":"\\\\u0073k_live_4f9a8b7c"}', True),
         # an escaped backslash, then the key written escaped: cleared, the backslash kept

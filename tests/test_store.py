@@ -1362,3 +1362,14 @@ def test_a_failed_reports_error_copies_and_pickles(tmp_path: Path) -> None:
         assert (twin.exception.page, twin.exception.cursor) == (3, 17)
         assert str(twin.exception) == str(error)
         assert twin.exception.__notes__ == error.__notes__
+
+
+def test_a_full_sync_into_a_new_store_reads_again_an_empty_window(tmp_path: Path) -> None:
+    """``full=True`` plans its windows from the first order's day as a backfill does: one
+    answered with another query's empty answer is read once more, nothing lost."""
+    with SandboxServer(orders=3000, seed=12) as srv:
+        blanking = Blanking(1)
+        store, report = sync_through(srv, blanking, tmp_path / "cache", full=True)
+        assert report.ok, report.error
+        assert blanking.blanked == 1
+        assert_same_frames(store.load(), served(srv))

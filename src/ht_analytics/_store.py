@@ -471,7 +471,9 @@ class OrderStore:
                     recheck_open=kind == "incremental",
                     recheck_bounds=(start_d, end_d),
                     # Windows planned from the first order's day: an empty answer is suspect.
-                    reread_empty=kind == "backfill" and start_d is None and tag_list is None,
+                    reread_empty=kind in ("backfill", "full")
+                    and start_d is None
+                    and tag_list is None,
                     concurrency=concurrency,
                     progress=progress,
                     stream=stream,

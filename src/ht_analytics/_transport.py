@@ -277,8 +277,10 @@ def _escaped_pattern(key: str) -> re.Pattern[bytes]:
             alternatives.append(rb"\\u" + hex_digits)
         parts.append(b"(?:" + b"|".join(alternatives) + b")")
     # From the start of a run of backslashes, the escaped ones (`\\`) kept: the key never
-    # starts on the second backslash of one (`\\u0073…` is a backslash, then text).
-    return re.compile(rb"(?<!\\)((?:\\\\)*)" + b"".join(parts))
+    # starts on the second backslash of one (`\\u0073…` is a backslash, then text), nor right
+    # after one (`\\t`), nor among the hex digits of a `\\uXXXX` escape.
+    inside_escape = rb"(?<!\\u)(?<!\\u[0-9a-fA-F])(?<!\\u[0-9a-fA-F]{2})(?<!\\u[0-9a-fA-F]{3})"
+    return re.compile(rb"(?<!\\)((?:\\\\)*)" + inside_escape + b"".join(parts))
 
 
 class Requester:
@@ -311,18 +313,23 @@ class Requester:
         # text once read): looked for only in a body holding such an escape of an ASCII
         # character, which pages seldom do (a non-ASCII name is `\u00e9` …, not one of these).
         self._escaped_key = _escaped_pattern(value) if forms else None
-        self._escape_hint = _ASCII_ESCAPE if value.isascii() else re.compile(rb"\\u")
+        url = quote(value, safe="").encode()  # (no JSON escape spells this form)
+        self._url_form = url if forms and url not in {escaped.encode(), value.encode()} else None
+        self._escape_hint = _ASCII_ESCAPE  # (a key is ASCII: the client refuses any other)
         _LIVE.add(self)
 
     def scrub_body(self, content: bytes) -> bytes:
         """A response body without the API key, should the server echo it (in an order's field,
         an error message): nothing built from a response — frames, the store, reports — holds it.
-        A byte search per form, fast enough for every page."""
-        for form in self._body_forms:
-            if form in content:
-                content = content.replace(form, b"***")
-        if self._escaped_key is not None and self._escape_hint.search(content):
+        A byte search per form, fast enough for every page; where one is found (or an escape that
+        may spell the key), one pass that replaces the key only where it starts a character of
+        the text, never inside an escape (``\\t``, ``\\u00ab``): the JSON stays valid."""
+        if self._escaped_key is None:
+            return content
+        if any(form in content for form in self._body_forms) or self._escape_hint.search(content):
             content = self._escaped_key.sub(rb"\1***", content)
+            if self._url_form is not None and self._url_form in content:
+                content = content.replace(self._url_form, b"***")
         return content
 
     def scrub(self, text: str) -> str:
