@@ -137,6 +137,12 @@ def test_problems_are_stored_with_their_orders(tmp_path: Path) -> None:
     assert_same_frames(store.load(), got)
 
 
+def _oldest_open(frames: OrderFrames) -> int:
+    """The id of the open order created first (one no lookback window reads again)."""
+    o = frames.orders.set_index("order_id")
+    return int(min(_open_ids(frames), key=lambda i: o.loc[i, "created_at"]))
+
+
 def _open_ids(frames: OrderFrames) -> list[int]:
     o = frames.orders
     return [int(x) for x in o.loc[o["status_id"].isin(OPEN_IDS), "order_id"]]
@@ -162,11 +168,10 @@ def test_incremental_sync_sees_new_and_changed_orders(tmp_path: Path) -> None:
         store = OrderStore(tmp_path / "cache")
         assert store.sync(c, progress=False).ok
         before = store.load()
-        open_ids = _open_ids(before)
-        o = before.orders.set_index("order_id")
-        oldest_open = min(open_ids, key=lambda i: o.loc[i, "created_at"])
+        oldest_open = _oldest_open(before)
         srv.update_order(oldest_open, statusId=3)
-        flipped = max(open_ids, key=lambda i: o.loc[i, "created_at"])
+        o = before.orders.set_index("order_id")
+        flipped = max(_open_ids(before), key=lambda i: o.loc[i, "created_at"])
         srv.update_order(flipped, atRisk=not bool(o.loc[flipped, "at_risk"]))
         created = _new_order(c, before)
         report = store.sync(c, progress=False)
@@ -193,9 +198,7 @@ def test_an_order_of_an_unknown_status_id_is_read_again_like_an_open_one(tmp_pat
     ):
         store = OrderStore(tmp_path / "cache")
         assert store.sync(c, progress=False).ok
-        before = store.load()
-        o = before.orders.set_index("order_id")
-        target = min(_open_ids(before), key=lambda i: o.loc[i, "created_at"])
+        target = _oldest_open(store.load())
         srv.update_order(target, statusId=99)
         assert store.sync(c, progress=False).ok
         assert store.load().orders.set_index("order_id").loc[target, "status_id"] == 99
