@@ -309,13 +309,13 @@ class Requester:
         if len(value) < 8 or value.isdigit():
             forms = set()
         self._body_forms = sorted((f.encode() for f in forms), key=len, reverse=True)
-        # The key with any of its characters written as a `\uXXXX` escape (valid JSON, the same
-        # text once read): looked for only in a body holding such an escape of an ASCII
-        # character, which pages seldom do (a non-ASCII name is `\u00e9` …, not one of these).
+        # The key as it is, or with any of its characters a `\uXXXX` escape (the same text once
+        # read): replaced where a form above is found, or where the body holds an escape of an
+        # ASCII character (a key is ASCII: the client refuses any other), which pages seldom do
+        # (a non-ASCII name is `\u00e9` …, not one of these).
         self._escaped_key = _escaped_pattern(value) if forms else None
         url = quote(value, safe="").encode()  # (no JSON escape spells this form)
         self._url_form = url if forms and url not in {escaped.encode(), value.encode()} else None
-        self._escape_hint = _ASCII_ESCAPE  # (a key is ASCII: the client refuses any other)
         _LIVE.add(self)
 
     def scrub_body(self, content: bytes) -> bytes:
@@ -326,7 +326,7 @@ class Requester:
         the text, never inside an escape (``\\t``, ``\\u00ab``): the JSON stays valid."""
         if self._escaped_key is None:
             return content
-        if any(form in content for form in self._body_forms) or self._escape_hint.search(content):
+        if any(form in content for form in self._body_forms) or _ASCII_ESCAPE.search(content):
             content = self._escaped_key.sub(rb"\1***", content)
             if self._url_form is not None and self._url_form in content:
                 content = content.replace(self._url_form, b"***")
