@@ -15,6 +15,7 @@ import pandas as pd
 
 from ._cents import cents, money_array
 from ._frames import OrderFrames
+from ._lookup import positions_of
 from ._periods import (
     PERIODS,
     check_frames,
@@ -292,43 +293,45 @@ class _PerOrder:
 
     def __init__(self, frames: OrderFrames, orders: pd.DataFrame) -> None:
         self.ids = orders["order_id"].to_numpy()
-        index = pd.Index(self.ids)
         n = self.n = len(self.ids)
         s = frames.services
-        self.s_pos = index.get_indexer(s["order_id"].to_numpy()).astype(np.int64)
-        self.services = np.bincount(self.s_pos[self.s_pos >= 0], minlength=n).astype(np.int64)
+        self.s_pos = positions_of(self.ids, s["order_id"].to_numpy())
+        mine = self.s_pos >= 0  # the chosen orders' lines: filtered once for every sum
+        pos = self.s_pos[mine]
+        self.services = np.bincount(pos, minlength=n).astype(np.int64)
         gross, gross_missing = cents(s["original_total_amount"])
         prepaid, prepaid_missing = cents(s["prepaid"])
         self.line_net, line_net_missing = cents(s["total_amount"])
-        self.gross = _sum_per(self.s_pos, gross, n)
-        self.prepaid = _sum_per(self.s_pos, prepaid, n)
-        lines_net = _sum_per(self.s_pos, self.line_net, n)
+        self.gross = _sum_per(pos, gross[mine], n)
+        self.prepaid = _sum_per(pos, prepaid[mine], n)
+        lines_net = _sum_per(pos, self.line_net[mine], n)
         a = frames.adjustments
-        self.a_pos = index.get_indexer(a["order_id"].to_numpy()).astype(np.int64)
+        self.a_pos = positions_of(self.ids, a["order_id"].to_numpy())
         self.a_amount, amount_missing = cents(a["amount"])
         # Parts that are NA (unreadable, or sent empty) are summed as 0, but the order's
         # identity cannot be checked: it counts as unreconciled, like an NA net.
-        missing_parts = _sum_per(
-            self.s_pos, (gross_missing | prepaid_missing | line_net_missing).astype(np.int64), n
-        ) + _sum_per(self.a_pos, amount_missing.astype(np.int64), n)
-        self.a_service = _equals(a["level"], "service")
+        missing_parts = _count_per(
+            pos, (gross_missing | prepaid_missing | line_net_missing)[mine], n
+        ) + _count_per(self.a_pos, amount_missing, n)
+        level = _codes(a["level"], ("service", "order"))
+        self.a_service = level == 0
         self.service_adjustments = _sum_per(
             np.where(self.a_service, self.a_pos, -1), self.a_amount, n
         )
-        is_order = _equals(a["level"], "order")
+        is_order = level == 1
         self.adjustments: dict[str, np.ndarray] = {}
         if is_order.any():
             kinds, kind_names = pd.factorize(a["type"][is_order], use_na_sentinel=True)
             k = len(kind_names) + 1  # the last: no type
             kinds = np.where(kinds < 0, k - 1, kinds).astype(np.int64)
-            at = np.where(self.a_pos[is_order] >= 0, kinds * n + self.a_pos[is_order], -1)
-            per_kind = _sum_per(at, self.a_amount[is_order], k * n).reshape(k, n)
+            order_pos, order_amount = self.a_pos[is_order], self.a_amount[is_order]
             for code in np.unique(kinds):
                 kind = str(kind_names[code]) if code < k - 1 else ""
                 col = "order_" + (_slug(kind) or "other")
                 if col in NOT_ADJUSTMENTS:  # a type named "id": not a column that holds ids
                     col += "_adjustment"
-                part = per_kind[code]
+                of_kind = kinds == code
+                part = _sum_per(order_pos[of_kind], order_amount[of_kind], n)
                 self.adjustments[col] = (
                     self.adjustments[col] + part if col in self.adjustments else part
                 )
@@ -361,9 +364,17 @@ class _PerOrder:
         }
 
 
-def _equals(values: pd.Series, text: str) -> np.ndarray:
-    """Rows whose text is exactly ``text`` (missing: no)."""
-    return np.asarray(values.eq(text).fillna(False).to_numpy(dtype=bool))
+def _codes(values: pd.Series, texts: tuple[str, ...]) -> np.ndarray:
+    """Each row's position in ``texts`` where its text is exactly one of them, else -1."""
+    out = np.full(len(values), -1, dtype=np.int8)
+    for i, text in enumerate(texts):
+        out[np.asarray(values.eq(text).fillna(False).to_numpy(dtype=bool))] = i
+    return out
+
+
+def _count_per(positions: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
+    """How many of the rows at each position ``0..n-1`` are flagged (positions < 0 skipped)."""
+    return np.bincount(positions[flags & (positions >= 0)], minlength=n).astype(np.int64)
 
 
 def _service_facts(
@@ -380,8 +391,7 @@ def _service_facts(
     svc = per_order.a_service & (per_order.a_pos >= 0)
     adj_line = frames.adjustments["line_no"].to_numpy(dtype=np.int64, na_value=-1)[svc]
     span = int(max(line_no.max(initial=0), adj_line.max(initial=0))) + 2
-    line_keys = pd.Index(pos * span + line_no)
-    adj_pos = line_keys.get_indexer(per_order.a_pos[svc] * span + adj_line)
+    adj_pos = positions_of(pos * span + line_no, per_order.a_pos[svc] * span + adj_line)
     m = len(pos)
     lines: dict[str, np.ndarray] = {
         "pos": pos,
@@ -428,7 +438,7 @@ def _with_tags(
     """Facts repeated once per tag of their order (an untagged order once, as ``(untagged)``)."""
     tags = frames.tags
     codes, namer = _factorize(tags["tag"], UNTAGGED)
-    t_pos = pd.Index(per_order.ids).get_indexer(tags["order_id"].to_numpy())
+    t_pos = positions_of(per_order.ids, tags["order_id"].to_numpy())
     mine = t_pos >= 0
     t_pos, codes = t_pos[mine], codes[mine]
     order = np.argsort(t_pos, kind="stable")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
+from ._lookup import positions_of
 from ._periods import ALL_ORDERS, PERIODS, check_frames, clock_note, period_codes, period_labels
 
 __all__ = ["tag_counts"]
@@ -58,8 +59,7 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
                 return np.asarray(period_labels(codes, code).astype(object))
         else:
             raise ValueError(f"by must be None, 'status' or a period (D, W, M, Q), not {by!r}")
-        index = pd.Index(orders["order_id"].to_numpy())
-        tag_keys = keys[index.get_indexer(tags["order_id"].to_numpy())]
+        tag_keys = keys[positions_of(orders["order_id"].to_numpy(), tags["order_id"].to_numpy())]
         totals = pd.Series(keys).value_counts()
         tag_codes, tag_names = pd.factorize(tags["tag"], sort=True)
         pairs = pd.DataFrame({"tag": tag_codes, name: tag_keys})
