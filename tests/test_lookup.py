@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ht_analytics._lookup import positions_of
+from ht_analytics._lookup import member_of, positions_of
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
@@ -64,3 +64,19 @@ def test_empty_and_other_dtypes(keys: np.ndarray, values: np.ndarray) -> None:
 def test_same_as_get_indexer(keys: list[int], values: list[int]) -> None:
     k, v = np.array(keys, dtype=np.int64), np.array(values, dtype=np.int64)
     assert positions_of(k, v).tolist() == oracle(k, v).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(INT64 | st.integers(0, 60), max_size=40),
+    st.lists(INT64 | st.integers(-5, 65), max_size=60),
+)
+def test_member_of_same_as_isin(keys: list[int], values: list[int]) -> None:
+    k, v = np.array(keys, dtype=np.int64), np.array(values, dtype=np.int64)
+    assert member_of(k, v).tolist() == np.isin(v, k).tolist()
+
+
+def test_member_of_repeated_keys() -> None:
+    keys = np.array([7, 3, 7, 5], dtype=np.int64)
+    got = member_of(keys, np.array([3, 4, 7, 8, 2, 5], dtype=np.int64))
+    assert got.tolist() == [True, False, True, False, False, True]

@@ -149,6 +149,25 @@ def test_the_funnel_of_no_orders_has_no_shares() -> None:
     assert funnel["share_of_previous"].isna().all()
 
 
+def test_operations_of_no_orders_is_an_empty_table_with_every_column() -> None:
+    """No orders: no period, and still every column (a notebook selecting them does not fail)."""
+    ops = operations_summary(load())
+    assert ops.empty
+    assert list(ops.columns) == [
+        "month",
+        "orders",
+        "completed",
+        "cancelled",
+        "completion_rate",
+        "cancellation_rate",
+        *(
+            f"{d}_{q}_h"
+            for d in ("lead_time", "time_to_complete", "lateness")
+            for q in ("median", "p90")
+        ),
+    ]
+
+
 @pytest.mark.parametrize("statuses", ["all", None, ["all"], ["ALL", "billable"]])
 def test_all_statuses_include_unknown_status_ids(statuses: Any) -> None:
     """Order 2 has status id 99 (unknown): asking for all statuses, in any spelling, counts it."""

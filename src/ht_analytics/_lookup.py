@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["positions_of"]
+__all__ = ["member_of", "positions_of"]
 
 DIRECT_SPAN = 8
 """A direct table is used while the ids span at most this many slots per id (plus a million):
@@ -32,6 +32,25 @@ def positions_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         return _hashed(keys, values)
     inside = (values >= low) & (values <= high)
     out = np.full(len(values), -1, dtype=np.int64)
+    out[inside] = table[values[inside] - low]
+    return out
+
+
+def member_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is one of ``keys`` (repeats allowed): ``np.isin`` through a
+    table indexed by the id where the ids are dense integers."""
+    keys = np.asarray(keys)
+    values = np.asarray(values)
+    if len(keys) == 0 or len(values) == 0 or keys.dtype != np.int64 or values.dtype != np.int64:
+        return np.isin(values, keys)
+    low, high = int(keys.min()), int(keys.max())
+    span = high - low + 1
+    if span > DIRECT_SPAN * len(keys) + 1_000_000:
+        return np.isin(values, keys)
+    table = np.zeros(span, dtype=bool)
+    table[keys - low] = True
+    inside = (values >= low) & (values <= high)
+    out = np.zeros(len(values), dtype=bool)
     out[inside] = table[values[inside] - low]
     return out
 

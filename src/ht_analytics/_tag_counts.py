@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._frames import OrderFrames
-from ._lookup import positions_of
+from ._lookup import member_of, positions_of
 from ._periods import ALL_ORDERS, PERIODS, check_frames, clock_note, period_codes, period_labels
 
 __all__ = ["tag_counts"]
@@ -31,7 +31,8 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
     """
     check_frames(frames, "tag_counts")
     orders = frames.orders
-    tags = frames.tags[frames.tags["order_id"].isin(orders["order_id"])]
+    ids = orders["order_id"].to_numpy()
+    tags = frames.tags[member_of(ids, frames.tags["order_id"].to_numpy())]
     attrs = {
         "orders": len(orders),
         "statuses": ALL_ORDERS,
@@ -59,7 +60,7 @@ def tag_counts(frames: OrderFrames, *, by: str | None = None, tz: str = "local")
                 return np.asarray(period_labels(codes, code).astype(object))
         else:
             raise ValueError(f"by must be None, 'status' or a period (D, W, M, Q), not {by!r}")
-        tag_keys = keys[positions_of(orders["order_id"].to_numpy(), tags["order_id"].to_numpy())]
+        tag_keys = keys[positions_of(ids, tags["order_id"].to_numpy())]
         totals = pd.Series(keys).value_counts()
         tag_codes, tag_names = pd.factorize(tags["tag"], sort=True)
         pairs = pd.DataFrame({"tag": tag_codes, name: tag_keys})
