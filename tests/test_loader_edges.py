@@ -1431,3 +1431,74 @@ def test_bad_pieces_in_a_run_do_not_take_the_good_ones_with_them() -> None:
     frames = load([HTML, HTML, HTML, _page(3), _page(4)])
     assert frames.orders["order_id"].tolist() == [3, 4]
     assert frames.problems["field"].tolist() == ["item 1", "item 2", "item 3"]
+
+
+def test_instants_at_the_end_of_the_year_9999_in_a_zone_are_read_or_named() -> None:
+    """The last second of the year 9999, near which a zone's clock leaves Python's dates: in
+    Berlin the appointment's wall clock is 10000-01-01 (local NA, noted); in Chicago a startedAt
+    without an offset is 10000-01-01T05:59:59Z (out of range: NA and a problem); as a timestamp
+    object the integer 253402300799 (9999-12-31T23:59:59Z) wins. Nothing crashes."""
+    frames = load(
+        [
+            {
+                "id": 1,
+                "timezone": "Europe/Berlin",
+                "appointmentStartDateTime": "9999-12-31T23:59:59Z",
+            },
+            {"id": 2, "timezone": "America/Chicago", "startedAt": "9999-12-31T23:59:59"},
+            {"id": 3, "timezone": "America/Chicago", "startedAt": "9999-12-31T17:59:59"},
+            {
+                "id": 4,
+                "timezone": "America/Los_Angeles",
+                "started_at": {"integer": 253402300799, "iso": "9999-12-31T23:59:59"},
+            },
+        ]
+    )
+    o = frames.orders.set_index("order_id")
+    last = pd.Timestamp("9999-12-31T23:59:59", tz="UTC")
+    assert o.loc[1, "appointment_start"] == last
+    assert pd.isna(o.loc[1, "appointment_start_local"])
+    assert pd.isna(o.loc[2, "started_at"])
+    assert o.loc[3, "started_at"] == last  # 17:59:59 in Chicago (UTC-6) is 23:59:59Z
+    assert o.loc[4, "started_at"] == last
+    p = frames.problems.set_index("order_id")
+    assert p.loc[1, "field"] == "appointmentStartDateTime"
+    assert "outside the years 0001-9999" in p.loc[1, "reason"]
+    assert "appointment_start_local is NA" in p.loc[1, "reason"]
+    assert p.loc[2, "field"] == "startedAt"
+    assert "outside the years 0001-9999" in p.loc[2, "reason"]
+    assert 3 not in p.index
+
+
+def test_a_wall_clock_beyond_the_years_1_to_9999_is_na_and_noted_not_an_error() -> None:
+    """Kiritimati is UTC+14: 9999-12-31T23:00Z is 10000-01-01 13:00 there. Los Angeles kept
+    UTC-7:52:58 before 1883: 0001-01-01T00:00Z is in the year 0 there. The instants are kept,
+    the local times are NA with a note, and strict loading does not fail on a note."""
+    orders = [
+        {
+            "id": 1,
+            "timezone": "Pacific/Kiritimati",
+            "appointmentStartDateTime": "9999-12-31T23:00:00Z",
+        },
+        {
+            "id": 2,
+            "timezone": "America/Los_Angeles",
+            "appointmentStartDateTime": "0001-01-01T00:00:00Z",
+        },
+        {
+            "id": 3,
+            "timezone": "Pacific/Kiritimati",
+            "appointmentStartDateTime": "9999-12-30T23:00:00Z",
+        },
+    ]
+    with pytest.warns(DataProblemWarning, match="2 note"):
+        strict = load_orders(orders, strict=True)
+    for frames in (load(orders), strict):
+        o = frames.orders.set_index("order_id")
+        assert o.loc[1, "appointment_start"] == pd.Timestamp("9999-12-31T23:00", tz="UTC")
+        assert o.loc[2, "appointment_start"] == pd.Timestamp("0001-01-01T00:00", tz="UTC")
+        assert pd.isna(o.loc[1, "appointment_start_local"])
+        assert pd.isna(o.loc[2, "appointment_start_local"])
+        assert o.loc[3, "appointment_start_local"] == pd.Timestamp("9999-12-31T13:00")
+        assert sorted(frames.problems["order_id"]) == [1, 2]
+        assert set(frames.problems["raw_value"]) == {"9999-12-31T23:00:00Z", "0001-01-01T00:00:00Z"}

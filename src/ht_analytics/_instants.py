@@ -37,7 +37,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final, TypeAlias
 
 import numpy as np
@@ -167,14 +167,24 @@ def local_wall_clock(instants: _ArrayLike, zones: _ArrayLike) -> pa.Array:
         if not pc.any(late).as_py():
             return [local]
         rules = zoneinfo.ZoneInfo(name)
-        fixed = [
-            moment.astimezone(rules).replace(tzinfo=None)
-            for moment in pc.filter(chunk, late).to_pylist()
-        ]
+        fixed = [_wall_by_zoneinfo(moment, rules) for moment in pc.filter(chunk, late).to_pylist()]
         return [pc.replace_with_mask(local, late, pa.array(fixed, local.type))]
 
     mask = pc.and_(pc.is_valid(moments), valid_zone_names(zone))
-    return _by_zone(mask, zone, moments, wall)[0].cast(WALL_TYPE)
+    local = _by_zone(mask, zone, moments, wall)[0].cast(WALL_TYPE)
+    # A wall clock past the ends of Python's dates (9999-12-31 23:00 UTC is 10000-01-01 in
+    # Kiritimati): null, as an instant there would be (no tool downstream can show it).
+    micros = local.cast(pa.int64())
+    inside = pc.and_(pc.greater_equal(micros, _FIRST_MICROS), pc.less_equal(micros, _LAST_MICROS))
+    return pc.if_else(pc.fill_null(inside, True), local, pa.scalar(None, WALL_TYPE))
+
+
+def _wall_by_zoneinfo(moment: datetime, rules: zoneinfo.ZoneInfo) -> datetime | None:
+    """``moment``'s wall clock by Python's ``zoneinfo``; ``None`` past the ends of its dates."""
+    try:
+        return moment.astimezone(rules).replace(tzinfo=None)
+    except OverflowError:
+        return None
 
 
 def valid_zone_names(zones: _ArrayLike) -> pa.Array:
@@ -471,14 +481,27 @@ def _by_zoneinfo(wall: pa.Array, zone: str) -> list[pa.Array]:
     instants, gaps, ambiguous = [], [], []
     for value in wall.to_pylist():
         first = value.replace(tzinfo=rules)
-        moment = first.astimezone(UTC)
-        gap = moment.astimezone(rules).replace(tzinfo=None) != value
-        instants.append(moment)
+        offset = first.utcoffset() or timedelta(0)
+        # In integers: the instant may lie past the ends of Python's dates (9999-12-31 23:59 in
+        # Chicago is in the year 10000 in UTC), where ``_parse`` makes it a problem.
+        instants.append((value - _NAIVE_EPOCH) // _MICRO - offset // _MICRO)
+        try:
+            gap = first.astimezone(UTC).astimezone(rules).replace(tzinfo=None) != value
+        except OverflowError:  # out of range either way: no gap to tell of
+            gap = False
         gaps.append(gap)
         ambiguous.append(
-            not gap and first.utcoffset() != value.replace(tzinfo=rules, fold=1).utcoffset()
+            not gap and offset != value.replace(tzinfo=rules, fold=1).utcoffset()
         )
-    return [pa.array(instants, INSTANT_TYPE), pa.array(gaps), pa.array(ambiguous)]
+    return [
+        pa.array(instants, pa.int64()).cast(INSTANT_TYPE),
+        pa.array(gaps, pa.bool_()),
+        pa.array(ambiguous, pa.bool_()),
+    ]
+
+
+_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
+_MICRO: Final = timedelta(microseconds=1)
 
 
 @functools.cache

@@ -386,6 +386,16 @@ def _as_sent(tables: list[pa.Table], snake: pa.Array) -> list[pa.Table]:
     return out
 
 
+def _sent(raw: dict[str, pa.Array], column: str) -> pa.Array:
+    """An instant's value as sent, as text: the text, else the iso, else the integer of a
+    timestamp object."""
+    return pc.coalesce(
+        raw[column].cast(pa.string()),
+        raw[f"{column}__iso"].cast(pa.string()),
+        raw[f"{column}__unix"].cast(pa.string()),
+    )
+
+
 def _orders_table(
     o: dict[str, pa.Array], order_ids: pa.Array, problems: _Problems
 ) -> tuple[pa.Table, tuple[pa.Table, pa.Array]]:
@@ -446,7 +456,25 @@ def _orders_table(
         kept=True,
     )
     appointment = pc.coalesce(with_offset, local_instants)
-
+    local = local_wall_clock(appointment, zones)
+    beyond = pc.and_(pc.and_(pc.is_valid(appointment), pc.is_valid(zones)), pc.is_null(local))
+    if pc.any(beyond).as_py():
+        reason = pa.scalar(
+            "its wall-clock time in the order's zone is outside the years 0001-9999 "
+            "(instant kept; appointment_start_local is NA)"
+        )
+        for column, used in (
+            ("appointment_start_offset", pc.is_valid(with_offset)),
+            ("appointment_start_sent", pc.is_null(with_offset)),
+        ):
+            problems.add(
+                "orders",
+                WIRE_NAME[column],
+                order_ids,
+                _sent(o, column),
+                pc.if_else(pc.and_(beyond, used), reason, _NONE),
+                kept=True,
+            )
     orders = {
         "order_id": order_ids,
         **{k: typed[k] for k in ("token", "client_id", "client_name")},
@@ -456,7 +484,7 @@ def _orders_table(
         "progress_status_id": typed["progress_status_id"],
         "created_at": created,
         "appointment_start": appointment,
-        "appointment_start_local": local_wall_clock(appointment, zones),
+        "appointment_start_local": local,
         "timezone": o["timezone"],
         "started_at": started,
         "completed_at": completed,
