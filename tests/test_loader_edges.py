@@ -929,7 +929,12 @@ def test_pages_and_envelopes_without_an_id_are_still_read() -> None:
         ("clientId", "clientId", "'{}' is not an integer"),
         ("atRisk", "atRisk", "'{}' is not true or false"),
         ("statusId", "statusId", "'{}' is not an integer"),
-        ("timezone", "timezone", "not a known IANA time zone"),
+        (
+            "timezone",
+            "timezone",
+            "not a known IANA time zone (kept as sent; the order has no local times: "
+            "times sent without an offset are NA, metrics count its periods in UTC)",
+        ),
         ("clientName", None, None),  # text: kept as the JSON text "{}"
     ],
 )
@@ -1502,3 +1507,46 @@ def test_a_wall_clock_beyond_the_years_1_to_9999_is_na_and_noted_not_an_error() 
         assert o.loc[3, "appointment_start_local"] == pd.Timestamp("9999-12-31T13:00")
         assert sorted(frames.problems["order_id"]) == [1, 2]
         assert set(frames.problems["raw_value"]) == {"9999-12-31T23:00:00Z", "0001-01-01T00:00:00Z"}
+
+
+def test_an_unknown_time_zone_is_a_note_on_a_value_kept_not_an_unreadable_value() -> None:
+    """ "Eastern Time" is kept in the frame as sent, so it is a note: the warning counts it as
+    one, and strict loading does not fail on it (an appointment with an offset is still read)."""
+    order = {
+        "id": 7,
+        "createdAt": C,
+        "timezone": "Eastern Time",
+        "appointmentStartDateTime": "2024-03-10T10:00:00-05:00",
+    }
+    with pytest.warns(DataProblemWarning, match=r"^1 note\(s\) on values kept as sent"):
+        strict = load_orders([order], strict=True)
+    assert strict.orders["timezone"].tolist() == ["Eastern Time"]
+    assert strict.orders["appointment_start"].tolist() == [pd.Timestamp("2024-03-10T15:00Z")]
+    assert strict.problems[["order_id", "field", "raw_value"]].values.tolist() == [
+        [7, "timezone", "Eastern Time"]
+    ]
+
+
+SECRETS_IN_A_CUT_LINE = (
+    b'{"id": 2, "authentication_token": "SECRET-TOKEN-123", "api_key": "AKEY-999", '
+    b'"nested": {"clientSecret": {"v": "DEEP-SECRET"}}, "createdAt": "2024-01-01T00:00:00Z", '
+    b'"breakdown": {"totalAmount": "$5.0'
+)
+
+
+def test_a_line_that_is_not_json_keeps_no_secret_in_problems_or_errors() -> None:
+    """A JSONL line cut off (or a cut page in a list of pages) is named with the start of its
+    text, but the values of secret-looking keys are [redacted] there, as in readable orders; a
+    secret holding an object ends the excerpt. The strict error shows the same excerpt."""
+    good = b'{"id": 1, "createdAt": "2024-01-01T00:00:00Z"}'
+    want = '{"id": 2, "authentication_token": "[redacted]", "api_key": "[redacted]", '
+    for source in (good + b"\n" + SECRETS_IN_A_CUT_LINE + b"\n", [good, SECRETS_IN_A_CUT_LINE]):
+        frames = load(source)
+        assert frames.orders["order_id"].tolist() == [1]
+        (raw,) = frames.problems["raw_value"].tolist()
+        assert raw == want + '"nested": {"clientSecret": [redacted]…'
+        with pytest.raises(PayloadError) as caught:
+            load_orders(source, strict=True)
+        for secret in ("SECRET-TOKEN-123", "AKEY-999", "DEEP-SECRET"):
+            assert secret not in raw
+            assert secret not in str(caught.value)

@@ -35,7 +35,7 @@ from ._frames import OrderFrames
 from ._nesting import MAX_DEPTH, too_deep
 from ._reconcile import reconcile
 from ._schema import MONEY, ORDER_FIELDS, TYPED
-from ._secrets import scrub
+from ._secrets import REDACTED, is_sensitive, scrub
 from ._typing import PROBLEM_SCHEMA, type_block
 
 __all__ = ["DataProblemWarning", "load_orders"]
@@ -467,7 +467,7 @@ def _one_line(name: str, line: bytes, lead: int, *, try_fast: bool) -> tuple[boo
             documents[0] = NotOrders(documents[0].raw, f"{name}: {documents[0].reason}")
     except PayloadError as exc:
         block = from_dicts([])
-        text = line[:200].decode("utf-8", errors="replace")
+        text = _excerpt(line[:200].decode("utf-8", errors="replace"))
         block.problems.append(
             {
                 "order_id": None,
@@ -481,6 +481,32 @@ def _one_line(name: str, line: bytes, lead: int, *, try_fast: bool) -> tuple[boo
     if len(documents) == 1 and not isinstance(documents[0], list | dict):
         return True, from_dicts(documents, where=lambda _: name)
     return True, from_dicts(_orders_of(documents), where=lambda i: f"{name}, item {i}")
+
+
+_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*")?')
+"""A key in JSON text, and its value when it is a whole string."""
+
+
+def _excerpt(text: str) -> str:
+    """The start of a line that is not JSON, as kept in ``problems``, with the value of every
+    key that suggests a secret (``authentication_token`` …) replaced by ``[redacted]``, as
+    :func:`scrub` does for readable orders. A secret's value that is an object or a list, or
+    that the text does not show whole, ends the excerpt."""
+    out: list[str] = []
+    at = 0
+    for match in _PAIR.finditer(text):
+        try:
+            key = json.loads(f'"{match.group(1)}"')
+        except ValueError:
+            key = match.group(1)
+        if not is_sensitive(str(key)):
+            continue
+        if match.group(2) is not None:
+            out.append(text[at : match.start(2)] + f'"{REDACTED}"')
+            at = match.end(2)
+        else:  # a container, a bare value or a cut-off string: nothing after the key
+            return "".join(out) + text[at : match.end(1) + 1] + f": {REDACTED}…"
+    return "".join(out) + text[at:]
 
 
 def _fast(data: bytes, *, checked: bool = False, objects: bool = False) -> RawBlock:

@@ -408,7 +408,15 @@ def _orders_table(
         "timezone",
         order_ids,
         zones,
-        pc.if_else(bad_zone, pa.scalar("not a known IANA time zone"), pa.scalar(None, pa.string())),
+        pc.if_else(
+            bad_zone,
+            pa.scalar(
+                "not a known IANA time zone (kept as sent; the order has no local times: "
+                "times sent without an offset are NA, metrics count its periods in UTC)"
+            ),
+            pa.scalar(None, pa.string()),
+        ),
+        kept=True,
     )
     zones = pc.if_else(bad_zone, pa.scalar(None, pa.string()), zones)
 
