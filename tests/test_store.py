@@ -1109,6 +1109,10 @@ def test_open_orders_deleted_from_the_api_are_not_asked_for_one_by_one_on_every_
                 report = store.sync(c, progress=False)
             assert report.ok, report.error
             assert deleting.by_id == 0
+            # ... and says which it kept as last seen (the first ten, in order).
+            (said,) = [w for w in report.warnings if "kept as last seen" in w]
+            assert said.startswith("20 order(s) the store holds as open left the open")
+            assert ", ".join(map(str, sorted(gone)[:10])) + " …" in said
 
 
 class Echoing(httpx.BaseTransport):

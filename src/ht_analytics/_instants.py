@@ -490,9 +490,7 @@ def _by_zoneinfo(wall: pa.Array, zone: str) -> list[pa.Array]:
         except OverflowError:  # out of range either way: no gap to tell of
             gap = False
         gaps.append(gap)
-        ambiguous.append(
-            not gap and offset != value.replace(tzinfo=rules, fold=1).utcoffset()
-        )
+        ambiguous.append(not gap and offset != value.replace(tzinfo=rules, fold=1).utcoffset())
     return [
         pa.array(instants, pa.int64()).cast(INSTANT_TYPE),
         pa.array(gaps, pa.bool_()),

@@ -326,6 +326,17 @@ def fetch(
                             empty |= (departed_days >= np.datetime64(a)) & (
                                 departed_days <= np.datetime64(b)
                             )
+                    left_out = [
+                        int(x) for x in departed[unseen & ~empty] if int(x) not in set(out.gone)
+                    ]
+                    if left_out:
+                        out.warnings.append(
+                            f"{len(left_out):,} order(s) the store holds as open left the open "
+                            "statuses' answer, and the creation days that held them no longer "
+                            "do (deleted from the API, or created on another day): "
+                            f"{', '.join(map(str, sorted(left_out)[:10]))}"
+                            f"{' …' if len(left_out) > 10 else ''} — kept as last seen"
+                        )
                     unseen &= empty
                 missing = [int(x) for x in departed[unseen]]
                 missing = [x for x in missing if x not in set(out.gone)]
