@@ -384,3 +384,84 @@ def test_measures_keep_two_decimals_when_whole_and_counts_none() -> None:
     assert [shown(v, "number", False) for v in (4.0, 3.51)] == ["4.00", "3.51"]
     assert shown(1234, "number", False) == "1,234"
     assert shown(0.25, "number", True) == "25.0%"
+
+
+def test_contacts_in_adjustment_types_stay_out_of_column_names(tmp_path: Path) -> None:
+    """An order-level adjustment typed with an email and one typed with a phone number become
+    revenue columns (order_<type>): without include_pii, their names hold neither, in the tables
+    and in every file; with it they are kept. The amounts are kept either way."""
+    one = order(1)
+    one["breakdown"]["adjustments"] = [
+        {"name": "a", "type": "zelda@example.com", "amount": "-$1.00"},
+        {"name": "b", "type": "+1 617 555 0199", "amount": "-$2.00"},
+    ]
+    one["breakdown"]["totalAmount"] = "$7.00"
+    frames = load(one)
+    plain = build_report(frames, now=NOW)
+    for name in ("revenue_by_month", "revenue_by_service"):
+        columns = [c for c in plain.tables[name].columns if c.startswith("order_")]
+        assert columns == ["order_email", "order_phone"], columns
+    assert plain.tables["revenue_by_month"]["order_email"].iloc[-1] == -1
+    assert plain.tables["revenue_by_month"]["order_phone"].iloc[-1] == -2
+    plain.write(tmp_path / "plain", "html,xlsx,csv,parquet")
+    for path in (tmp_path / "plain").rglob("*.*"):
+        data = path.read_bytes()
+        for secret in (b"zelda", b"0199"):
+            assert secret not in data, path
+    book = openpyxl.load_workbook(tmp_path / "plain" / "report.xlsx")
+    heads = [c.value for c in book["revenue_by_month"][1]]
+    assert "order_email" in heads
+    assert "order_phone" in heads
+    personal = build_report(frames, now=NOW, include_pii=True)
+    kept = [c for c in personal.tables["revenue_by_month"].columns if c.startswith("order_")]
+    assert kept == ["order_1_617_555_0199", "order_zelda_example_com"]
+
+
+def test_contacts_in_the_filters_are_hidden_in_the_provenance() -> None:
+    plain = build_report(load(order(1)), now=NOW, filters="tags zelda@example.com or 617-555-0199")
+    assert plain.provenance["filters"] == "tags [email] or [phone]"
+    personal = build_report(
+        load(order(1)), now=NOW, filters="tags zelda@example.com or 617-555-0199", include_pii=True
+    )
+    assert personal.provenance["filters"] == "tags zelda@example.com or 617-555-0199"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("tel:617-555-0199", "tel:[phone]"),
+        ("ph:617-555-0199", "ph:[phone]"),
+        ("tel:+16175550199", "tel:[phone]"),
+        ("617-555-0199x12", "[phone]"),
+        ("617-555-0199 ext. 12", "[phone]"),
+        ("cb_6175550199", "cb_[phone]"),
+        ("020 7946 0958", "[phone]"),
+        ("617\u2013555\u20130199", "[phone]"),
+    ],
+)
+def test_phone_numbers_written_in_other_common_forms_are_hidden(text: str, want: str) -> None:
+    assert report_module._hide_contacts(text) == want
+
+
+def test_the_first_row_of_a_short_pdf_table_is_clipped_like_the_others() -> None:
+    """Two at-risk orders with a 94-character partner: in the PDF table both rows' partner
+    cells are cut to the same clipped text (row 0 was taken for the note row of long tables)."""
+    long = "Northeast Regional Home Technology Installation Partners Incorporated (Boston Metro)"
+    risky = {"statusId": 2, "atRisk": True, "partner": long}
+    frames = load(order(1, **risky), order(2, **risky))
+    table = build_report(frames, now=NOW).tables["at_risk_orders"]
+    figure = report_module._table_figure("at_risk_orders", table)
+    column = list(table.columns).index("partner")
+    cells = figure.axes[0].tables[0].get_celld()
+    first, second = cells[1, column].get_text().get_text(), cells[2, column].get_text().get_text()
+    assert first == second
+    assert len(first) < len(long)
+    assert first.endswith("…")
+
+
+def test_an_order_id_beyond_exact_doubles_is_exact_in_xlsx(tmp_path: Path) -> None:
+    """Order 9007199254740993 (2**53 + 1) at risk: an Excel number would read ...992."""
+    frames = load(order(9_007_199_254_740_993, statusId=2, atRisk=True))
+    build_report(frames, now=NOW).to_excel(tmp_path / "r.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["at_risk_orders"]
+    assert str(sheet["A2"].value) == "9007199254740993"

@@ -17,7 +17,7 @@ import re
 import tempfile
 import textwrap
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from . import plots
 from ._frames import OrderFrames
 from ._ops import operations_summary, order_durations, status_funnel
+from ._periods import check_frames
 from ._revenue import revenue_breakdown
 from ._risk import at_risk_orders, at_risk_summary
 from ._secrets import safe_url
@@ -42,10 +43,12 @@ PII_COLUMNS = ("client_name", "client_email", "client_phone", "client_address", 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(
-    r"(?<![\w./:-])(?:"
-    r"(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}"  # North American numbers
-    r"|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}"  # international, written with a leading +
-    r")(?![\w/:-]|\.\d)"
+    r"(?<![A-Za-z0-9./-])(?P<number>"  # after a letter or a digit it is part of a word; "tel:", "_" not
+    r"(?:\+?1[ .\-\u2013]?)?(?:\(\d{3}\)|\d{3})[ .\-\u2013]?\d{3}[ .\-\u2013]?\d{4}"  # North American
+    r"|\+\d{1,3}(?:[ .\-\u2013]?\(?\d{1,4}\)?){2,5}"  # international, written with a leading +
+    r"|0\d{2,4}[ .\-\u2013]?\d{3,4}[ .\-\u2013]?\d{3,4}"  # national, with a trunk 0 (020 7946 0958)
+    r")(?:\s*(?:x|ext\.?)\s*\d{1,6})?"  # an extension goes with it
+    r"(?![\w/:-]|\.\d)"
 )
 """Emails and phone numbers inside free text (a tag, a service name): left out of a report
 without ``include_pii``, like the columns that hold them."""
@@ -325,6 +328,11 @@ def build_report(
         >>> report = build_report(store.load(start="2026-01-01"))  # doctest: +SKIP
         >>> report.write("reports")  # doctest: +SKIP
     """
+    check_frames(frames, "build_report")
+    if not include_pii:
+        # Adjustment types become column names (order_<type>): hidden before, not after.
+        frames = _types_without_contacts(frames)
+        filters = _hide_contacts(filters)
     revenue = revenue_breakdown(frames, by="month", statuses=statuses, tz=tz)
     by_sku = revenue_breakdown(frames, by="service", statuses=statuses, tz=tz)
     tags = tag_counts(frames)
@@ -567,6 +575,8 @@ def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, w
         sheet.write_string(r, c, pd.Timestamp(value).isoformat())
     elif isinstance(value, bool | np.bool_):
         sheet.write_boolean(r, c, bool(value))
+    elif kind == "id" and not isinstance(value, str) and abs(int(value)) > 2**53:
+        sheet.write_string(r, c, str(int(value)))  # an Excel number (a double) would change it
     elif kind in ("number", "duration", "id") and not isinstance(value, str):
         sheet.write_number(r, c, float(value))
     else:
@@ -574,6 +584,23 @@ def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: str, money: Any, w
         if len(text) > EXCEL_TEXT:  # the most a cell holds: cut, and say so
             text = text[: EXCEL_TEXT - len(CUT)] + CUT
         sheet.write_string(r, c, text)
+
+
+def _types_without_contacts(frames: OrderFrames) -> OrderFrames:
+    """``frames`` with emails and phone numbers in the adjustments' types hidden."""
+    types = frames.adjustments["type"]
+    hidden = types.map(_hide_contacts)
+    if hidden.equals(types):
+        return frames
+    adjustments = frames.adjustments.copy()
+    adjustments["type"] = hidden.astype(types.dtype)
+    return replace(frames, adjustments=adjustments)
+
+
+def _is_note(i: int, note_row: int | bool) -> bool:
+    """Whether row ``i`` is the note row (``note_row`` is ``False`` where there is none: not
+    row 0, which ``0 == False`` would make it)."""
+    return note_row is not False and i == note_row
 
 
 def _without_contacts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -596,8 +623,8 @@ def _without_contacts(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _phone(match: re.Match[str]) -> str:
     """A phone number has 10 to 15 digits."""
-    text = match.group(0)
-    return "[phone]" if 10 <= sum(ch.isdigit() for ch in text) <= 15 else text
+    digits = sum(ch.isdigit() for ch in match.group("number"))
+    return "[phone]" if 10 <= digits <= 15 else match.group(0)
 
 
 def _hide_contacts(value: Any) -> Any:
@@ -662,7 +689,7 @@ def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
     if cells:
         note_row = len(frame) > PDF_ROWS and PDF_ROWS - 1 - total  # its text spans the row
         cells = [
-            [_clipped(v) for v in values] if i != note_row else values
+            [_clipped(v) for v in values] if not _is_note(i, note_row) else values
             for i, values in enumerate(cells)
         ]
         labels = [plots.plain(_label(str(c))) for c in frame.columns]
@@ -672,7 +699,7 @@ def _table_figure(name: str, frame: pd.DataFrame) -> Figure:
             max(
                 4,
                 *(len(x) for x in label.split("\n")),
-                *(len(r[j]) for i, r in enumerate(cells) if i != note_row),
+                *(len(r[j]) for i, r in enumerate(cells) if not _is_note(i, note_row)),
             )
             for j, label in enumerate(labels)
         ]

@@ -348,7 +348,7 @@ def report(
             "no stored order matches the filters ("
             + ", ".join(
                 f"{k} {v}"
-                for k, v in (("start", start), ("end", end), ("tags", "/".join(tags)))
+                for k, v in (("start", start), ("end", end), ("tags", " or ".join(tags)))
                 if v
             )
             + ")"
@@ -359,7 +359,7 @@ def report(
             )
         )
     described = ", ".join(
-        f"{k} {v}" for k, v in (("start", start), ("end", end), ("tags", "/".join(tags))) if v
+        f"{k} {v}" for k, v in (("start", start), ("end", end), ("tags", " or ".join(tags))) if v
     )
     if start or end:  # periods below are in each order's local time: a row may straddle
         described += " (creation dates in UTC)"
