@@ -161,7 +161,7 @@ def test_lord_howe_gap_note_names_the_local_time_30_minutes_later() -> None:
         ("2024-03-27T10:00:00 UTC", None, "is not an ISO-8601 date-time"),
         ("27/03/2024 10:00", None, "is not an ISO-8601 date-time"),
         ("1711324800", None, "is not an ISO-8601 date-time"),
-        ("2024-03-27T10:00:00.1234567Z", None, "has more than 6 fractional-second digits"),
+        ("2024-03-27T10:00:00.1234567+24:00", None, "has an invalid UTC offset"),
         ("2024-02-30T10:00:00Z", None, "is not a real date and time"),
         ("2023-02-29T10:00:00Z", None, "is not a real date and time"),
         ("1900-02-29T10:00:00Z", None, "is not a real date and time"),
@@ -180,6 +180,26 @@ def test_unreadable_values_are_na_with_a_reason_naming_them(
 ) -> None:
     """Anything that gives no instant is NA plus a reason that quotes the raw value."""
     assert one(text, zone) == (None, f"'{text}' {reason}", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "want"),
+    [
+        ("2024-03-27T10:00:00.1234567Z", None, utc(2024, 3, 27, 10, 0, 0, 123456)),
+        ("2024-03-27T10:00:00.123456789Z", None, utc(2024, 3, 27, 10, 0, 0, 123456)),
+        ("2024-03-27t10:00:00.999999999z", None, utc(2024, 3, 27, 10, 0, 0, 999999)),
+        ("2024-03-27T10:00:00.000000999-05:00", None, utc(2024, 3, 27, 15)),
+        (" 2024-03-27T10:00:00.12345678901234+0530 ", None, utc(2024, 3, 27, 4, 30, 0, 123456)),
+        ("2024-03-27T10:00:00.1234567", NY, utc(2024, 3, 27, 14, 0, 0, 123456)),
+    ],
+)
+def test_digits_past_the_microsecond_are_dropped(
+    text: str, zone: str | None, want: datetime
+) -> None:
+    """RFC 3339 allows any number of fractional-second digits (a server may send nanoseconds):
+    the frames hold microseconds, so the digits past the sixth are dropped, not rounded (as a
+    clock reading is truncated), without a problem. New York is UTC-4 on 27 March 2024."""
+    assert one(text, zone) == (want, None, None)
 
 
 @pytest.mark.parametrize("text", [None, "", "   "])

@@ -5,7 +5,8 @@ Instants are :data:`INSTANT_TYPE` (``timestamp[us, UTC]``); local wall-clock tim
 (chunked ones are combined) and returns plain ``pa.Array`` of the same length.
 
 Accepted text (surrounding whitespace trimmed; ``t`` and ``z`` in either case): ``YYYY-MM-DD``, ``T`` or a space, ``HH:MM`` or
-``HH:MM:SS``, optionally ``.`` and 1-6 fractional-second digits, then ``Z``, ``+HH:MM``/``-HH:MM``,
+``HH:MM:SS``, optionally ``.`` and fractional-second digits (past the sixth, dropped: the frames
+hold microseconds), then ``Z``, ``+HH:MM``/``-HH:MM``,
 ``+HHMM``/``-HHMM``, or nothing. Null and ``""`` are NA without a reason; anything else that does
 not give an instant is NA plus a reason naming the raw value. A value with an offset ignores its
 row's zone. A value without one is a wall-clock time in its row's IANA zone (``zones``); without a
@@ -68,7 +69,12 @@ _ISO_WITHOUT_OFFSET: Final = (
     r"^(?:\d{3}[1-9]|\d{2}[1-9]\d|\d[1-9]\d{2}|[1-9]\d{3})-\d{2}-\d{2}[T ]\d{2}:\d{2}"
     r"(?::\d{2}(?:\.\d{1,6})?)?$"
 )
-_LONG_FRACTION: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\.\d{7,}(?:Z|[+-]\d{2}:?\d{2})?$"
+_SUB_MICRO: Final = (
+    r"^(\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}\.\d{6})\d+((?:[Zz]|[+-]\d{2}:?\d{2})?\s*)$"
+)
+"""A time with more than 6 fractional-second digits (nanoseconds, as RFC 3339 allows): the
+digits past the microsecond, which the frames cannot hold, are dropped (the time is truncated,
+as a clock reading is)."""
 _DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0)
 _UNIX_FIRST: Final = -62_135_596_800  # 0001-01-01T00:00:00Z
 _UNIX_LAST: Final = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -227,6 +233,13 @@ def _parse(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult,
     )
 
 
+def _to_micros(text: pa.Array) -> pa.Array:
+    """``text`` with fractional-second digits past the sixth dropped (:data:`_SUB_MICRO`)."""
+    if not pc.any(pc.match_substring_regex(text, r"\.\d{7}")).as_py():
+        return text
+    return pc.replace_substring_regex(text, _SUB_MICRO, r"\1\2")
+
+
 def _parse_any(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantResult, pa.Array]:
     """:func:`parse_instants`, plus a mask of the offset-less values that had no zone at all.
 
@@ -234,7 +247,8 @@ def _parse_any(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantRes
     positions, and then Arrow's own ISO-8601 cast (which fails a whole array on one bad value)
     converts exactly the rows known to be good.
     """
-    raw = _strings(values, "instant values")
+    sent = _strings(values, "instant values")
+    raw = _to_micros(sent)
     zone = pa.nulls(len(raw), pa.string()) if zones is None else _strings(zones, "zones", len(raw))
     fast = _all_with_offsets(raw)
     if fast is not None:
@@ -266,13 +280,11 @@ def _parse_any(values: _ArrayLike, zones: _ArrayLike | None) -> tuple[InstantRes
         unknown = _say(
             "' has no UTC offset and '{z}' is not a known time zone", z=_shown(pick(zone))
         )
-        long = pc.match_substring_regex(pick(text), _LONG_FRACTION)
-        cases = [(long, "' has more than 6 fractional-second digits")]
-        cases += [(pick(pc.invert(shaped)), "' is not an ISO-8601 date-time")]
+        cases = [(pick(pc.invert(shaped)), "' is not an ISO-8601 date-time")]
         cases += [(pick(pc.invert(real)), "' is not a real date and time")]
         cases += [(pick(aware), "' has an invalid UTC offset")]
         cases += [(pick(unzoned), "' has no UTC offset and no time zone to read it in")]
-        return _join("'", _shown(pick(raw)), _first(cases, unknown))
+        return _join("'", _shown(pick(sent)), _first(cases, unknown))
 
     def note(pick: _Pick) -> pa.Array:
         moment, where = pick(instants), pick(zone)
