@@ -185,8 +185,10 @@ class OrderStore:
         them. No network.
 
         Args:
-            start, end: bound ``created_at`` (inclusive; a date includes its whole UTC day);
-                only the months concerned are read.
+            start, end: bound ``created_at``, inclusive. A date (a ``date``, ``YYYY-MM-DD``
+                or ``MM-DD-YYYY``) as ``end`` includes its whole UTC day; a ``datetime``,
+                ``Timestamp`` or ISO-8601 timestamp is that very instant, even at midnight (a
+                naive one is UTC). Only the months concerned are read.
             as_of: "what did we know then": only orders some sync had fetched by that instant
                 (a date: by the end of that UTC day), with the creation time, status, progress
                 status, at-risk flag and total the last such sync saw (other columns are as last
@@ -960,11 +962,13 @@ def _instant(value: Any, name: str = "as_of") -> datetime:
 
 
 def _bound(value: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
-    """A ``start``/``end`` bound as a UTC instant; a date (or midnight) ``end`` covers its day."""
+    """A ``start``/``end`` bound as a UTC instant. An ``end`` given as a date (a ``date``,
+    ``YYYY-MM-DD`` or ``MM-DD-YYYY``) covers its whole UTC day; a ``datetime``, ``Timestamp`` or
+    ISO-8601 timestamp is that very instant, midnight included (a naive one is UTC)."""
     if value is None:
         return None
-    stamp, _ = _moment(value, name)
-    if end_of_day and stamp == stamp.normalize():
+    stamp, day = _moment(value, name)
+    if end_of_day and day:
         stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     result: datetime = stamp.to_pydatetime()
     return result
