@@ -5,6 +5,8 @@ Parquet) is named rather than read with nulls, casts or missing rows."""
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,8 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
-from ht_analytics import OrderStore, PartnerClient
+from ht_analytics import CacheError, OrderStore, PartnerClient
+from ht_analytics._store_lock import StoreLock
+from ht_analytics.cli import main
 from ht_analytics.sandbox import SandboxServer
 
 MIDNIGHT = "2025-03-10T00:00:00.000Z"
@@ -120,3 +125,82 @@ def copy_of(store: OrderStore, tmp_path: Path) -> OrderStore:
     """A copy of ``store`` to damage."""
     shutil.copytree(store.path, tmp_path / "store")
     return OrderStore(tmp_path / "store", lock_timeout=2)
+
+
+# -- a lost manifest: every read names it, and the CLI still gives a way forward ----------------
+
+LOST = r"no manifest\.json: it is damaged"
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_lost_manifest_is_named_by_every_read(pristine: OrderStore, tmp_path: Path) -> None:
+    """manifest.json is gone, the files of two syncs remain: load (with and without bounds or
+    as_of), snapshots, info and duckdb each raise the CacheError the sync raises (naming the
+    manifest and `cache clear`) instead of showing an empty store, and nothing is deleted."""
+    store = copy_of(pristine, tmp_path)
+    (store.path / "manifest.json").unlink()
+    before = files(store.path)
+    reads = {
+        "load": store.load,
+        "load(start, end)": lambda: store.load(start="2025-01-01", end="2025-12-31"),
+        "load(as_of)": lambda: store.load(as_of="2099-01-01"),
+        "snapshots": store.snapshots,
+        "info": store.info,
+        "duckdb": store.duckdb,
+    }
+    for name, read in reads.items():
+        with pytest.raises(CacheError, match=LOST) as caught:
+            read()
+        assert f"ht-analytics cache clear --cache {store.path}" in str(caught.value), name
+    assert files(store.path) == before
+
+
+def test_the_cli_names_a_lost_manifest_and_clears_the_store(
+    pristine: OrderStore, tmp_path: Path
+) -> None:
+    """`cache info` on a store whose manifest is lost says so in one line (exit 1, no
+    traceback); `cache clear --yes` clears it, after which the store is empty and new."""
+    store = copy_of(pristine, tmp_path)
+    (store.path / "manifest.json").unlink()
+    runner = CliRunner()
+    info = runner.invoke(main, ["cache", "info", "--cache", str(store.path)])
+    assert info.exit_code == 1
+    assert "no manifest.json: it is damaged" in info.output
+    assert "Traceback" not in info.output
+    cleared = runner.invoke(main, ["cache", "clear", "--cache", str(store.path), "--yes"])
+    assert cleared.exit_code == 0, cleared.output
+    assert OrderStore(store.path).info()["exists"] is False
+    assert len(OrderStore(store.path).load().orders) == 0
+
+
+def test_what_a_killed_first_backfill_leaves_reads_as_no_store(tmp_path: Path) -> None:
+    """No manifest and generation-1 files only (a first backfill killed before its commit):
+    not a lost manifest, just no store yet. Reads show an empty store."""
+    part = tmp_path / "killed" / "orders" / "created_month=2025-01"
+    part.mkdir(parents=True)
+    (part / "part-000001-abcd1234.parquet").write_bytes(b"PAR1")
+    store = OrderStore(tmp_path / "killed")
+    assert len(store.load().orders) == 0
+    assert len(store.snapshots()) == 0
+    assert store.info()["exists"] is False
+
+
+def test_a_reader_waits_for_a_clear_caught_half_way(pristine: OrderStore, tmp_path: Path) -> None:
+    """clear() holds the lock and has deleted the manifest, not yet the files: a reader then
+    waits for it to finish and sees no store (not a lost manifest)."""
+    store = copy_of(pristine, tmp_path)
+    with StoreLock(store.path, 5, "clear"):
+        (store.path / "state.json").unlink()
+        (store.path / "manifest.json").unlink()
+        result: list[Any] = []
+        reader = threading.Thread(target=lambda: result.append(store.info()["exists"]))
+        reader.start()
+        time.sleep(0.3)  # the reader is waiting for the lock
+        assert result == []
+        for table in ("orders", "services", "adjustments", "tags", "problems", "snapshots"):
+            shutil.rmtree(store.path / table, ignore_errors=True)
+    reader.join(5)
+    assert result == [False]

@@ -52,7 +52,7 @@ from ._store_files import (
     write_month,
     write_parquet,
 )
-from ._store_lock import StoreLock, unwritable
+from ._store_lock import StoreLock, unwritable, wait_for_writer
 from ._store_stream import MonthStream
 from ._store_tables import (
     SNAPSHOT_SCHEMA,
@@ -118,6 +118,24 @@ class OrderStore:
     def _manifest(self) -> Manifest | None:
         return Manifest.read(self.path)
 
+    def _present(self) -> Manifest | None:
+        """The manifest a reader goes by: ``None`` only when there is no store yet (nothing, or
+        what a killed first backfill leaves); ``CacheError`` when the manifest is lost while
+        files of earlier syncs remain (as ``sync`` says). A writer caught half-way (``clear()``
+        deleting, a first sync committing) is waited for, and the store looked at again."""
+        manifest = self._manifest()
+        if manifest is not None:
+            return manifest
+        try:
+            _check_not_lost(self.path)
+            return None
+        except CacheError:
+            wait_for_writer(self.path, self.lock_timeout)
+            manifest = self._manifest()
+            if manifest is None:
+                _check_not_lost(self.path)
+            return manifest
+
     def _read(
         self,
         manifest: Manifest,
@@ -152,7 +170,7 @@ class OrderStore:
         we looked gives a new manifest (looked at again); the same manifest naming a missing
         file is a damaged store (``CacheError``)."""
         for _ in range(3):
-            manifest = self._manifest()
+            manifest = self._present()
             if manifest is None:
                 return None
             try:
@@ -167,7 +185,7 @@ class OrderStore:
     def _retrying(self, read: Any) -> Any:
         """Run a read; if a writer replaced files under it, read the new manifest once more."""
         for attempt in range(3):
-            manifest = self._manifest()
+            manifest = self._present()
             try:
                 return read(manifest)
             except _MovedError as moved:
@@ -880,9 +898,9 @@ def _check_files(root: Path, manifest: Manifest) -> None:
 
 def _check_not_lost(root: Path) -> None:
     """No manifest, yet files only a committed sync leaves (a later generation than a first
-    backfill's, or the sync state): the manifest was lost, and the orphan clean-up would delete
-    the data and its history. ``CacheError`` rather than that. (A killed first backfill leaves
-    generation-1 files only: those are orphans, removed.)"""
+    backfill's, or the sync state): the manifest was lost. ``CacheError`` rather than reading an
+    empty store, or a sync's orphan clean-up deleting the data and its history. (A killed first
+    backfill leaves generation-1 files only: no store yet, and orphans a sync removes.)"""
     later = any(
         not path.name.startswith("part-000001-")
         for table in (*DATA_TABLES, "snapshots")
@@ -892,8 +910,9 @@ def _check_not_lost(root: Path) -> None:
     if later or (root / STATE).exists():
         raise CacheError(
             f"the store at {root} has data files from earlier syncs but no {MANIFEST}: it is "
-            "damaged, and syncing would delete those files. Move the directory aside (or clear "
-            f"it: `ht-analytics cache clear --cache {root}`) and sync again"
+            "damaged (nothing in it can be read, and a sync would delete those files). Move "
+            f"the directory aside (or clear it: `ht-analytics cache clear --cache {root}`) and "
+            "sync again"
         )
 
 
