@@ -4,6 +4,7 @@ Parquet) is named rather than read with nulls, casts or missing rows."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -14,6 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -204,3 +207,157 @@ def test_a_reader_waits_for_a_clear_caught_half_way(pristine: OrderStore, tmp_pa
             shutil.rmtree(store.path / table, ignore_errors=True)
     reader.join(5)
     assert result == [False]
+
+
+# -- a file edited or replaced by hand (still valid Parquet) is named ----------------------------
+
+MONTH = "created_month=2025-03"  # the month of the midnight and noon orders
+
+
+def manifest_of(store: OrderStore) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((store.path / "manifest.json").read_text())
+    return manifest
+
+
+def month_file(store: OrderStore, table: str) -> Path:
+    return store.path / manifest_of(store)["files"][table][MONTH][0]
+
+
+def without_total(store: OrderStore) -> Path:
+    path = month_file(store, "orders")
+    pq.write_table(pq.read_table(path).drop_columns(["total_amount"]), path)
+    return path
+
+
+def total_as_float(store: OrderStore) -> Path:
+    path = month_file(store, "orders")
+    table = pq.read_table(path)
+    at = table.schema.get_field_index("total_amount")
+    pq.write_table(table.set_column(at, "total_amount", table[at].cast(pa.float64())), path)
+    return path
+
+
+def services_over_orders(store: OrderStore) -> Path:
+    path = month_file(store, "orders")
+    shutil.copyfile(month_file(store, "services"), path)
+    return path
+
+
+def one_row_less(store: OrderStore) -> Path:
+    path = month_file(store, "orders")
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1), path)
+    return path
+
+
+def truncated(store: OrderStore) -> Path:
+    path = month_file(store, "orders")
+    body = path.read_bytes()
+    path.write_bytes(body[: len(body) // 2])
+    return path
+
+
+def snapshot_without_status(store: OrderStore) -> Path:
+    path = store.path / manifest_of(store)["snapshots"][0][0]
+    pq.write_table(pq.read_table(path).drop_columns(["status"]), path)
+    return path
+
+
+DAMAGE = {
+    "without total_amount": (without_total, "missing: total_amount"),
+    "total_amount as float": (total_as_float, "total_amount is double, not decimal128(18, 2)"),
+    "services file over orders": (services_over_orders, "missing: token, client_id"),
+    "one row less": (one_row_less, "row(s) where the manifest recorded"),
+    "truncated": (truncated, "is not a readable Parquet file"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=str)
+def test_an_orders_file_edited_by_hand_is_named_by_every_read(
+    pristine: OrderStore, tmp_path: Path, damage: str
+) -> None:
+    """An orders file of March 2025 rewritten by hand as valid Parquet (a column dropped, a
+    column of another type, the month's services file in its place, a row fewer) or cut short:
+    load (all, or that month), info and duckdb each raise a CacheError naming the file, what is
+    wrong and `cache clear`, instead of reading NA totals, NaT creation times, twice the ids or
+    fewer orders than the manifest says."""
+    store = copy_of(pristine, tmp_path)
+    make, what = DAMAGE[damage]
+    rel = make(store).relative_to(store.path).as_posix()
+    reads = {
+        "load": store.load,
+        "load(that month)": lambda: store.load(start="2025-03-01", end="2025-03-31"),
+        "load(as_of)": lambda: store.load(as_of="2099-01-01"),
+        "info": store.info,
+        "duckdb": store.duckdb,
+    }
+    for name, read in reads.items():
+        with pytest.raises(CacheError, match="is damaged") as caught:
+            read()
+        message = str(caught.value)
+        assert rel in message, name
+        assert what in message, name
+        assert f"ht-analytics cache clear --cache {store.path}" in message, name
+    # Another month's orders are read without that file; so are the snapshots (one row per
+    # order for each of the two syncs, which both read every order).
+    assert len(store.load(start="2025-05-01", end="2025-05-31").orders) > 0
+    assert len(store.snapshots()) == 2 * len(pristine.load().orders)
+
+
+def test_the_exact_row_count_is_checked(pristine: OrderStore, tmp_path: Path) -> None:
+    """The file of one row less: the message gives both counts (the manifest's, by hand)."""
+    store = copy_of(pristine, tmp_path)
+    recorded = manifest_of(store)["files"]["orders"][MONTH][1]
+    one_row_less(store)
+    with pytest.raises(CacheError) as caught:
+        store.load()
+    assert f"holds {recorded - 1:,} row(s) where the manifest recorded {recorded:,}" in str(
+        caught.value
+    )
+
+
+def test_a_snapshot_file_edited_by_hand_is_named(pristine: OrderStore, tmp_path: Path) -> None:
+    """A snapshot file without its status column: snapshots() and load(as_of=) name it (they
+    read snapshots); load() without as_of reads no snapshot and still works."""
+    store = copy_of(pristine, tmp_path)
+    rel = snapshot_without_status(store).relative_to(store.path).as_posix()
+    for read in (store.snapshots, lambda: store.load(as_of="2099-01-01"), store.info):
+        with pytest.raises(CacheError, match="missing: status") as caught:
+            read()
+        assert rel in str(caught.value)
+    assert len(store.load().orders) == len(pristine.load().orders)
+
+
+@pytest.mark.parametrize("damage", ["without total_amount", "one row less"])
+def test_a_sync_refuses_to_build_on_a_file_edited_by_hand(
+    pristine: OrderStore, server: SandboxServer, tmp_path: Path, damage: str
+) -> None:
+    """An incremental sync (and a full one) over a damaged file raises the same CacheError and
+    changes nothing: it would have rewritten the damage into a new, valid generation."""
+    store = copy_of(pristine, tmp_path)
+    rel = DAMAGE[damage][0](store).relative_to(store.path).as_posix()
+    before = files(store.path)
+    with PartnerClient(base_url=server.url, api_key=server.api_key, rate_limit=None) as c:
+        for full in (False, True):
+            with pytest.raises(CacheError, match="is damaged") as caught:
+                store.sync(c, progress=False, full=full)
+            assert rel in str(caught.value)
+    assert files(store.path) == before
+
+
+def test_a_file_rewritten_with_the_same_rows_and_columns_still_loads(
+    pristine: OrderStore, tmp_path: Path
+) -> None:
+    """The check reads footers only: a file rewritten by hand with the same columns, types and
+    rows (here, read and written back) is not taken for damage."""
+    store = copy_of(pristine, tmp_path)
+    path = month_file(store, "orders")
+    pq.write_table(pq.read_table(path), path, compression="snappy")
+    assert_frame_equal_sorted(store.load().orders, pristine.load().orders)
+
+
+def assert_frame_equal_sorted(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        a.sort_values("order_id").reset_index(drop=True),
+        b.sort_values("order_id").reset_index(drop=True),
+    )
