@@ -36,12 +36,16 @@ from ._secrets import safe_url
 from ._store_files import (
     DATA_TABLES,
     FORMAT,
+    LOCAL,
     MANIFEST,
+    PARQUET,
     SCHEMA_VERSION,
     STATE,
+    DamagedFileError,
     Manifest,
     MonthFiles,
     atomic_write_bytes,
+    checked_fragment,
     ensure_private_dir,
     foreign_entries,
     new_file_name,
@@ -52,7 +56,7 @@ from ._store_files import (
     write_month,
     write_parquet,
 )
-from ._store_lock import StoreLock, unwritable
+from ._store_lock import StoreLock, unwritable, wait_for_writer
 from ._store_stream import MonthStream
 from ._store_tables import (
     SNAPSHOT_SCHEMA,
@@ -118,6 +122,24 @@ class OrderStore:
     def _manifest(self) -> Manifest | None:
         return Manifest.read(self.path)
 
+    def _present(self) -> Manifest | None:
+        """The manifest a reader goes by: ``None`` only when there is no store yet (nothing, or
+        what a killed first backfill leaves); ``CacheError`` when the manifest is lost while
+        files of earlier syncs remain (as ``sync`` says). A writer caught half-way (``clear()``
+        deleting, a first sync committing) is waited for, and the store looked at again."""
+        manifest = self._manifest()
+        if manifest is not None:
+            return manifest
+        try:
+            _check_not_lost(self.path)
+            return None
+        except CacheError:
+            wait_for_writer(self.path, self.lock_timeout)
+            manifest = self._manifest()
+            if manifest is None:
+                _check_not_lost(self.path)
+            return manifest
+
     def _read(
         self,
         manifest: Manifest,
@@ -125,24 +147,24 @@ class OrderStore:
         partitions: set[str] | None = None,
         columns: list[str] | None = None,
     ) -> pa.Table:
-        schema = SNAPSHOT_SCHEMA if table == "snapshots" else ARROW_SCHEMAS[table]
-        paths = manifest.paths(self.path, table, iter(partitions) if partitions else None)
+        schema = _schema_of(table)
+        entries = manifest.entries(self.path, table, iter(partitions) if partitions else None)
         if partitions is not None and not partitions:
-            paths = []
-        if not paths:
+            entries = []
+        if not entries:
             empty_table = schema.empty_table()
             return empty_table.select(columns) if columns else empty_table
+        # Each file's footer is checked first (what the store wrote: columns, types, rows), so
+        # that a file edited by hand is named rather than read with nulls, casts or rows missing.
+        fragments = _fragments(self.path, entries, schema)
         try:
-            dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
+            dataset = ds.FileSystemDataset(fragments, schema, PARQUET, LOCAL)
             return dataset.to_table(columns=columns)
         except (OSError, pa.ArrowInvalid) as exc:
-            missing = [p for p in paths if not p.exists()]
+            missing = [p for p, _ in entries if not p.exists()]
             if missing:
                 raise _MovedError(missing[0]) from None  # a writer replaced files as we read
-            raise CacheError(
-                f"the store at {self.path} cannot be read ({type(exc).__name__}: {exc}); clear "
-                f"it (`ht-analytics cache clear --cache {self.path}`) and sync again"
-            ) from None
+            raise _unreadable(self.path, exc) from None
 
     def _tables(self, manifest: Manifest, partitions: set[str] | None = None) -> LoadedTables:
         return LoadedTables(*(self._read(manifest, t, partitions) for t in DATA_TABLES))
@@ -152,7 +174,7 @@ class OrderStore:
         we looked gives a new manifest (looked at again); the same manifest naming a missing
         file is a damaged store (``CacheError``)."""
         for _ in range(3):
-            manifest = self._manifest()
+            manifest = self._present()
             if manifest is None:
                 return None
             try:
@@ -167,7 +189,7 @@ class OrderStore:
     def _retrying(self, read: Any) -> Any:
         """Run a read; if a writer replaced files under it, read the new manifest once more."""
         for attempt in range(3):
-            manifest = self._manifest()
+            manifest = self._present()
             try:
                 return read(manifest)
             except _MovedError as moved:
@@ -185,8 +207,10 @@ class OrderStore:
         them. No network.
 
         Args:
-            start, end: bound ``created_at`` (inclusive; a date includes its whole UTC day);
-                only the months concerned are read.
+            start, end: bound ``created_at``, inclusive. A date (a ``date``, ``YYYY-MM-DD``
+                or ``MM-DD-YYYY``) as ``end`` includes its whole UTC day; a ``datetime``,
+                ``Timestamp`` or ISO-8601 timestamp is that very instant, even at midnight (a
+                naive one is UTC). Only the months concerned are read.
             as_of: "what did we know then": only orders some sync had fetched by that instant
                 (a date: by the end of that UTC day), with the creation time, status, progress
                 status, at-risk flag and total the last such sync saw (other columns are as last
@@ -194,6 +218,12 @@ class OrderStore:
 
         Dates are a ``date``, ``datetime``, ``YYYY-MM-DD``, an ISO-8601 timestamp or
         ``MM-DD-YYYY``; anything else (``"2026-02"``, a number) is a ``ValueError``.
+
+        A damaged store is a :class:`CacheError` naming what is wrong and what to do (as for
+        ``snapshots``, ``info``, ``duckdb`` and ``sync``): a file the manifest names is missing,
+        or is not what the store wrote there (its footer shows other columns or types, or
+        another row count than the manifest recorded: edited or replaced by hand), or the
+        manifest is lost while files of earlier syncs remain.
         """
 
         lo, hi = _bound(start, "start"), _bound(end, "end", end_of_day=True)
@@ -321,7 +351,7 @@ class OrderStore:
                 sql = f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{files}], hive_partitioning = true)"  # noqa: S608
                 con.execute(sql)
             else:
-                schema = SNAPSHOT_SCHEMA if table == "snapshots" else ARROW_SCHEMAS[table]
+                schema = _schema_of(table)
                 # An empty table of the same columns (in memory), nothing else left in the catalog.
                 con.register(f"_empty_{table}", schema.empty_table())
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM _empty_{table}")  # noqa: S608
@@ -852,12 +882,43 @@ class _MovedError(Exception):
         self.path = path
 
 
-def _damaged(root: Path, missing: Path) -> CacheError:
+def _damaged(root: Path, path: Path, what: str = "is missing") -> CacheError:
     return CacheError(
-        f"the store at {root} is damaged: {missing.relative_to(root).as_posix()}, named by its "
-        f"{MANIFEST}, is missing; clear it (`ht-analytics cache clear --cache {root}`) and sync "
+        f"the store at {root} is damaged: {path.relative_to(root).as_posix()}, named by its "
+        f"{MANIFEST}, {what}; clear it (`ht-analytics cache clear --cache {root}`) and sync "
         "again"
     )
+
+
+def _unreadable(root: Path, exc: Exception) -> CacheError:
+    return CacheError(
+        f"the store at {root} cannot be read ({type(exc).__name__}: {exc}); clear it "
+        f"(`ht-analytics cache clear --cache {root}`) and sync again"
+    )
+
+
+def _schema_of(table: str) -> pa.Schema:
+    """The columns and types the store writes for ``table``."""
+    return SNAPSHOT_SCHEMA if table == "snapshots" else ARROW_SCHEMAS[table]
+
+
+def _fragments(
+    root: Path, entries: list[tuple[Path, int]], schema: pa.Schema
+) -> list[ds.ParquetFileFragment]:
+    """The files as fragments whose footers were checked (``checked_fragment``): a missing one
+    is ``_MovedError`` (a writer replaced it, or it is lost), one that is not what the store
+    wrote a ``CacheError`` naming it."""
+    fragments = []
+    for path, rows in entries:
+        try:
+            fragments.append(checked_fragment(path, rows, schema))
+        except DamagedFileError as bad:
+            raise _damaged(root, path, f"{bad.what}, as if edited or replaced by hand") from None
+        except OSError as exc:
+            if not path.is_file():
+                raise _MovedError(path) from None
+            raise _unreadable(root, exc) from None
+    return fragments
 
 
 def _size(path: Path) -> int:
@@ -869,18 +930,17 @@ def _size(path: Path) -> int:
 
 
 def _check_files(root: Path, manifest: Manifest) -> None:
-    """Every file the manifest names is there (``_MovedError`` naming the first missing)."""
+    """Every file the manifest names is there (``_MovedError`` naming the first missing) and
+    holds what the store wrote, by its footer (``CacheError`` naming it)."""
     for table in (*DATA_TABLES, "snapshots"):
-        for path in manifest.paths(root, table):
-            if not path.is_file():
-                raise _MovedError(path)
+        _fragments(root, manifest.entries(root, table), _schema_of(table))
 
 
 def _check_not_lost(root: Path) -> None:
     """No manifest, yet files only a committed sync leaves (a later generation than a first
-    backfill's, or the sync state): the manifest was lost, and the orphan clean-up would delete
-    the data and its history. ``CacheError`` rather than that. (A killed first backfill leaves
-    generation-1 files only: those are orphans, removed.)"""
+    backfill's, or the sync state): the manifest was lost. ``CacheError`` rather than reading an
+    empty store, or a sync's orphan clean-up deleting the data and its history. (A killed first
+    backfill leaves generation-1 files only: no store yet, and orphans a sync removes.)"""
     later = any(
         not path.name.startswith("part-000001-")
         for table in (*DATA_TABLES, "snapshots")
@@ -890,8 +950,9 @@ def _check_not_lost(root: Path) -> None:
     if later or (root / STATE).exists():
         raise CacheError(
             f"the store at {root} has data files from earlier syncs but no {MANIFEST}: it is "
-            "damaged, and syncing would delete those files. Move the directory aside (or clear "
-            f"it: `ht-analytics cache clear --cache {root}`) and sync again"
+            "damaged (nothing in it can be read, and a sync would delete those files). Move "
+            f"the directory aside (or clear it: `ht-analytics cache clear --cache {root}`) and "
+            "sync again"
         )
 
 
@@ -960,11 +1021,13 @@ def _instant(value: Any, name: str = "as_of") -> datetime:
 
 
 def _bound(value: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
-    """A ``start``/``end`` bound as a UTC instant; a date (or midnight) ``end`` covers its day."""
+    """A ``start``/``end`` bound as a UTC instant. An ``end`` given as a date (a ``date``,
+    ``YYYY-MM-DD`` or ``MM-DD-YYYY``) covers its whole UTC day; a ``datetime``, ``Timestamp`` or
+    ISO-8601 timestamp is that very instant, midnight included (a naive one is UTC)."""
     if value is None:
         return None
-    stamp, _ = _moment(value, name)
-    if end_of_day and stamp == stamp.normalize():
+    stamp, day = _moment(value, name)
+    if end_of_day and day:
         stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     result: datetime = stamp.to_pydatetime()
     return result

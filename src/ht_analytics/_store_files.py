@@ -10,7 +10,8 @@
       snapshots/sync_date=YYYY-MM-DD/part-*.parquet    problems/)
       .lock, .lock.holder                         the writers' lock (see ``_store_lock``)
 
-Only files named in the manifest are part of the store. Every file is written to a temporary name
+Only files named in the manifest are part of the store; it records each one's rows, and readers
+check each file's footer (columns, types, rows) before reading it. Every file is written to a temporary name
 in its final directory, flushed and renamed into place; the manifest is replaced last, so a writer
 killed at any moment leaves either the previous manifest (and some orphan files, removed by the next
 writer) or the new one. The directory is user-only (0700), files 0600.
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ._exceptions import CacheError
@@ -38,10 +41,14 @@ from ._loader import LoadedTables
 __all__ = [
     "DATA_TABLES",
     "FORMAT",
+    "LOCAL",
+    "PARQUET",
     "SCHEMA_VERSION",
+    "DamagedFileError",
     "Manifest",
     "MonthFiles",
     "atomic_write_bytes",
+    "checked_fragment",
     "ensure_private_dir",
     "foreign_entries",
     "read_json_file",
@@ -126,6 +133,66 @@ def write_parquet(final: Path, table: pa.Table) -> None:
     pq.write_table(table, sink, compression="zstd", row_group_size=256 * 1024, use_dictionary=text)
     encoded = sink.getvalue()
     _atomic(final, lambda fh: fh.write(memoryview(encoded)))
+
+
+PARQUET = ds.ParquetFileFormat()
+LOCAL = pafs.LocalFileSystem()
+
+
+class DamagedFileError(Exception):
+    """A file the manifest names is not what the store wrote there (edited or replaced by
+    hand): ``what`` says how."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(f"{path}: {what}")
+        self.path = path
+        self.what = what
+
+
+def checked_fragment(path: Path, rows: int, schema: pa.Schema) -> ds.ParquetFileFragment:
+    """The Parquet file at ``path`` as a dataset fragment, its footer read and checked (no data
+    is read; a scan of the fragment uses that footer): exactly the columns of ``schema``, of
+    their types, and the ``rows`` rows the manifest recorded. :class:`DamagedFileError` otherwise;
+    ``OSError`` (``FileNotFoundError``: missing) when it cannot be opened."""
+    fragment = PARQUET.make_fragment(str(path), filesystem=LOCAL)
+    try:
+        fragment.ensure_complete_metadata()
+        found = fragment.physical_schema
+    except pa.ArrowInvalid as exc:  # not Parquet (truncated, empty, another format)
+        why = str(exc).rsplit("': ", 1)[-1]
+        raise DamagedFileError(path, f"is not a readable Parquet file ({why})") from None
+    if (wrong := _schema_difference(found, schema)) is not None:
+        raise DamagedFileError(path, f"does not hold the columns the store wrote ({wrong})")
+    held = fragment.metadata.num_rows
+    if held != rows:
+        raise DamagedFileError(path, f"holds {held:,} row(s) where the manifest recorded {rows:,}")
+    return fragment
+
+
+def _schema_difference(found: pa.Schema, want: pa.Schema) -> str | None:
+    """How the columns of a file differ from those the store writes (names and types; the
+    order is not compared), ``None`` when they do not."""
+    types = {f.name: f.type for f in found}
+    missing = [f.name for f in want if f.name not in types]
+    extra = [name for name in found.names if want.get_field_index(name) < 0]
+    retyped = [
+        f"{f.name} is {types[f.name]}, not {f.type}"
+        for f in want
+        if f.name in types and types[f.name] != f.type
+    ]
+    parts = (
+        ([f"missing: {_some(missing)}"] if missing else [])
+        + ([f"unexpected: {_some(extra)}"] if extra else [])
+        + retyped[:3]
+    )
+    if not parts and len(found.names) != len(want.names):
+        parts = ["a column twice"]
+    return "; ".join(parts) if parts else None
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 MonthFiles = dict[str, tuple[str, int]]
@@ -268,12 +335,19 @@ class Manifest:
 
     def paths(self, root: Path, table: str, partitions: Iterator[str] | None = None) -> list[Path]:
         """The files of ``table`` (optionally only these partitions), in partition order."""
+        return [path for path, _ in self.entries(root, table, partitions)]
+
+    def entries(
+        self, root: Path, table: str, partitions: Iterator[str] | None = None
+    ) -> list[tuple[Path, int]]:
+        """The files of ``table`` (optionally only these partitions) with the rows each holds,
+        in partition order."""
         if table == "snapshots":
-            return [root / p for p, _ in self.snapshots]
+            return [(root / p, n) for p, n in self.snapshots]
         wanted = set(partitions) if partitions is not None else None
         return [
-            root / path
-            for part, (path, _) in sorted(self.files[table].items())
+            (root / path, rows)
+            for part, (path, rows) in sorted(self.files[table].items())
             if wanted is None or part in wanted
         ]
 

@@ -20,7 +20,7 @@ import filelock
 from ._exceptions import CacheError
 from ._store_files import FILE_MODE, atomic_write_bytes, now_utc
 
-__all__ = ["StoreLock"]
+__all__ = ["StoreLock", "wait_for_writer"]
 
 LOCK = ".lock"
 HOLDER = ".lock.holder"
@@ -90,3 +90,23 @@ class StoreLock:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"
+
+
+def wait_for_writer(root: Path, timeout: float) -> None:
+    """Wait until no writer holds the lock of the store at ``root`` (up to ``timeout`` seconds,
+    then :class:`CacheError` naming the holder). Readers take no lock: this only waits out a
+    writer caught half-way (a ``clear()`` deleting files, a first sync committing). Returns at
+    once when there is no lock file, or when it cannot be opened here (a read-only store)."""
+    if not (root / LOCK).exists():
+        return
+    lock = filelock.FileLock(root / LOCK, timeout=timeout, mode=FILE_MODE, thread_local=False)
+    try:
+        lock.acquire(timeout=max(timeout, 0.0), poll_interval=0.05)
+    except filelock.Timeout:
+        raise CacheError(
+            f"the store at {root} is being written by {StoreLock(root, 0, '').holder()}; "
+            f"waited {timeout:g} s. Wait for it to finish (or pass a longer lock_timeout)"
+        ) from None
+    except OSError:  # not ours to lock: nothing to wait for
+        return
+    lock.release()
