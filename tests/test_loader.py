@@ -381,3 +381,33 @@ def test_a_bad_line_is_a_problem_and_the_other_lines_load(tmp_path: Path) -> Non
     assert list(frames.problems["raw_value"]) == ["{bad"]
     with pytest.raises(PayloadError, match="not JSON"):
         load_orders(b"{bad\n{worse")
+
+
+def test_filter_end_at_an_instant_is_that_instant_midnight_included() -> None:
+    """Order 1 is created at 2025-03-10T00:00Z, order 2 at noon that day. An end of
+    2025-03-09T20:00 in New York (EDT from 02:00 that day, UTC-4: exactly midnight UTC) and
+    every other spelling of midnight UTC hold order 1 only; the date
+    2025-03-10 (any spelling) holds the whole day; a number is refused, as the store does."""
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    frames = load_orders(
+        [
+            {"id": 1, "createdAt": "2025-03-10T00:00:00Z"},
+            {"id": 2, "createdAt": "2025-03-10T12:00:00Z"},
+        ]
+    )
+    instants = [
+        datetime(2025, 3, 9, 20, 0, tzinfo=ZoneInfo("America/New_York")),
+        datetime(2025, 3, 10, tzinfo=UTC),
+        datetime(2025, 3, 10),
+        pd.Timestamp("2025-03-10T01:00:00+01:00"),
+        "2025-03-10T00:00:00Z",
+        "2025-03-10 00:00",
+    ]
+    for end in instants:
+        assert list(frames.filter(end=end).orders["order_id"]) == [1], end
+    for end in (date(2025, 3, 10), "2025-03-10", "03-10-2025"):
+        assert list(frames.filter(end=end).orders["order_id"]) == [1, 2], end
+    with pytest.raises(ValueError, match="not a date or a timestamp"):
+        frames.filter(end=20250310)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._bounds import end_bound, moment
 from ._schema import TYPED
 
 __all__ = ["OrderFrames"]
@@ -116,7 +117,9 @@ class OrderFrames:
     ) -> OrderFrames:
         """A new ``OrderFrames`` holding only the matching orders (and their rows in every table).
 
-        ``start``/``end`` bound ``created_at`` (inclusive; dates or timestamps, UTC); ``status``
+        ``start``/``end`` bound ``created_at``, inclusive, as ``OrderStore.load`` does: a date
+        (a ``date``, ``YYYY-MM-DD``, ``MM-DD-YYYY``) is its UTC day, whole for ``end``; a
+        ``datetime``, ``Timestamp`` or ISO-8601 timestamp is that instant (naive: UTC); ``status``
         as in the metrics: ``"open"``, ``"terminal"``, ``"billable"``, ``"all"``, status names
         (``"COMPLETED"``, any case) or ids, or a list of them (an unknown name is a
         ``ValueError``; orders of an unknown status id count as open); ``tags`` keeps orders
@@ -129,12 +132,9 @@ class OrderFrames:
         if order_ids is not None:
             keep &= o["order_id"].isin(list(order_ids))
         if start is not None:
-            keep &= o["created_at"] >= _utc(start)
+            keep &= o["created_at"] >= moment(start, "start")[0]
         if end is not None:
-            stamp = _utc(end)
-            if stamp == stamp.normalize():  # a date: the whole day is included
-                stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-            keep &= o["created_at"] <= stamp
+            keep &= o["created_at"] <= end_bound(end)
         if status is not None:
             given = (
                 status if isinstance(status, Iterable) and not isinstance(status, str) else [status]
@@ -172,12 +172,6 @@ class OrderFrames:
                 assert frame[column].dtype == pd.api.types.pandas_dtype(dtype), (
                     f"{name}.{column}: {frame[column].dtype} is not {dtype}"
                 )
-
-
-def _utc(value: Any) -> pd.Timestamp:
-    """A date or timestamp as a UTC timestamp (a naive one is taken as UTC)."""
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _span(summary: dict[str, Any], dash: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from ._bounds import moment
 from ._client import PartnerClient
 from ._exceptions import CacheError, HTError
 from ._frames import OrderFrames
@@ -975,45 +975,10 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC)
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_WIRE_DAY = re.compile(r"\d{2}-\d{2}-\d{4}")
-
-
-def _moment(value: Any, name: str) -> tuple[pd.Timestamp, bool]:
-    """``(UTC instant, is a whole day)`` of a ``date``, ``datetime``, ``Timestamp`` or text
-    (``YYYY-MM-DD``, an ISO-8601 timestamp, ``MM-DD-YYYY``). Partial dates (``"2026-02"``),
-    numbers and other text are refused: each would silently mean some other day."""
-    problem = (
-        f"{name}={value!r} is not a date or a timestamp: use a date, a datetime, YYYY-MM-DD, an "
-        "ISO-8601 timestamp or MM-DD-YYYY"
-    )
-    day = False
-    if isinstance(value, str):
-        text = value.strip()
-        if _WIRE_DAY.fullmatch(text):
-            text = datetime.strptime(text, "%m-%d-%Y").date().isoformat()
-        if not _ISO_DAY.match(text) or (len(text) > 10 and text[10] not in "Tt "):
-            raise ValueError(problem)
-        day = len(text) == 10
-        value = text
-    elif isinstance(value, date) and not isinstance(value, datetime):
-        day = True
-    elif not isinstance(value, datetime | np.datetime64):  # pd.Timestamp is a datetime
-        raise ValueError(problem)
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(problem) from None
-    if pd.isna(stamp):
-        raise ValueError(problem)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp, day
-
-
 def _instant(value: Any, name: str = "as_of") -> datetime:
     """An ``as_of`` instant in UTC; a date (``date`` or ``YYYY-MM-DD``) means the end of that UTC
     day (what the syncs made that day knew)."""
-    stamp, day = _moment(value, name)
+    stamp, day = moment(value, name)
     if day:
         stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     result: datetime = stamp.to_pydatetime()
@@ -1026,7 +991,7 @@ def _bound(value: Any, name: str, *, end_of_day: bool = False) -> datetime | Non
     ISO-8601 timestamp is that very instant, midnight included (a naive one is UTC)."""
     if value is None:
         return None
-    stamp, day = _moment(value, name)
+    stamp, day = moment(value, name)
     if end_of_day and day:
         stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     result: datetime = stamp.to_pydatetime()
