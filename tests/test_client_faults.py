@@ -789,3 +789,79 @@ def test_an_empty_last_page_asked_again_may_meet_a_replay_and_still_end() -> Non
     with client:
         assert [o["id"] for o in client.iter_orders()] == [1, 2]
         assert client.stats.requests == 4
+
+
+def _capturing_proxy() -> tuple[str, list[bytes], Callable[[], None]]:
+    """A loopback server playing an HTTP proxy that answers every request 502 and keeps the
+    bytes it received (a request line and headers, the ``Api-Key`` among them if sent)."""
+    received: list[bytes] = []
+    answer = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    sock = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(5)
+                received.append(conn.recv(65536))
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        sock.close()
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", received, close
+
+
+def _proxies_in_the_environment(monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
+    """HTTP_PROXY, HTTPS_PROXY and ALL_PROXY (both cases) point at ``proxy``; no NO_PROXY."""
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+        monkeypatch.setenv(name.upper(), proxy)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_loopback_base_url_is_reached_directly_not_through_the_environments_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With proxies set in the environment (a corporate proxy), the sandbox on loopback is
+    asked directly: the proxy never sees a request (the Api-Key would cross it unencrypted),
+    and every order arrives."""
+    proxy, received, close = _capturing_proxy()
+    _proxies_in_the_environment(monkeypatch, proxy)
+    try:
+        with (
+            SandboxServer(orders=30, api_key=KEY) as srv,
+            PartnerClient(KEY, srv.url, max_retries=0, rate_limit=None) as client,
+        ):
+            ids = [order["id"] for order in client.iter_orders()]
+    finally:
+        close()
+    assert len(ids) == len(set(ids)) == 30
+    assert received == []
+
+
+def test_an_https_base_url_keeps_the_environments_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real API's host is still asked through the environment's proxy (CONNECT to it),
+    where a corporate network requires one; the key stays inside the tunnel."""
+    proxy, received, close = _capturing_proxy()
+    _proxies_in_the_environment(monkeypatch, proxy)
+    try:
+        with (
+            PartnerClient(KEY, "https://api.test", max_retries=0, rate_limit=None) as client,
+            pytest.raises(HTError),
+        ):
+            client.list_skus()
+    finally:
+        close()
+    assert len(received) == 1
+    assert received[0].startswith(b"CONNECT api.test:443 HTTP/1.1\r\n")
+    assert KEY.encode() not in received[0]

@@ -3,6 +3,7 @@
 The key is taken from the argument, else the ``HT_API_KEY`` environment variable, else a ``.env``
 file in the working directory. The base URL from the argument, else ``HT_BASE_URL`` (the
 environment, else ``.env``), else the documented one. Plain ``http://`` is refused except for loopback hosts (the sandbox).
+A loopback base URL is reached directly, never through the environment's proxies.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ._endpoints import API_PREFIX
 from ._exceptions import AuthenticationError, HTError
 from ._secrets import Secret
 
-__all__ = ["DEFAULT_BASE_URL", "resolve_api_key", "resolve_base_url"]
+__all__ = ["DEFAULT_BASE_URL", "direct_mounts", "resolve_api_key", "resolve_base_url"]
 
 DEFAULT_BASE_URL = "https://apis.hellotech.com"
 """The documented base URL (labelled "Staging" in the docs; no production URL is documented)."""
@@ -98,6 +99,20 @@ def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> s
             "use https:// (http:// is allowed only for loopback hosts such as the sandbox)"
         )
     return str(url).rstrip("/")
+
+
+def direct_mounts(base_url: str) -> dict[str, None]:
+    """The ``mounts`` of an ``httpx.Client`` for ``base_url``: for a loopback host (the sandbox,
+    over plain http), its requests go straight to it, never through a proxy of the environment
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``), which would carry the ``Api-Key`` header
+    unencrypted off the machine. Other hosts keep the environment's proxies (a corporate proxy
+    in front of the real API)."""
+    url = httpx.URL(base_url)
+    if not _is_loopback(url.host):
+        return {}
+    # A pattern naming the host (and port) comes before the environment's per-scheme proxies;
+    # ``None`` means the client's own transport, no proxy.
+    return {f"all://{url.netloc.decode('ascii')}": None}
 
 
 def _is_loopback(host: str) -> bool:
