@@ -117,6 +117,9 @@ def test_plain_http_allowed_for_loopback(url: str) -> None:
         "ftp://x.test",
         "not a url",
         "https://u:p@x.test",
+        "https://apis..hellotech.com",
+        "http://xn--localhost",
+        "https://" + "a" * 64 + ".test",
     ],
 )
 def test_unsafe_or_invalid_base_url_refused(url: str) -> None:
@@ -124,6 +127,43 @@ def test_unsafe_or_invalid_base_url_refused(url: str) -> None:
     with pytest.raises(HTError) as info:
         PartnerClient(api_key=KEY, base_url=url)
     assert "p@" not in str(info.value) or "credentials" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://apis..hellotech.com",  # an empty label: the resolver's IDNA codec fails
+        "https://.x.test",
+        "https://" + "a" * 64 + ".test",  # a label over 63 characters
+        "http://xn--localhost",  # not punycode (httpx cannot decode it)
+        "https://xn--zz.test",
+    ],
+)
+def test_a_host_name_that_cannot_be_used_is_refused_at_once(url: str) -> None:
+    """A host that no request could reach (each would fail with a UnicodeError) is refused
+    when the client is made, with an HTError that says why without repeating the URL."""
+    with pytest.raises(HTError) as info:
+        PartnerClient(api_key=KEY, base_url=url)
+    message = str(info.value)
+    assert message == (
+        "the base URL from base_url has a host name that cannot be used (an empty label, a label "
+        "over 63 characters, or an xn-- label that is not valid punycode); expected "
+        "https://host[:port]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("https://münchen.test", "https://xn--mnchen-3ya.test"),
+        ("https://xn--mnchen-3ya.test", "https://xn--mnchen-3ya.test"),
+        ("https://trailing.test.", "https://trailing.test."),
+        ("https://" + "a" * 63 + ".test", "https://" + "a" * 63 + ".test"),
+    ],
+)
+def test_host_names_that_can_be_used_are_kept(url: str, base: str) -> None:
+    """International names (as punycode), a trailing dot and 63-character labels are fine."""
+    assert PartnerClient(api_key=KEY, base_url=url).base_url == base
 
 
 # -- filters ------------------------------------------------------------------------------------

@@ -865,3 +865,59 @@ def test_an_https_base_url_keeps_the_environments_proxy(monkeypatch: pytest.Monk
     assert len(received) == 1
     assert received[0].startswith(b"CONNECT api.test:443 HTTP/1.1\r\n")
     assert KEY.encode() not in received[0]
+
+
+def _redirect_to(location: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+
+
+def test_a_redirect_to_a_host_httpx_cannot_decode_is_a_payload_error(tmp_path: Path) -> None:
+    """A 302 to `http://xn--localhost/` (not punycode: httpx raises an IDNA error while it
+    builds the next request, even when not following): a bad answer, retried, then a
+    PayloadError naming the request; a sync returns a failed report, the store left empty."""
+    url, sock, stop = _raw_server(_redirect_to(b"http://xn--localhost/"))
+    try:
+        with PartnerClient(KEY, url, max_retries=2, rate_limit=None) as client:
+            with pytest.raises(PayloadError) as info:
+                client.get_order(1)
+            assert client.stats.requests == 3  # retried like any unreadable answer
+            store = OrderStore(tmp_path / "store")
+            report = store.sync(client, progress=False)
+    finally:
+        stop.set()
+        sock.close()
+    message = str(info.value)
+    assert message.startswith(f"GET {url}/api/partners/orders/1: the answer could not be read (")
+    assert "InvalidCodepoint" in message
+    assert message.endswith("check the base URL (gave up after 3 attempts)")
+    assert not report.ok
+    assert "the answer could not be read (InvalidCodepoint" in str(report.error)
+    with pytest.raises(PayloadError):
+        report.raise_for_error()
+    assert len(store.load().orders) == 0
+
+
+def test_a_create_answered_by_a_redirect_httpx_cannot_decode_is_not_resent() -> None:
+    """The same answer to a create: not retried (the order may exist), and the error says to
+    check before sending it again."""
+    url, sock, stop = _raw_server(_redirect_to(b"http://xn--localhost/"))
+    try:
+        with (
+            PartnerClient(KEY, url, max_retries=2, rate_limit=None) as client,
+            pytest.raises(PayloadError) as info,
+        ):
+            client.create_order(address="1 Main St", phone="3105550123", sku_ids=[1], client_id=7)
+    finally:
+        stop.set()
+        sock.close()
+    assert client.stats.requests == 1
+    message = str(info.value)
+    assert message.startswith(f"POST {url}/api/partners/orders: the answer could not be read (")
+    assert message.endswith(
+        "— the server answered; the request may have reached the server, so it was not "
+        "retried: check whether it took effect (e.g. look the order up by its "
+        "purchase_order_id) before sending it again"
+    )

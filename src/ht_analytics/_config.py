@@ -82,10 +82,16 @@ def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> s
     invalid = f"the base URL from {source} is not a valid URL; expected https://host[:port]"
     try:
         url = httpx.URL(raw.strip())
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, ValueError):  # (an IDNA error is a ValueError)
         raise HTError(invalid) from None
-    if url.scheme not in {"http", "https"} or not url.host:
+    if url.scheme not in {"http", "https"} or not url.raw_host:
         raise HTError(invalid)
+    if not _usable_host(url):
+        raise HTError(
+            f"the base URL from {source} has a host name that cannot be used (an empty label, "
+            "a label over 63 characters, or an xn-- label that is not valid punycode); "
+            "expected https://host[:port]"
+        )
     if url.userinfo or url.query or url.fragment:
         raise HTError(
             f"the base URL from {source} must not carry credentials, a query or a fragment"
@@ -113,6 +119,18 @@ def direct_mounts(base_url: str) -> dict[str, None]:
     # A pattern naming the host (and port) comes before the environment's per-scheme proxies;
     # ``None`` means the client's own transport, no proxy.
     return {f"all://{url.netloc.decode('ascii')}": None}
+
+
+def _usable_host(url: httpx.URL) -> bool:
+    """Whether httpx can name the host (it decodes ``xn--`` labels) and the system's resolver
+    can take it (Python's IDNA codec: no empty label, none over 63 characters): else every
+    request would fail with a ``UnicodeError``, not an error of the toolkit."""
+    try:
+        url.host  # noqa: B018 (decoding it is the check)
+        url.raw_host.decode("ascii").encode("idna")
+    except UnicodeError:  # (idna's errors are UnicodeErrors)
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:

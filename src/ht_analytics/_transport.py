@@ -432,6 +432,16 @@ class Requester:
         except httpx.RequestError as exc:
             message = self.scrub(f"{type(exc).__name__}: {exc}")
             failure = ApiError(message, url=safe_url(call.request.url), method=call.endpoint.method)
+        except ValueError as exc:
+            # httpx itself failed on the answer: a redirect's Location naming a host it cannot
+            # decode (an IDNA error; it builds the next request even when not following) …
+            detail = self.scrub(f"{type(exc).__name__}: {exc}")
+            failure = self._bad_answer(
+                call,
+                f"{call.what}: the answer could not be read ({detail}); a redirect to a host "
+                "name that is not valid gives this: check the base URL",
+                status=None,
+            )
         if failure is not None:
             log.debug("%s -> %s", call.what, type(failure).__name__)
             failure.__context__ = None
@@ -513,12 +523,20 @@ class Requester:
                 raise self._api_error(call, response)
             return read(body, call.what)
         except PayloadError as exc:
-            if call.idempotent:
-                raise TransientError(str(exc), status=status) from None
-            raise PayloadError(
-                f"{exc} — the server answered {status}, so it accepted the request; "
-                + _may_exist(call.endpoint.name)
-            ) from None
+            raise self._bad_answer(call, str(exc), status=status) from None
+
+    def _bad_answer(self, call: _Call, reason: str, *, status: int | None) -> Exception:
+        """An answer that cannot be read: retried when the request is idempotent (a
+        :class:`PayloadError` once retries run out), else a :class:`PayloadError` at once that
+        says to check whether the request took effect before resending it."""
+        if call.idempotent:
+            return TransientError(reason, status=status, unreadable=True)
+        answered = (  # (a 2xx, or no status: httpx failed on the answer)
+            "the server answered"
+            if status is None
+            else f"the server answered {status}, so it accepted the request"
+        )
+        return PayloadError(f"{reason} — {answered}; {_may_exist(call.endpoint.name)}")
 
     def _api_error(self, call: _Call, response: httpx.Response) -> ApiError:
         status = response.status_code
@@ -549,7 +567,7 @@ class Requester:
                 method=method,
                 attempts=attempts,
             )
-        if exc.status is not None and exc.status < 400:
+        if exc.unreadable:
             return PayloadError(f"{exc.reason} (gave up after {attempts} attempts)")
         reason = exc.reason
         if not call.idempotent and exc.reached_server:
