@@ -17,6 +17,7 @@ import pytest
 
 from conftest import BASE, KEY, FakeApi, client_for, json_response, make_orders
 from ht_analytics import (
+    ApiError,
     AuthenticationError,
     HTError,
     OrderStore,
@@ -921,3 +922,83 @@ def test_a_create_answered_by_a_redirect_httpx_cannot_decode_is_not_resent() -> 
         "retried: check whether it took effect (e.g. look the order up by its "
         "purchase_order_id) before sending it again"
     )
+
+
+def _answer(status: bytes, body: bytes) -> bytes:
+    """A whole HTTP/1.1 answer with status line ``status`` and a JSON ``body``."""
+    return _ok(body).replace(b"HTTP/1.1 200 OK", b"HTTP/1.1 " + status, 1)
+
+
+_CHECK_FIRST = (
+    "the request may have reached the server, so it was not retried: check whether it took "
+    "effect ({check}) before sending it again"
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "method", "path", "check"),
+    [
+        (
+            lambda c: c.create_order(
+                address="1 Main St", phone="3105550123", sku_ids=[1], client_id=7
+            ),
+            "POST",
+            "/api/partners/orders",
+            "e.g. look the order up by its purchase_order_id",
+        ),
+        (
+            lambda c: c.create_client(email="a@example.com"),
+            "POST",
+            "/api/partners/clients",
+            "e.g. look the client up by email",
+        ),
+        (
+            lambda c: c.update_client(5, email="a@example.com"),
+            "PUT",
+            "/api/partners/clients/5",
+            "get_client(id) shows what the client holds now",
+        ),
+    ],
+    ids=["create_order", "create_client", "update_client"],
+)
+def test_an_error_in_a_2xx_answer_to_a_create_says_to_check_before_resending(
+    call: Callable[[PartnerClient], object], method: str, path: str, check: str
+) -> None:
+    """A 201 whose body says `{"status": "error"}` to a request that is not safe to resend:
+    an ApiError (sent once) that says the request may have taken effect and how to check,
+    as every other ambiguous answer to such a request does."""
+    body = b'{"status": "error", "message": "something failed"}'
+    url, sock, stop = _raw_server(_answer(b"201 Created", body))
+    try:
+        with (
+            PartnerClient(KEY, url, max_retries=3, rate_limit=None) as client,
+            pytest.raises(ApiError) as info,
+        ):
+            call(client)
+    finally:
+        stop.set()
+        sock.close()
+    assert client.stats.requests == 1
+    assert info.value.status == 201
+    assert info.value.message == (
+        "something failed — the server answered 201 with an error in the body; "
+        + _CHECK_FIRST.format(check=check)
+    )
+    assert str(info.value) == f"{info.value.message} (HTTP 201, {method} {url}{path})"
+
+
+def test_an_error_in_a_2xx_answer_to_a_safe_request_has_no_such_advice() -> None:
+    """An update keyed on `external_id` (safe to resend) and a read: the server's message
+    alone, as before."""
+    body = b'{"status": "error", "message": "something failed"}'
+    url, sock, stop = _raw_server(_answer(b"200 OK", body))
+    try:
+        with PartnerClient(KEY, url, max_retries=0, rate_limit=None) as client:
+            with pytest.raises(ApiError) as update:
+                client.update_client(5, email="a@example.com", external_id="crm-5")
+            with pytest.raises(ApiError) as read:
+                client.get_client(5)
+    finally:
+        stop.set()
+        sock.close()
+    assert update.value.message == read.value.message == "something failed"

@@ -547,6 +547,11 @@ class Requester:
             message = f"the server refused the API key: {message}"
         elif status == 404:
             kind = NotFoundError
+        elif status < 300 and not call.idempotent:  # a 2xx whose body says status=error
+            message = (
+                f"{message} — the server answered {status} with an error in the body; "
+                + _may_exist(call.endpoint.name)
+            )
         return kind(
             message,
             status=status,
