@@ -69,7 +69,7 @@ class PartnerClient:
         except HTError:
             del api_key  # a traceback keeps the frame's locals (Sentry, pytest -l): not the key
             raise
-        self.base_url = resolve_base_url(base_url)
+        self.base_url = resolve_base_url(base_url, secrets=(key,))
         http = httpx.Client(
             base_url=self.base_url,
             headers={"Accept": "application/json", "User-Agent": _user_agent()},

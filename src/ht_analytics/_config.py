@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ from dotenv import dotenv_values
 
 from ._endpoints import API_PREFIX
 from ._exceptions import AuthenticationError, HTError
-from ._secrets import Secret
+from ._secrets import Secret, redact
 
 __all__ = ["DEFAULT_BASE_URL", "direct_mounts", "resolve_api_key", "resolve_base_url"]
 
@@ -65,9 +66,11 @@ def _from_env_file(name: str, env_file: Path | None) -> str | None:
     return dotenv_values(path).get(name)
 
 
-def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> str:
+def resolve_base_url(
+    base_url: str | None, *, env_file: Path | None = None, secrets: Iterable[Secret] = ()
+) -> str:
     """Find and check the base URL: argument, else ``HT_BASE_URL`` (environment, else
-    ``.env``), else the documented one."""
+    ``.env``), else the documented one. ``secrets`` (the API key) never appear in an error."""
     source: str | None = None
     raw = DEFAULT_BASE_URL
     for name, candidate in (
@@ -100,8 +103,12 @@ def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> s
     if path.endswith(API_PREFIX):  # ".../api/partners": the endpoints add that path themselves
         url = url.copy_with(path=path[: -len(API_PREFIX)] or "/")
     if url.scheme == "http" and not _is_loopback(url.host):
+        # The host is named only when it looks like one (a key pasted after "http://" does
+        # not), and never with a secret in it.
+        named = _HOST_NAME.fullmatch(url.host) or _is_ip_address(url.host)
+        where = redact(url.host, secrets) if named else f"the base URL from {source}"
         raise HTError(
-            f"refusing plain http:// for {url.host}: the API key would travel unencrypted; "
+            f"refusing plain http:// for {where}: the API key would travel unencrypted; "
             "use https:// (http:// is allowed only for loopback hosts such as the sandbox)"
         )
     return str(url).rstrip("/")
@@ -133,6 +140,11 @@ def _usable_host(url: httpx.URL) -> bool:
     return True
 
 
+_HOST_NAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}\.?")
+"""A host name as DNS names are written: dotted labels of letters, digits and inner hyphens
+(lower case: httpx lowers hosts)."""
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -140,3 +152,11 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
