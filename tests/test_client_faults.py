@@ -633,6 +633,15 @@ def test_a_compression_bomb_is_refused_not_read_into_memory(
         ("ab/cdefgh-1", b'{"a":"ab\\u002fcdefgh\\u002d1"}', False),
         # escapes that spell another text: kept
         ("abcdefgh-12", b'{"a":"\\u0061bcdefgh-13"}', True),
+        # the key in another case: lowered, uppered, mixed, escaped, in the URL form
+        ("AbCdEfGh-12", b'{"a":"x abcdefgh-12 y"}', False),
+        ("abcdefgh-12", b'{"a":"ABCDEFGH-12"}', False),
+        ("abcdefgh-12", b'{"a":"aBcDeFgH-12"}', False),
+        ("abcdefgh-12", b'{"a":"\\u0041BCdefgh\\u002d12"}', False),
+        ("ab/cdefgh-1", b'{"a":"AB\\/CDEFGH-1"}', False),
+        ("ab/cdefgh+1", b'{"a":"AB%2fCDEFGH%2B1"}', False),
+        # another text in another case: kept
+        ("abcdefgh-12", b'{"a":"ABCDEFGH-13"}', True),
     ],
 )
 def test_clearing_the_key_from_bodies_keeps_them_valid(key: str, body: bytes, kept: bool) -> None:
@@ -645,7 +654,8 @@ def test_clearing_the_key_from_bodies_keeps_them_valid(key: str, body: bytes, ke
     assert (cleared == body) is kept
     if not kept:
         assert b"***" in cleared
-        assert all(key not in str(v) for v in values.values())  # the key, decoded, is gone
+        # the key, decoded, is gone in any case
+        assert all(key.lower() not in str(v).lower() for v in values.values())
 
 
 @pytest.mark.parametrize("body", [b"null", b" null", b"\n null \n", b"nulll"])
@@ -1002,3 +1012,73 @@ def test_an_error_in_a_2xx_answer_to_a_safe_request_has_no_such_advice() -> None
         stop.set()
         sock.close()
     assert update.value.message == read.value.message == "something failed"
+
+
+class EchoingInAnyCase(httpx.BaseTransport):
+    """Passes requests to the sandbox, but writes the request's API key into each listed order,
+    lowered (its partner), uppered (a service's name) and in mixed case with its letters
+    `\\uXXXX` escapes (a field the loader does not know): a server echoing what it was sent."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not request.url.path.endswith("/orders"):
+            return response
+        key = request.headers["Api-Key"]
+        body = json.loads(response.read())
+        for order in body["orders"]:
+            order["partner"] = "partner LOWER-MARK"
+            order["customNote"] = {"seen": "ESCAPED-MARK"}
+            for line in order.get("breakdown", {}).get("services", []):
+                line["name"] = f"{line.get('name')} (UPPER-MARK)"
+        mixed = "".join(
+            (f"\\u{ord(c.upper()):04x}" if i % 2 else c.lower()) if c.isalpha() else c
+            for i, c in enumerate(key)
+        )
+        content = json.dumps(body)
+        content = content.replace("LOWER-MARK", key.lower()).replace("UPPER-MARK", key.upper())
+        content = content.replace("ESCAPED-MARK", mixed)
+        return httpx.Response(
+            response.status_code,
+            content=content.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_key_echoed_in_another_case_reaches_no_page_frame_or_file(tmp_path: Path) -> None:
+    """A server echoing the API key in the orders lowered, uppered or in mixed case with JSON
+    escapes: every page's raw bytes are cleared of it, in any case, and so are the frames
+    and every file of a store synced from those pages."""
+    import json
+
+    from ht_analytics import load_orders
+
+    key = "sk-live-ECHOED-0123456789"
+    with (
+        SandboxServer(orders=120, seed=2, api_key=key) as srv,
+        PartnerClient(key, srv.url, rate_limit=None, transport=EchoingInAnyCase()) as client,
+    ):
+        pages = list(client.iter_pages(page_size=50))
+        report = OrderStore(tmp_path / "cache").sync(client, progress=False)
+    assert report.ok, report.error
+    assert [len(page.orders) for page in pages] == [50, 50, 20]
+    for page in pages:
+        assert b"partner ***" in page.raw
+        assert key.lower().encode() not in page.raw.lower()
+        decoded = json.dumps(json.loads(page.raw), ensure_ascii=False)
+        assert key.lower() not in decoded.lower()  # nor spelled with escapes
+    frames = load_orders(pages)
+    assert set(frames.orders["partner"]) == {"partner ***"}
+    stored = OrderStore(tmp_path / "cache").load()
+    assert len(stored.orders) == 120
+    for frame in (frames, stored):
+        text = (frame.orders.to_csv() + frame.services.to_csv()).lower()
+        assert key.lower() not in text
+    for path in (tmp_path / "cache").rglob("*"):
+        if path.is_file():
+            assert key.lower().encode() not in path.read_bytes().lower(), path
