@@ -117,6 +117,9 @@ def test_plain_http_allowed_for_loopback(url: str) -> None:
         "ftp://x.test",
         "not a url",
         "https://u:p@x.test",
+        "https://apis..hellotech.com",
+        "http://xn--localhost",
+        "https://" + "a" * 64 + ".test",
     ],
 )
 def test_unsafe_or_invalid_base_url_refused(url: str) -> None:
@@ -124,6 +127,84 @@ def test_unsafe_or_invalid_base_url_refused(url: str) -> None:
     with pytest.raises(HTError) as info:
         PartnerClient(api_key=KEY, base_url=url)
     assert "p@" not in str(info.value) or "credentials" in str(info.value)
+
+
+SK_KEY = "HTKEY-sk_live_9f8e7d6c5b4a3210-QWERTY"
+
+
+@pytest.mark.parametrize(
+    ("key", "url", "where"),
+    [
+        # a key pasted after "http://" (httpx lowers the host): not named
+        (SK_KEY, "http://" + SK_KEY, "the base URL from base_url"),
+        (SK_KEY, "http://" + SK_KEY + ":8080/", "the base URL from base_url"),
+        # a host name or an address is named, to say which one
+        (SK_KEY, "http://apis.hellotech.com", "apis.hellotech.com"),
+        (SK_KEY, "http://10.0.0.5:8000", "10.0.0.5"),
+        # a key that looks like a host name, in another case: masked
+        ("Partner-7.Example.test", "http://partner-7.example.test", "***"),
+    ],
+    ids=["key-as-host", "key-as-host-with-port", "host-name", "address", "key-like-a-host"],
+)
+def test_refusing_plain_http_never_repeats_the_key(key: str, url: str, where: str) -> None:
+    """The refusal of plain http:// names the host only when it looks like one, and never
+    repeats the API key, whatever its case."""
+    with pytest.raises(HTError) as info:
+        PartnerClient(api_key=key, base_url=url)
+    message = str(info.value)
+    assert message == (
+        f"refusing plain http:// for {where}: the API key would travel unencrypted; use "
+        "https:// (http:// is allowed only for loopback hosts such as the sandbox)"
+    )
+    assert key.lower() not in message.lower()
+
+
+def test_refusing_plain_http_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key set as HT_BASE_URL by mistake: the message says where the URL came from."""
+    monkeypatch.setenv("HT_BASE_URL", "http://" + SK_KEY)
+    with pytest.raises(
+        HTError, match=r"^refusing plain http:// for the base URL from HT_BASE_URL:"
+    ):
+        PartnerClient(api_key=SK_KEY)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://apis..hellotech.com",  # an empty label: the resolver's IDNA codec fails
+        "https://.x.test",
+        "https://" + "a" * 64 + ".test",  # a label over 63 characters
+        "http://xn--localhost",  # not punycode (httpx cannot decode it)
+        "https://xn--zz.test",
+    ],
+)
+def test_a_host_name_that_cannot_be_used_is_refused_at_once(url: str) -> None:
+    """A host that no request could reach (each would fail with a UnicodeError) is refused
+    when the client is made, with an HTError that says why without repeating the URL."""
+    with pytest.raises(HTError) as info:
+        PartnerClient(api_key=KEY, base_url=url)
+    message = str(info.value)
+    assert message == (
+        "the base URL from base_url has a host name that cannot be used (an empty label, a label "
+        "over 63 characters, or an xn-- label that is not valid punycode); expected "
+        "https://host[:port]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("https://münchen.test", "https://xn--mnchen-3ya.test"),
+        ("https://xn--mnchen-3ya.test", "https://xn--mnchen-3ya.test"),
+        ("https://trailing.test.", "https://trailing.test."),
+        ("https://" + "a" * 63 + ".test", "https://" + "a" * 63 + ".test"),
+    ],
+)
+def test_host_names_that_can_be_used_are_kept(url: str, base: str) -> None:
+    """International names (as punycode), a trailing dot and 63-character labels are fine."""
+    assert PartnerClient(api_key=KEY, base_url=url).base_url == base
 
 
 # -- filters ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import BASE, KEY, FakeApi, client_for, json_response, make_orders
 from ht_analytics import (
+    ApiError,
     AuthenticationError,
     HTError,
     OrderStore,
@@ -632,6 +633,15 @@ def test_a_compression_bomb_is_refused_not_read_into_memory(
         ("ab/cdefgh-1", b'{"a":"ab\\u002fcdefgh\\u002d1"}', False),
         # escapes that spell another text: kept
         ("abcdefgh-12", b'{"a":"\\u0061bcdefgh-13"}', True),
+        # the key in another case: lowered, uppered, mixed, escaped, in the URL form
+        ("AbCdEfGh-12", b'{"a":"x abcdefgh-12 y"}', False),
+        ("abcdefgh-12", b'{"a":"ABCDEFGH-12"}', False),
+        ("abcdefgh-12", b'{"a":"aBcDeFgH-12"}', False),
+        ("abcdefgh-12", b'{"a":"\\u0041BCdefgh\\u002d12"}', False),
+        ("ab/cdefgh-1", b'{"a":"AB\\/CDEFGH-1"}', False),
+        ("ab/cdefgh+1", b'{"a":"AB%2fCDEFGH%2B1"}', False),
+        # another text in another case: kept
+        ("abcdefgh-12", b'{"a":"ABCDEFGH-13"}', True),
     ],
 )
 def test_clearing_the_key_from_bodies_keeps_them_valid(key: str, body: bytes, kept: bool) -> None:
@@ -644,7 +654,8 @@ def test_clearing_the_key_from_bodies_keeps_them_valid(key: str, body: bytes, ke
     assert (cleared == body) is kept
     if not kept:
         assert b"***" in cleared
-        assert all(key not in str(v) for v in values.values())  # the key, decoded, is gone
+        # the key, decoded, is gone in any case
+        assert all(key.lower() not in str(v).lower() for v in values.values())
 
 
 @pytest.mark.parametrize("body", [b"null", b" null", b"\n null \n", b"nulll"])
@@ -789,3 +800,285 @@ def test_an_empty_last_page_asked_again_may_meet_a_replay_and_still_end() -> Non
     with client:
         assert [o["id"] for o in client.iter_orders()] == [1, 2]
         assert client.stats.requests == 4
+
+
+def _capturing_proxy() -> tuple[str, list[bytes], Callable[[], None]]:
+    """A loopback server playing an HTTP proxy that answers every request 502 and keeps the
+    bytes it received (a request line and headers, the ``Api-Key`` among them if sent)."""
+    received: list[bytes] = []
+    answer = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    sock = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(5)
+                received.append(conn.recv(65536))
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        sock.close()
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", received, close
+
+
+def _proxies_in_the_environment(monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
+    """HTTP_PROXY, HTTPS_PROXY and ALL_PROXY (both cases) point at ``proxy``; no NO_PROXY."""
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+        monkeypatch.setenv(name.upper(), proxy)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_loopback_base_url_is_reached_directly_not_through_the_environments_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With proxies set in the environment (a corporate proxy), the sandbox on loopback is
+    asked directly: the proxy never sees a request (the Api-Key would cross it unencrypted),
+    and every order arrives."""
+    proxy, received, close = _capturing_proxy()
+    _proxies_in_the_environment(monkeypatch, proxy)
+    try:
+        with (
+            SandboxServer(orders=30, api_key=KEY) as srv,
+            PartnerClient(KEY, srv.url, max_retries=0, rate_limit=None) as client,
+        ):
+            ids = [order["id"] for order in client.iter_orders()]
+    finally:
+        close()
+    assert len(ids) == len(set(ids)) == 30
+    assert received == []
+
+
+def test_an_https_base_url_keeps_the_environments_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real API's host is still asked through the environment's proxy (CONNECT to it),
+    where a corporate network requires one; the key stays inside the tunnel."""
+    proxy, received, close = _capturing_proxy()
+    _proxies_in_the_environment(monkeypatch, proxy)
+    try:
+        with (
+            PartnerClient(KEY, "https://api.test", max_retries=0, rate_limit=None) as client,
+            pytest.raises(HTError),
+        ):
+            client.list_skus()
+    finally:
+        close()
+    assert len(received) == 1
+    assert received[0].startswith(b"CONNECT api.test:443 HTTP/1.1\r\n")
+    assert KEY.encode() not in received[0]
+
+
+def _redirect_to(location: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+
+
+def test_a_redirect_to_a_host_httpx_cannot_decode_is_a_payload_error(tmp_path: Path) -> None:
+    """A 302 to `http://xn--localhost/` (not punycode: httpx raises an IDNA error while it
+    builds the next request, even when not following): a bad answer, retried, then a
+    PayloadError naming the request; a sync returns a failed report, the store left empty."""
+    url, sock, stop = _raw_server(_redirect_to(b"http://xn--localhost/"))
+    try:
+        with PartnerClient(KEY, url, max_retries=2, rate_limit=None) as client:
+            with pytest.raises(PayloadError) as info:
+                client.get_order(1)
+            assert client.stats.requests == 3  # retried like any unreadable answer
+            store = OrderStore(tmp_path / "store")
+            report = store.sync(client, progress=False)
+    finally:
+        stop.set()
+        sock.close()
+    message = str(info.value)
+    assert message.startswith(f"GET {url}/api/partners/orders/1: the answer could not be read (")
+    assert "InvalidCodepoint" in message
+    assert message.endswith("check the base URL (gave up after 3 attempts)")
+    assert not report.ok
+    assert "the answer could not be read (InvalidCodepoint" in str(report.error)
+    with pytest.raises(PayloadError):
+        report.raise_for_error()
+    assert len(store.load().orders) == 0
+
+
+def test_a_create_answered_by_a_redirect_httpx_cannot_decode_is_not_resent() -> None:
+    """The same answer to a create: not retried (the order may exist), and the error says to
+    check before sending it again."""
+    url, sock, stop = _raw_server(_redirect_to(b"http://xn--localhost/"))
+    try:
+        with (
+            PartnerClient(KEY, url, max_retries=2, rate_limit=None) as client,
+            pytest.raises(PayloadError) as info,
+        ):
+            client.create_order(address="1 Main St", phone="3105550123", sku_ids=[1], client_id=7)
+    finally:
+        stop.set()
+        sock.close()
+    assert client.stats.requests == 1
+    message = str(info.value)
+    assert message.startswith(f"POST {url}/api/partners/orders: the answer could not be read (")
+    assert message.endswith(
+        "— the server answered; the request may have reached the server, so it was not "
+        "retried: check whether it took effect (e.g. look the order up by its "
+        "purchase_order_id) before sending it again"
+    )
+
+
+def _answer(status: bytes, body: bytes) -> bytes:
+    """A whole HTTP/1.1 answer with status line ``status`` and a JSON ``body``."""
+    return _ok(body).replace(b"HTTP/1.1 200 OK", b"HTTP/1.1 " + status, 1)
+
+
+_CHECK_FIRST = (
+    "the request may have reached the server, so it was not retried: check whether it took "
+    "effect ({check}) before sending it again"
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "method", "path", "check"),
+    [
+        (
+            lambda c: c.create_order(
+                address="1 Main St", phone="3105550123", sku_ids=[1], client_id=7
+            ),
+            "POST",
+            "/api/partners/orders",
+            "e.g. look the order up by its purchase_order_id",
+        ),
+        (
+            lambda c: c.create_client(email="a@example.com"),
+            "POST",
+            "/api/partners/clients",
+            "e.g. look the client up by email",
+        ),
+        (
+            lambda c: c.update_client(5, email="a@example.com"),
+            "PUT",
+            "/api/partners/clients/5",
+            "get_client(id) shows what the client holds now",
+        ),
+    ],
+    ids=["create_order", "create_client", "update_client"],
+)
+def test_an_error_in_a_2xx_answer_to_a_create_says_to_check_before_resending(
+    call: Callable[[PartnerClient], object], method: str, path: str, check: str
+) -> None:
+    """A 201 whose body says `{"status": "error"}` to a request that is not safe to resend:
+    an ApiError (sent once) that says the request may have taken effect and how to check,
+    as every other ambiguous answer to such a request does."""
+    body = b'{"status": "error", "message": "something failed"}'
+    url, sock, stop = _raw_server(_answer(b"201 Created", body))
+    try:
+        with (
+            PartnerClient(KEY, url, max_retries=3, rate_limit=None) as client,
+            pytest.raises(ApiError) as info,
+        ):
+            call(client)
+    finally:
+        stop.set()
+        sock.close()
+    assert client.stats.requests == 1
+    assert info.value.status == 201
+    assert info.value.message == (
+        "something failed — the server answered 201 with an error in the body; "
+        + _CHECK_FIRST.format(check=check)
+    )
+    assert str(info.value) == f"{info.value.message} (HTTP 201, {method} {url}{path})"
+
+
+def test_an_error_in_a_2xx_answer_to_a_safe_request_has_no_such_advice() -> None:
+    """An update keyed on `external_id` (safe to resend) and a read: the server's message
+    alone, as before."""
+    body = b'{"status": "error", "message": "something failed"}'
+    url, sock, stop = _raw_server(_answer(b"200 OK", body))
+    try:
+        with PartnerClient(KEY, url, max_retries=0, rate_limit=None) as client:
+            with pytest.raises(ApiError) as update:
+                client.update_client(5, email="a@example.com", external_id="crm-5")
+            with pytest.raises(ApiError) as read:
+                client.get_client(5)
+    finally:
+        stop.set()
+        sock.close()
+    assert update.value.message == read.value.message == "something failed"
+
+
+class EchoingInAnyCase(httpx.BaseTransport):
+    """Passes requests to the sandbox, but writes the request's API key into each listed order,
+    lowered (its partner), uppered (a service's name) and in mixed case with its letters
+    `\\uXXXX` escapes (a field the loader does not know): a server echoing what it was sent."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not request.url.path.endswith("/orders"):
+            return response
+        key = request.headers["Api-Key"]
+        body = json.loads(response.read())
+        for order in body["orders"]:
+            order["partner"] = "partner LOWER-MARK"
+            order["customNote"] = {"seen": "ESCAPED-MARK"}
+            for line in order.get("breakdown", {}).get("services", []):
+                line["name"] = f"{line.get('name')} (UPPER-MARK)"
+        mixed = "".join(
+            (f"\\u{ord(c.upper()):04x}" if i % 2 else c.lower()) if c.isalpha() else c
+            for i, c in enumerate(key)
+        )
+        content = json.dumps(body)
+        content = content.replace("LOWER-MARK", key.lower()).replace("UPPER-MARK", key.upper())
+        content = content.replace("ESCAPED-MARK", mixed)
+        return httpx.Response(
+            response.status_code,
+            content=content.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_key_echoed_in_another_case_reaches_no_page_frame_or_file(tmp_path: Path) -> None:
+    """A server echoing the API key in the orders lowered, uppered or in mixed case with JSON
+    escapes: every page's raw bytes are cleared of it, in any case, and so are the frames
+    and every file of a store synced from those pages."""
+    import json
+
+    from ht_analytics import load_orders
+
+    key = "sk-live-ECHOED-0123456789"
+    with (
+        SandboxServer(orders=120, seed=2, api_key=key) as srv,
+        PartnerClient(key, srv.url, rate_limit=None, transport=EchoingInAnyCase()) as client,
+    ):
+        pages = list(client.iter_pages(page_size=50))
+        report = OrderStore(tmp_path / "cache").sync(client, progress=False)
+    assert report.ok, report.error
+    assert [len(page.orders) for page in pages] == [50, 50, 20]
+    for page in pages:
+        assert b"partner ***" in page.raw
+        assert key.lower().encode() not in page.raw.lower()
+        decoded = json.dumps(json.loads(page.raw), ensure_ascii=False)
+        assert key.lower() not in decoded.lower()  # nor spelled with escapes
+    frames = load_orders(pages)
+    assert set(frames.orders["partner"]) == {"partner ***"}
+    stored = OrderStore(tmp_path / "cache").load()
+    assert len(stored.orders) == 120
+    for frame in (frames, stored):
+        text = (frame.orders.to_csv() + frame.services.to_csv()).lower()
+        assert key.lower() not in text
+    for path in (tmp_path / "cache").rglob("*"):
+        if path.is_file():
+            assert key.lower().encode() not in path.read_bytes().lower(), path

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import httpx
 
-from ._config import resolve_api_key, resolve_base_url
+from ._config import direct_mounts, resolve_api_key, resolve_base_url
 from ._endpoints import ENDPOINTS
 from ._exceptions import HTError, PaginationError, PayloadError
 from ._models import ClientRecord, EphemeralKey, SetupIntent, ZipCheck
@@ -69,7 +69,7 @@ class PartnerClient:
         except HTError:
             del api_key  # a traceback keeps the frame's locals (Sentry, pytest -l): not the key
             raise
-        self.base_url = resolve_base_url(base_url)
+        self.base_url = resolve_base_url(base_url, secrets=(key,))
         http = httpx.Client(
             base_url=self.base_url,
             headers={"Accept": "application/json", "User-Agent": _user_agent()},
@@ -77,6 +77,7 @@ class PartnerClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
+            mounts=direct_mounts(self.base_url),
         )
         if transport is None:  # a caller's transport is left as it is
             bound_by_deadlines(http)

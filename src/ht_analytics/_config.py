@@ -3,6 +3,7 @@
 The key is taken from the argument, else the ``HT_API_KEY`` environment variable, else a ``.env``
 file in the working directory. The base URL from the argument, else ``HT_BASE_URL`` (the
 environment, else ``.env``), else the documented one. Plain ``http://`` is refused except for loopback hosts (the sandbox).
+A loopback base URL is reached directly, never through the environment's proxies.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -17,9 +19,9 @@ from dotenv import dotenv_values
 
 from ._endpoints import API_PREFIX
 from ._exceptions import AuthenticationError, HTError
-from ._secrets import Secret
+from ._secrets import Secret, redact
 
-__all__ = ["DEFAULT_BASE_URL", "resolve_api_key", "resolve_base_url"]
+__all__ = ["DEFAULT_BASE_URL", "direct_mounts", "resolve_api_key", "resolve_base_url"]
 
 DEFAULT_BASE_URL = "https://apis.hellotech.com"
 """The documented base URL (labelled "Staging" in the docs; no production URL is documented)."""
@@ -64,9 +66,11 @@ def _from_env_file(name: str, env_file: Path | None) -> str | None:
     return dotenv_values(path).get(name)
 
 
-def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> str:
+def resolve_base_url(
+    base_url: str | None, *, env_file: Path | None = None, secrets: Iterable[Secret] = ()
+) -> str:
     """Find and check the base URL: argument, else ``HT_BASE_URL`` (environment, else
-    ``.env``), else the documented one."""
+    ``.env``), else the documented one. ``secrets`` (the API key) never appear in an error."""
     source: str | None = None
     raw = DEFAULT_BASE_URL
     for name, candidate in (
@@ -81,10 +85,16 @@ def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> s
     invalid = f"the base URL from {source} is not a valid URL; expected https://host[:port]"
     try:
         url = httpx.URL(raw.strip())
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, ValueError):  # (an IDNA error is a ValueError)
         raise HTError(invalid) from None
-    if url.scheme not in {"http", "https"} or not url.host:
+    if url.scheme not in {"http", "https"} or not url.raw_host:
         raise HTError(invalid)
+    if not _usable_host(url):
+        raise HTError(
+            f"the base URL from {source} has a host name that cannot be used (an empty label, "
+            "a label over 63 characters, or an xn-- label that is not valid punycode); "
+            "expected https://host[:port]"
+        )
     if url.userinfo or url.query or url.fragment:
         raise HTError(
             f"the base URL from {source} must not carry credentials, a query or a fragment"
@@ -93,11 +103,46 @@ def resolve_base_url(base_url: str | None, *, env_file: Path | None = None) -> s
     if path.endswith(API_PREFIX):  # ".../api/partners": the endpoints add that path themselves
         url = url.copy_with(path=path[: -len(API_PREFIX)] or "/")
     if url.scheme == "http" and not _is_loopback(url.host):
+        # The host is named only when it looks like one (a key pasted after "http://" does
+        # not), and never with a secret in it.
+        named = _HOST_NAME.fullmatch(url.host) or _is_ip_address(url.host)
+        where = redact(url.host, secrets) if named else f"the base URL from {source}"
         raise HTError(
-            f"refusing plain http:// for {url.host}: the API key would travel unencrypted; "
+            f"refusing plain http:// for {where}: the API key would travel unencrypted; "
             "use https:// (http:// is allowed only for loopback hosts such as the sandbox)"
         )
     return str(url).rstrip("/")
+
+
+def direct_mounts(base_url: str) -> dict[str, None]:
+    """The ``mounts`` of an ``httpx.Client`` for ``base_url``: for a loopback host (the sandbox,
+    over plain http), its requests go straight to it, never through a proxy of the environment
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``), which would carry the ``Api-Key`` header
+    unencrypted off the machine. Other hosts keep the environment's proxies (a corporate proxy
+    in front of the real API)."""
+    url = httpx.URL(base_url)
+    if not _is_loopback(url.host):
+        return {}
+    # A pattern naming the host (and port) comes before the environment's per-scheme proxies;
+    # ``None`` means the client's own transport, no proxy.
+    return {f"all://{url.netloc.decode('ascii')}": None}
+
+
+def _usable_host(url: httpx.URL) -> bool:
+    """Whether httpx can name the host (it decodes ``xn--`` labels) and the system's resolver
+    can take it (Python's IDNA codec: no empty label, none over 63 characters): else every
+    request would fail with a ``UnicodeError``, not an error of the toolkit."""
+    try:
+        url.host  # noqa: B018 (decoding it is the check)
+        url.raw_host.decode("ascii").encode("idna")
+    except UnicodeError:  # (idna's errors are UnicodeErrors)
+        return False
+    return True
+
+
+_HOST_NAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}\.?")
+"""A host name as DNS names are written: dotted labels of letters, digits and inner hyphens
+(lower case: httpx lowers hosts)."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -107,3 +152,11 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -36,11 +36,15 @@ class TransientError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         reached_server: bool = True,
+        unreadable: bool = False,
     ) -> None:
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
         self.reached_server = reached_server
+        self.unreadable = unreadable
+        """The server answered, but the answer could not be read (a ``PayloadError`` when
+        retries run out)."""
         self.attempt = 0
         """Which attempt failed (1-based); set by the requester."""
         self.final = False

@@ -262,19 +262,22 @@ r"""A JSON escape of an ASCII character (``\u0070``): what a key written escaped
 
 
 def _escaped_pattern(key: str) -> re.Pattern[bytes]:
-    r"""The key inside a JSON string, each character as itself (JSON-escaped where it must be,
-    ``/`` also as ``\/``) or as a ``\uXXXX`` escape in either case of hex digits."""
+    r"""The key inside a JSON string, in any case, each character as itself (JSON-escaped
+    where it must be, ``/`` also as ``\/``) or as a ``\uXXXX`` escape in either case of hex
+    digits."""
     parts = []
     for char in key:
-        alternatives = [re.escape(json.dumps(char)[1:-1].encode())]
-        if char == "/":
-            alternatives.append(re.escape(b"\\/"))
-        code = f"{ord(char):04x}" if ord(char) < 0x10000 else None
-        if code is not None:
-            hex_digits = b"".join(
-                f"[{d}{d.upper()}]".encode() if d.isalpha() else d.encode() for d in code
-            )
-            alternatives.append(rb"\\u" + hex_digits)
+        alternatives = []
+        for variant in dict.fromkeys((char.lower(), char.upper()) if char.isalpha() else (char,)):
+            alternatives.append(re.escape(json.dumps(variant)[1:-1].encode()))
+            if variant == "/":
+                alternatives.append(re.escape(b"\\/"))
+            code = f"{ord(variant):04x}" if ord(variant) < 0x10000 else None
+            if code is not None:
+                hex_digits = b"".join(
+                    f"[{d}{d.upper()}]".encode() if d.isalpha() else d.encode() for d in code
+                )
+                alternatives.append(rb"\\u" + hex_digits)
         parts.append(b"(?:" + b"|".join(alternatives) + b")")
     # From the start of a run of backslashes, the escaped ones (`\\`) kept: the key never
     # starts on the second backslash of one (`\\u0073…` is a backslash, then text), nor right
@@ -308,28 +311,35 @@ class Requester:
         forms = {escaped, escaped.replace("/", "\\/"), quote(value, safe="")}
         if len(value) < 8 or value.isdigit():
             forms = set()
-        self._body_forms = sorted((f.encode() for f in forms), key=len, reverse=True)
+        # Looked for in any case (a server may echo the key lowered): in the body lowered.
+        self._body_forms = sorted({f.encode().lower() for f in forms}, key=len, reverse=True)
         # The key as it is, or with any of its characters a `\uXXXX` escape (the same text once
-        # read): replaced where a form above is found, or where the body holds an escape of an
-        # ASCII character (a key is ASCII: the client refuses any other), which pages seldom do
-        # (a non-ASCII name is `\u00e9` …, not one of these).
+        # read), in any case: replaced where a form above is found, or where the body holds an
+        # escape of an ASCII character (a key is ASCII: the client refuses any other), which
+        # pages seldom do (a non-ASCII name is `\u00e9` …, not one of these).
         self._escaped_key = _escaped_pattern(value) if forms else None
         url = quote(value, safe="").encode()  # (no JSON escape spells this form)
-        self._url_form = url if forms and url not in {escaped.encode(), value.encode()} else None
+        self._url_form = (
+            re.compile(re.escape(url), re.IGNORECASE)
+            if forms and url not in {escaped.encode(), value.encode()}
+            else None
+        )
         _LIVE.add(self)
 
     def scrub_body(self, content: bytes) -> bytes:
         """A response body without the API key, should the server echo it (in an order's field,
         an error message): nothing built from a response — frames, the store, reports — holds it.
-        A byte search per form, fast enough for every page; where one is found (or an escape that
-        may spell the key), one pass that replaces the key only where it starts a character of
-        the text, never inside an escape (``\\t``, ``\\u00ab``): the JSON stays valid."""
+        The key is found in any case (a server may lower it): a byte search per form in the body
+        lowered, fast enough for every page; where one is found (or an escape that may spell the
+        key), one pass that replaces the key only where it starts a character of the text, never
+        inside an escape (``\\t``, ``\\u00ab``): the JSON stays valid."""
         if self._escaped_key is None:
             return content
-        if any(form in content for form in self._body_forms) or _ASCII_ESCAPE.search(content):
+        lowered = content.lower()  # (a copy: about 0.5 ms for a page of 500 orders)
+        if any(form in lowered for form in self._body_forms) or _ASCII_ESCAPE.search(content):
             content = self._escaped_key.sub(rb"\1***", content)
-            if self._url_form is not None and self._url_form in content:
-                content = content.replace(self._url_form, b"***")
+            if self._url_form is not None:
+                content = self._url_form.sub(b"***", content)
         return content
 
     def scrub(self, text: str) -> str:
@@ -432,6 +442,16 @@ class Requester:
         except httpx.RequestError as exc:
             message = self.scrub(f"{type(exc).__name__}: {exc}")
             failure = ApiError(message, url=safe_url(call.request.url), method=call.endpoint.method)
+        except ValueError as exc:
+            # httpx itself failed on the answer: a redirect's Location naming a host it cannot
+            # decode (an IDNA error; it builds the next request even when not following) …
+            detail = self.scrub(f"{type(exc).__name__}: {exc}")
+            failure = self._bad_answer(
+                call,
+                f"{call.what}: the answer could not be read ({detail}); a redirect to a host "
+                "name that is not valid gives this: check the base URL",
+                status=None,
+            )
         if failure is not None:
             log.debug("%s -> %s", call.what, type(failure).__name__)
             failure.__context__ = None
@@ -513,12 +533,20 @@ class Requester:
                 raise self._api_error(call, response)
             return read(body, call.what)
         except PayloadError as exc:
-            if call.idempotent:
-                raise TransientError(str(exc), status=status) from None
-            raise PayloadError(
-                f"{exc} — the server answered {status}, so it accepted the request; "
-                + _may_exist(call.endpoint.name)
-            ) from None
+            raise self._bad_answer(call, str(exc), status=status) from None
+
+    def _bad_answer(self, call: _Call, reason: str, *, status: int | None) -> Exception:
+        """An answer that cannot be read: retried when the request is idempotent (a
+        :class:`PayloadError` once retries run out), else a :class:`PayloadError` at once that
+        says to check whether the request took effect before resending it."""
+        if call.idempotent:
+            return TransientError(reason, status=status, unreadable=True)
+        answered = (  # (a 2xx, or no status: httpx failed on the answer)
+            "the server answered"
+            if status is None
+            else f"the server answered {status}, so it accepted the request"
+        )
+        return PayloadError(f"{reason} — {answered}; {_may_exist(call.endpoint.name)}")
 
     def _api_error(self, call: _Call, response: httpx.Response) -> ApiError:
         status = response.status_code
@@ -529,6 +557,11 @@ class Requester:
             message = f"the server refused the API key: {message}"
         elif status == 404:
             kind = NotFoundError
+        elif status < 300 and not call.idempotent:  # a 2xx whose body says status=error
+            message = (
+                f"{message} — the server answered {status} with an error in the body; "
+                + _may_exist(call.endpoint.name)
+            )
         return kind(
             message,
             status=status,
@@ -549,7 +582,7 @@ class Requester:
                 method=method,
                 attempts=attempts,
             )
-        if exc.status is not None and exc.status < 400:
+        if exc.unreadable:
             return PayloadError(f"{exc.reason} (gave up after {attempts} attempts)")
         reason = exc.reason
         if not call.idempotent and exc.reached_server:
