@@ -222,9 +222,11 @@ def test_update_client_is_retried_only_when_keyed(external_id: str | None, sent:
 
 def _loopback_server(
     respond: Callable[[socket.socket, threading.Event], None],
+    keep: list[bytes] | None = None,
 ) -> tuple[str, socket.socket, threading.Event]:
-    """A raw HTTP server on loopback: for each connection, reads the request and calls
-    ``respond(connection, stop)``; ``stop.set()`` then closing the socket ends it."""
+    """A raw HTTP server on loopback: for each connection, reads the request (appended to
+    ``keep`` if given) and calls ``respond(connection, stop)``; ``stop.set()`` then closing the
+    socket ends it."""
     sock = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -236,7 +238,9 @@ def _loopback_server(
             except (TimeoutError, OSError):
                 continue
             with conn:
-                conn.recv(65536)
+                request = conn.recv(65536)
+                if keep is not None:
+                    keep.append(request)
                 respond(conn, stop)
 
     threading.Thread(target=serve, daemon=True).start()
@@ -807,28 +811,18 @@ def _capturing_proxy() -> tuple[str, list[bytes], Callable[[], None]]:
     bytes it received (a request line and headers, the ``Api-Key`` among them if sent)."""
     received: list[bytes] = []
     answer = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    sock = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
 
-    def serve() -> None:
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            with conn, contextlib.suppress(OSError):
-                conn.settimeout(5)
-                received.append(conn.recv(65536))
-                conn.sendall(answer)
+    def respond(conn: socket.socket, stop: threading.Event) -> None:
+        with contextlib.suppress(OSError):  # the client may leave before the answer
+            conn.sendall(answer)
 
-    threading.Thread(target=serve, daemon=True).start()
+    url, sock, stop = _loopback_server(respond, keep=received)
 
     def close() -> None:
         stop.set()
         sock.close()
 
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", received, close
+    return url, received, close
 
 
 def _proxies_in_the_environment(monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
